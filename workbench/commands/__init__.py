@@ -1,0 +1,1 @@
+"""Headless subcommands of ``mlxbench``, one module each (``add_parser`` + ``run``)."""

@@ -1,0 +1,16 @@
+"""`mlxbench import-gguf` (placeholder until implemented)."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.core.errors import WorkbenchError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("import-gguf", help="not implemented yet")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise WorkbenchError("'import-gguf' is not implemented yet")

@@ -1,0 +1,103 @@
+"""The user's configuration file (TOML), read into one validated dataclass.
+
+Every setting has a default, so a missing file is fine. A malformed file or a bad value
+raises ``InputError`` with the file and key named, never a TOML traceback.
+
+Example ``config.toml``::
+
+    memory_limit = "60%"        # or "8GB"
+    max_models = 3
+    model_dirs = ["~/models"]   # extra folders to scan for MLX models
+    image_max_side = 2048       # longest side of images sent to vision models
+    openblas = "auto"           # "auto" | "off": use a system OpenBLAS on Linux CPU
+    sessions_dir = ""           # default: the user data folder
+
+    [models."smollm2"]          # per-model overrides, by id or short name
+    kind = "text"
+    family = "llama"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.core import paths
+from workbench.core.errors import InputError
+
+
+@dataclass(frozen=True)
+class ModelOverride:
+    kind: str | None = None
+    family: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    memory_limit: str = "60%"
+    max_models: int = 4
+    model_dirs: tuple[Path, ...] = ()
+    image_max_side: int = 2048
+    openblas: str = "auto"
+    sessions_dir: Path | None = None
+    lmstudio_dir: Path | None = None
+    models: dict[str, ModelOverride] = field(default_factory=dict)
+
+    @property
+    def resolved_sessions_dir(self) -> Path:
+        return self.sessions_dir or paths.sessions_dir()
+
+
+def _expect(value: object, kind: type, key: str, source: Path) -> object:
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise InputError(f"{source}: '{key}' must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _overrides(raw: object, source: Path) -> dict[str, ModelOverride]:
+    if not isinstance(raw, dict):
+        raise InputError(f"{source}: [models] must be a table of model names")
+    result = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise InputError(f"{source}: [models.{name!r}] must be a table")
+        result[name] = ModelOverride(kind=table.get("kind"), family=table.get("family"))
+    return result
+
+
+def parse_config(data: dict, source: Path) -> Config:
+    """Validate a parsed TOML table into a ``Config``."""
+    kwargs: dict = {}
+    if "memory_limit" in data:
+        kwargs["memory_limit"] = str(_expect(data["memory_limit"], str, "memory_limit", source))
+    if "max_models" in data:
+        kwargs["max_models"] = _expect(data["max_models"], int, "max_models", source)
+    if "image_max_side" in data:
+        kwargs["image_max_side"] = _expect(data["image_max_side"], int, "image_max_side", source)
+    if "openblas" in data:
+        value = _expect(data["openblas"], str, "openblas", source)
+        if value not in ("auto", "off"):
+            raise InputError(f"{source}: 'openblas' must be \"auto\" or \"off\", got {value!r}")
+        kwargs["openblas"] = value
+    if "model_dirs" in data:
+        dirs = _expect(data["model_dirs"], list, "model_dirs", source)
+        kwargs["model_dirs"] = tuple(Path(str(d)).expanduser() for d in dirs)
+    for key in ("sessions_dir", "lmstudio_dir"):
+        if data.get(key):
+            kwargs[key] = Path(str(_expect(data[key], str, key, source))).expanduser()
+    if "models" in data:
+        kwargs["models"] = _overrides(data["models"], source)
+    return Config(**kwargs)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file; defaults when it does not exist."""
+    path = path or paths.config_file()
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"{path}: cannot read config: {exc}") from exc
+    return parse_config(data, path)

@@ -1,0 +1,47 @@
+"""Errors the user can act on.
+
+Every failure that reaches the CLI or the TUI is a ``WorkbenchError`` whose message is one
+clear line: what failed and why. Anything else is a bug and may show a traceback.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """A failure with a message meant for the user (one line, no traceback)."""
+
+
+class ModelNotFoundError(WorkbenchError):
+    """No model matches the name, id or path the user gave."""
+
+
+class AmbiguousModelError(WorkbenchError):
+    """A short name matches more than one model."""
+
+
+class UnusableModelError(WorkbenchError):
+    """The model exists but cannot be loaded (no config.json, no weights, bad JSON...)."""
+
+
+class WrongModelKindError(WorkbenchError):
+    """The model is of the wrong kind for the request (e.g. a text model given to embed)."""
+
+
+class InsufficientMemoryError(WorkbenchError):
+    """Loading the model would break the memory budget, even after every allowed eviction."""
+
+
+class GGUFError(WorkbenchError):
+    """A GGUF file cannot be imported (unsupported architecture, tensor type, truncation)."""
+
+
+class ImageError(WorkbenchError):
+    """An image attachment cannot be used; the message names the source and the reason."""
+
+
+class InputError(WorkbenchError):
+    """The user's input is unusable as given (empty text, bad setting...)."""
+
+
+class CancelledError(WorkbenchError):
+    """The request was cancelled by the user."""

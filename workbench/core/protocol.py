@@ -1,0 +1,235 @@
+"""The runner's protocol: requests that go in, events that come out, pool snapshots.
+
+The runner owns every MLX call on one thread. Callers (the CLI, the TUI) put ``Request``
+objects on its queue and receive ``Event`` objects through a single callback. Everything
+here is a frozen dataclass: safe to pass between threads, cheap to compare. This module
+imports nothing heavy, so the TUI can use it without pulling in MLX.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+from workbench.core.types import (
+    ChatMessage,
+    EmbeddingResult,
+    Family,
+    ModelKind,
+    SamplingSettings,
+    TurnStats,
+)
+
+_ids = itertools.count(1)
+
+
+def next_request_id() -> int:
+    """A process-unique id for a request (thread-safe: ``itertools.count`` is atomic)."""
+    return next(_ids)
+
+
+# --------------------------------------------------------------------------- pool views
+
+
+@dataclass(frozen=True)
+class PoolEntryView:
+    """One loaded (or loading) model as the UI sees it."""
+
+    model_id: str
+    name: str
+    kind: ModelKind
+    family: Family
+    state: str  # "loading" | "ready"
+    pinned: bool
+    leases: int
+    estimated_bytes: int
+    measured_bytes: int | None
+    last_used: float
+    load_seconds: float | None = None
+
+    @property
+    def bytes(self) -> int:
+        """The size the budget counts: measured when known, else estimated."""
+        return self.measured_bytes if self.measured_bytes is not None else self.estimated_bytes
+
+
+@dataclass(frozen=True)
+class PoolSnapshot:
+    """An immutable picture of the pool; ``entries`` are in LRU order, least recent first."""
+
+    entries: tuple[PoolEntryView, ...]
+    budget_bytes: int
+    max_models: int
+    used_bytes: int
+    pinned_bytes: int
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What loading ``model_id`` would do: fit as is, evict some models, or fail."""
+
+    model_id: str
+    already_loaded: bool
+    fits: bool
+    evict: tuple[str, ...]
+    need_bytes: int
+    available_bytes: int
+    reason: str | None = None  # why it cannot fit (names pinned / in-use models)
+    estimated_seconds: float | None = None
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class Request:
+    """Base of every request. ``cancel`` is set by the caller to stop the work early."""
+
+    request_id: int = field(default_factory=next_request_id, kw_only=True)
+    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True, compare=False)
+
+
+@dataclass(frozen=True)
+class LoadRequest(Request):
+    """Load a model into the pool (``pin=True`` loads and pins: a preload)."""
+
+    model_id: str
+    pin: bool = False
+
+
+@dataclass(frozen=True)
+class UnloadRequest(Request):
+    """Evict a model now (refused while it is in use)."""
+
+    model_id: str
+
+
+@dataclass(frozen=True)
+class PinRequest(Request):
+    """Pin or unpin a loaded model."""
+
+    model_id: str
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class PlanRequest(Request):
+    """Ask what loading these models, in order, would do. Answered by ``PlanReady``."""
+
+    model_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChatRequest(Request):
+    """Generate the next assistant turn for ``messages`` (streamed as ``TokenEvent``s)."""
+
+    model_id: str
+    messages: tuple[ChatMessage, ...]
+    sampling: SamplingSettings = SamplingSettings()
+    session_id: str | None = None  # lets the engine keep a prompt cache per conversation
+
+
+@dataclass(frozen=True)
+class EmbedRequest(Request):
+    """Embed texts. Answered by ``EmbeddingsReady``."""
+
+    model_id: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BudgetRequest(Request):
+    """Change the budget; models may be evicted to honour it (never pinned or leased ones)."""
+
+    memory_limit_bytes: int
+    max_models: int
+
+
+@dataclass(frozen=True)
+class ShutdownRequest(Request):
+    """Stop the runner loop after unloading everything."""
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event. ``request_id`` is None for events no request asked for."""
+
+    request_id: int | None
+
+
+@dataclass(frozen=True)
+class RunnerReady(Event):
+    """The owner thread is running and MLX is imported. ``blas`` names the active BLAS."""
+
+    blas: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class PoolChanged(Event):
+    """The pool changed; here is the new snapshot."""
+
+    snapshot: PoolSnapshot
+
+
+@dataclass(frozen=True)
+class LoadStarted(Event):
+    model_id: str
+    estimated_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class LoadProgress(Event):
+    model_id: str
+    message: str  # e.g. "importing GGUF", "reading weights"
+
+
+@dataclass(frozen=True)
+class ModelLoaded(Event):
+    model_id: str
+    measured_bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ModelEvicted(Event):
+    model_id: str
+    reason: str  # "lru" | "unload" | "budget"
+
+
+@dataclass(frozen=True)
+class PlanReady(Event):
+    plans: tuple[LoadPlan, ...]
+
+
+@dataclass(frozen=True)
+class TokenEvent(Event):
+    """A piece of streamed text for a ``ChatRequest``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatDone(Event):
+    """A chat request ended (normally, at max tokens, or cancelled); ``text`` is the reply."""
+
+    text: str
+    stats: TurnStats
+
+
+@dataclass(frozen=True)
+class EmbeddingsReady(Event):
+    result: EmbeddingResult
+
+
+@dataclass(frozen=True)
+class RequestFailed(Event):
+    """A request failed. ``error_type`` is the ``WorkbenchError`` subclass name."""
+
+    message: str
+    error_type: str = "WorkbenchError"
+    model_id: str | None = None
