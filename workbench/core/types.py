@@ -49,6 +49,7 @@ class ModelInfo:
     usable: bool = True
     problem: str | None = None
     gguf_source: Path | None = None
+    size_method: str = ""  # how estimated_bytes was found (see core.estimate)
 
 
 @dataclass(frozen=True)
