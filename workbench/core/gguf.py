@@ -1,0 +1,178 @@
+"""GGUF → MLX model directory import.
+
+Many small models exist only as GGUF files (llama.cpp's format); mlx-lm loads Hugging Face
+style folders. ``import_gguf`` turns a llama-family GGUF into such a folder (quantized weights
+kept as they are, tokenizer rebuilt, chat template carried over) and ``ensure_imported`` does
+it once per source file, caching the result under the user's models folder.
+
+Safety: the header is validated in pure Python before MLX reads a byte (MLX can crash on a bad
+file); the folder is built next to its destination and renamed into place, so a crash never
+leaves half a model; a lock file serialises concurrent imports of the same destination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from workbench.core import paths
+from workbench.core.errors import GGUFError
+from workbench.core.gguf_convert import check_importable, convert_weights, model_config
+from workbench.core.gguf_reader import GGUFHeader, read_header
+from workbench.core.gguf_tokenizer import build_tokenizer, eos_token_ids, write_tokenizer
+
+RECORD_FILE = "mlxbench_import.json"
+RECORD_FORMAT = 1  # bump when the importer's output changes, to force re-imports
+
+Progress = Callable[[str], None]
+
+
+def default_name(gguf_path: Path) -> str:
+    """A readable folder name: ``SmolLM2-135M-Instruct.Q4_1.gguf`` → ``...-Instruct-Q4_1-mlx``."""
+    stem = Path(gguf_path).name.removesuffix(".gguf").removesuffix(".GGUF")
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "model"
+    return f"{clean}-mlx"
+
+
+def _check_name(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
+        raise GGUFError(f"invalid model name {name!r}: use a plain folder name")
+    return name
+
+
+def _source_record(gguf_path: Path) -> dict[str, Any]:
+    stat = gguf_path.stat()
+    return {
+        "format": RECORD_FORMAT,
+        "source": str(gguf_path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+
+
+def read_record(model_dir: Path) -> dict[str, Any] | None:
+    """The import record of a folder this module made, or None."""
+    try:
+        return json.loads((Path(model_dir) / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _build(header: GGUFHeader, folder: Path, progress: Progress) -> None:
+    import mlx.core as mx
+
+    progress("loading tensors")
+    arrays = mx.load(str(header.path))
+    if not isinstance(arrays, dict):  # mx.load returns (arrays, metadata) only when asked
+        arrays = arrays[0]
+    progress("converting weights")
+    weights = convert_weights(arrays, header)
+    mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
+    del arrays, weights
+    progress("writing config and tokenizer")
+    config = model_config(header)
+    _write_json(folder / "config.json", config)
+    generation = {"bos_token_id": config["bos_token_id"], "eos_token_id": eos_token_ids(header)}
+    _write_json(folder / "generation_config.json", generation)
+    write_tokenizer(header, folder)
+
+
+def _replace_dir(built: Path, dest: Path) -> None:
+    """Move ``built`` to ``dest``; an existing ``dest`` is swapped out, then deleted."""
+    old = None
+    if dest.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+        os.rename(dest, old / dest.name)
+    os.rename(built, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def import_gguf(
+    gguf_path: Path,
+    dest_root: Path | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Convert a llama-family GGUF to an MLX model folder under ``dest_root``; return it.
+
+    An existing folder of the same name is replaced (atomically from a reader's view).
+    Raises ``GGUFError`` with one clear line for any file it cannot import.
+    """
+    say = progress or (lambda _message: None)
+    gguf_path = Path(gguf_path)
+    say("reading GGUF header")
+    header = read_header(gguf_path)
+    check_importable(header)
+    build_tokenizer(header)  # refuse unsupported vocabularies before the slow part
+    dest_root = Path(dest_root) if dest_root is not None else paths.models_dir()
+    dest = dest_root / _check_name(name or default_name(gguf_path))
+    dest_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest_root))
+    try:
+        built = work / dest.name
+        built.mkdir()
+        _build(header, built, say)
+        _write_json(built / RECORD_FILE, _source_record(gguf_path))
+        _replace_dir(built, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    say(f"imported to {dest}")
+    return dest
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_current(model_dir: Path, gguf_path: Path) -> bool:
+    """True if ``model_dir`` is a complete import of ``gguf_path`` as it is now."""
+    record = read_record(model_dir)
+    if record is None or not (Path(model_dir) / "model.safetensors").is_file():
+        return False
+    try:
+        return record == _source_record(Path(gguf_path))
+    except OSError:
+        return False
+
+
+def ensure_imported(
+    gguf_path: Path,
+    dest_root: Path | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+) -> Path:
+    """The imported folder for ``gguf_path``, importing only if missing or out of date.
+
+    Safe when several processes ask at once: one imports, the others wait and reuse it.
+    """
+    gguf_path = Path(gguf_path)
+    if not gguf_path.is_file():
+        read_header(gguf_path)  # raises the right one-line error (missing, directory...)
+    dest_root = Path(dest_root) if dest_root is not None else paths.models_dir()
+    dest = dest_root / _check_name(name or default_name(gguf_path))
+    if is_current(dest, gguf_path):
+        return dest
+    dest_root.mkdir(parents=True, exist_ok=True)
+    with _locked(dest_root / f".{dest.name}.lock"):
+        if is_current(dest, gguf_path):
+            return dest
+        return import_gguf(gguf_path, dest_root, dest.name, progress)
