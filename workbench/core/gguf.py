@@ -100,6 +100,57 @@ def _replace_dir(built: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _validated_header(gguf_path: Path) -> GGUFHeader:
+    header = read_header(gguf_path)
+    check_importable(header)
+    build_tokenizer(header)  # refuse unsupported vocabularies before the slow part
+    return header
+
+
+@contextlib.contextmanager
+def _locked(dest: Path) -> Iterator[None]:
+    """Hold the per-destination lock (a file in ``<root>/.locks``) while writing ``dest``."""
+    lock_dir = dest.parent / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / f"{dest.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(dest: Path) -> None:
+    """Delete work folders a crashed import of ``dest`` left behind (call under the lock)."""
+    for pattern in (f".{dest.name}.tmp-*", f".{dest.name}.old-*"):
+        for leftover in dest.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _import_locked(header: GGUFHeader, dest: Path, say: Progress) -> Path:
+    if dest.exists() and read_record(dest) is None:
+        raise GGUFError(
+            f"{dest} already exists and was not made by import-gguf; choose another name"
+        )
+    _remove_leftovers(dest)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        built = work / dest.name
+        built.mkdir()
+        _build(header, built, say)
+        _write_json(built / RECORD_FILE, _source_record(header.path))
+        _replace_dir(built, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    say(f"imported to {dest}")
+    return dest
+
+
+def _destination(gguf_path: Path, dest_root: Path | None, name: str | None) -> Path:
+    root = Path(dest_root) if dest_root is not None else paths.models_dir()
+    return root / _check_name(name or default_name(gguf_path))
+
+
 def import_gguf(
     gguf_path: Path,
     dest_root: Path | None = None,
@@ -114,33 +165,10 @@ def import_gguf(
     say = progress or (lambda _message: None)
     gguf_path = Path(gguf_path)
     say("reading GGUF header")
-    header = read_header(gguf_path)
-    check_importable(header)
-    build_tokenizer(header)  # refuse unsupported vocabularies before the slow part
-    dest_root = Path(dest_root) if dest_root is not None else paths.models_dir()
-    dest = dest_root / _check_name(name or default_name(gguf_path))
-    dest_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest_root))
-    try:
-        built = work / dest.name
-        built.mkdir()
-        _build(header, built, say)
-        _write_json(built / RECORD_FILE, _source_record(gguf_path))
-        _replace_dir(built, dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    say(f"imported to {dest}")
-    return dest
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    header = _validated_header(gguf_path)
+    dest = _destination(gguf_path, dest_root, name)
+    with _locked(dest):
+        return _import_locked(header, dest, say)
 
 
 def is_current(model_dir: Path, gguf_path: Path) -> bool:
@@ -165,14 +193,13 @@ def ensure_imported(
     Safe when several processes ask at once: one imports, the others wait and reuse it.
     """
     gguf_path = Path(gguf_path)
-    if not gguf_path.is_file():
-        read_header(gguf_path)  # raises the right one-line error (missing, directory...)
-    dest_root = Path(dest_root) if dest_root is not None else paths.models_dir()
-    dest = dest_root / _check_name(name or default_name(gguf_path))
-    if is_current(dest, gguf_path):
+    dest = _destination(gguf_path, dest_root, name)
+    if gguf_path.is_file() and is_current(dest, gguf_path):
         return dest
-    dest_root.mkdir(parents=True, exist_ok=True)
-    with _locked(dest_root / f".{dest.name}.lock"):
+    say = progress or (lambda _message: None)
+    say("reading GGUF header")
+    header = _validated_header(gguf_path)
+    with _locked(dest):
         if is_current(dest, gguf_path):
             return dest
-        return import_gguf(gguf_path, dest_root, dest.name, progress)
+        return _import_locked(header, dest, say)
