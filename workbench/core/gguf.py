@@ -164,7 +164,6 @@ def import_gguf(
     """
     say = progress or (lambda _message: None)
     gguf_path = Path(gguf_path)
-    say("reading GGUF header")
     header = _validated_header(gguf_path)
     dest = _destination(gguf_path, dest_root, name)
     with _locked(dest):
@@ -197,7 +196,6 @@ def ensure_imported(
     if gguf_path.is_file() and is_current(dest, gguf_path):
         return dest
     say = progress or (lambda _message: None)
-    say("reading GGUF header")
     header = _validated_header(gguf_path)
     with _locked(dest):
         if is_current(dest, gguf_path):

@@ -1,0 +1,293 @@
+"""GGUF files the importer must refuse with one clear line, before MLX reads a byte.
+
+Tiny GGUF files are written here by hand (the format is small: magic, version, metadata,
+tensor table, aligned data), so every failure is exercised without any real model. The real
+demo file is only used, truncated, to check that a damaged download is caught.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workbench.cli import main
+from workbench.core.errors import GGUFError
+from workbench.core.gguf import default_name, ensure_imported, import_gguf
+from workbench.core.gguf_convert import quantization, unpermute
+from workbench.core.gguf_reader import read_header
+
+# ---- a minimal GGUF writer -------------------------------------------------------------
+
+U32, F32, BOOL, STRING, ARRAY, I32 = 4, 6, 7, 8, 9, 5
+TYPE_IDS = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 8, "Q4_K": 12}
+BLOCK = {"F32": (1, 4), "F16": (1, 2), "Q4_0": (32, 18), "Q4_1": (32, 20), "Q8_0": (32, 34)}
+BLOCK["Q4_K"] = (256, 144)
+
+
+def _str(text: str) -> bytes:
+    data = text.encode()
+    return struct.pack("<Q", len(data)) + data
+
+
+def _value(kind: int, value: object) -> bytes:
+    if kind == STRING:
+        return _str(str(value))
+    if kind == ARRAY:
+        item_kind, items = value
+        body = b"".join(_value(item_kind, item) for item in items)
+        return struct.pack("<IQ", item_kind, len(items)) + body
+    return struct.pack({U32: "<I", F32: "<f", BOOL: "<?", I32: "<i"}[kind], value)
+
+
+def write_gguf(path: Path, metadata: dict, tensors: list[tuple[str, tuple, str]]) -> Path:
+    """Write a GGUF v3 file; ``metadata`` maps key → (type, value); tensors get zero data."""
+    out = [b"GGUF", struct.pack("<IQQ", 3, len(tensors), len(metadata))]
+    for key, (kind, value) in metadata.items():
+        out += [_str(key), struct.pack("<I", kind), _value(kind, value)]
+    offset, blobs = 0, []
+    for name, dims, type_name in tensors:
+        elems, size = BLOCK[type_name]
+        nbytes = int(np.prod(dims)) // elems * size
+        out += [_str(name), struct.pack("<I", len(dims)), struct.pack(f"<{len(dims)}Q", *dims)]
+        out.append(struct.pack("<IQ", TYPE_IDS[type_name], offset))
+        blobs.append(bytes(nbytes) + bytes(-nbytes % 32))
+        offset += len(blobs[-1])
+    header = b"".join(out)
+    path.write_bytes(header + bytes(-len(header) % 32) + b"".join(blobs))
+    return path
+
+
+def llama_metadata(arch: str = "llama", tokenizer: str = "gpt2", pre: str = "gpt2") -> dict:
+    tokens = ["<s>", "</s>", "a", "b", "ab", "Ġ"]
+    return {
+        "general.architecture": (STRING, arch),
+        f"{arch}.block_count": (U32, 1),
+        f"{arch}.embedding_length": (U32, 64),
+        f"{arch}.feed_forward_length": (U32, 128),
+        f"{arch}.attention.head_count": (U32, 2),
+        f"{arch}.attention.head_count_kv": (U32, 1),
+        f"{arch}.attention.layer_norm_rms_epsilon": (F32, 1e-5),
+        "tokenizer.ggml.model": (STRING, tokenizer),
+        "tokenizer.ggml.pre": (STRING, pre),
+        "tokenizer.ggml.tokens": (ARRAY, (STRING, tokens)),
+        "tokenizer.ggml.token_type": (ARRAY, (I32, [3, 3, 1, 1, 1, 1])),
+        "tokenizer.ggml.merges": (ARRAY, (STRING, ["a b"])),
+        "tokenizer.ggml.bos_token_id": (U32, 0),
+        "tokenizer.ggml.eos_token_id": (U32, 1),
+    }
+
+
+def llama_tensors(main_type: str = "Q4_1", embed_type: str = "Q8_0") -> list:
+    layer = [
+        ("blk.0.attn_norm.weight", (64,), "F32"),
+        ("blk.0.ffn_norm.weight", (64,), "F32"),
+        ("blk.0.attn_q.weight", (64, 64), main_type),
+        ("blk.0.attn_k.weight", (64, 32), main_type),
+        ("blk.0.attn_v.weight", (64, 32), main_type),
+        ("blk.0.attn_output.weight", (64, 64), main_type),
+        ("blk.0.ffn_gate.weight", (64, 128), main_type),
+        ("blk.0.ffn_up.weight", (64, 128), main_type),
+        ("blk.0.ffn_down.weight", (128, 64), main_type),
+    ]
+    embed = ("token_embd.weight", (64, 6), embed_type)
+    return [embed, *layer, ("output_norm.weight", (64,), "F32")]
+
+
+@pytest.fixture
+def tiny_llama(tmp_path: Path) -> Path:
+    return write_gguf(tmp_path / "tiny.Q4_1.gguf", llama_metadata(), llama_tensors())
+
+
+def refused(path: Path, tmp_path: Path) -> str:
+    """Import ``path`` into a fresh folder; return the GGUFError message; check nothing left."""
+    root = tmp_path / "models"
+    with pytest.raises(GGUFError) as info:
+        import_gguf(path, dest_root=root)
+    message = str(info.value)
+    assert "\n" not in message
+    assert not root.exists() or not [p for p in root.iterdir() if p.name != ".locks"]
+    return message
+
+
+# ---- refusals ----------------------------------------------------------------------------
+
+
+def test_bad_magic_is_not_a_gguf_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.gguf"
+    path.write_text("this is a text file, not a model\n")
+    assert "not a GGUF file (bad magic bytes)" in refused(path, tmp_path)
+
+
+def test_empty_file_is_not_a_gguf_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.gguf"
+    path.write_bytes(b"")
+    assert "not a GGUF file" in refused(path, tmp_path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    message = refused(tmp_path / "nowhere.gguf", tmp_path)
+    assert "nowhere.gguf" in message and "no such file" in message
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "model.gguf"
+    folder.mkdir()
+    assert "is a directory" in refused(folder, tmp_path)
+
+
+def test_real_file_cut_inside_the_header(smollm2_gguf: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(smollm2_gguf.read_bytes()[:1000])
+    assert "truncated GGUF file (the header ends early)" in refused(path, tmp_path)
+
+
+@pytest.mark.parametrize("keep", [5_000_000, -1])
+def test_real_file_cut_inside_the_tensor_data(smollm2_gguf: Path, tmp_path: Path, keep) -> None:
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(smollm2_gguf.read_bytes()[:keep])
+    message = refused(path, tmp_path)
+    assert "truncated GGUF file (tensor '" in message
+    assert f"the file has {path.stat().st_size:,}" in message
+
+
+def test_tiny_file_cut_inside_the_tensor_data(tiny_llama: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_llama.read_bytes()[:-100])
+    assert "truncated GGUF file (tensor 'output_norm.weight'" in refused(cut, tmp_path)
+
+
+def test_absurd_array_length_is_truncation_not_a_memory_error(tmp_path: Path) -> None:
+    body = _str("tokenizer.ggml.tokens") + struct.pack("<IIQ", ARRAY, STRING, 2**62)
+    path = tmp_path / "corrupt.gguf"
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + body)
+    assert "truncated GGUF file" in refused(path, tmp_path)
+
+
+def test_old_gguf_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v1.gguf"
+    path.write_bytes(b"GGUF" + struct.pack("<III", 1, 0, 0))
+    assert "GGUF version 1 is not supported" in refused(path, tmp_path)
+
+
+def test_qwen2_architecture_is_refused(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "qwen.gguf", llama_metadata(arch="qwen2"), llama_tensors())
+    assert refused(path, tmp_path) == (
+        "qwen.gguf: architecture 'qwen2' is not supported; "
+        "only llama-family GGUF files can be imported"
+    )
+
+
+def test_k_quant_tensors_are_refused(tmp_path: Path) -> None:
+    tensors = llama_tensors(main_type="Q4_1", embed_type="F16")
+    tensors[3] = ("blk.0.attn_q.weight", (256, 64), "Q4_K")
+    path = write_gguf(tmp_path / "k.gguf", llama_metadata(), tensors)
+    message = refused(path, tmp_path)
+    assert "tensor type Q4_K is not supported" in message
+    assert "Q4_0, Q4_1, Q8_0" in message
+
+
+def test_sentencepiece_vocabulary_is_refused(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "spm.gguf", llama_metadata(tokenizer="llama"), llama_tensors())
+    assert "tokenizer model 'llama' is not supported" in refused(path, tmp_path)
+
+
+def test_unknown_pre_tokenizer_is_refused(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "pre.gguf", llama_metadata(pre="deepseek-llm"), llama_tensors())
+    assert "pre-tokenizer 'deepseek-llm' is not supported" in refused(path, tmp_path)
+
+
+def test_a_folder_not_made_by_the_importer_is_never_replaced(tiny_llama, tmp_path) -> None:
+    precious = tmp_path / "models" / "tiny-Q4_1-mlx"
+    precious.mkdir(parents=True)
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(GGUFError, match="was not made by import-gguf"):
+        ensure_imported(tiny_llama, dest_root=tmp_path / "models")
+    assert (precious / "notes.txt").read_text() == "mine"
+
+
+def test_bad_model_name_is_refused(tiny_llama: Path, tmp_path: Path) -> None:
+    with pytest.raises(GGUFError, match="invalid model name"):
+        import_gguf(tiny_llama, dest_root=tmp_path, name="../escape")
+
+
+# ---- the CLI turns each refusal into one line and exit status 2 ---------------------------
+
+
+def test_cli_reports_one_line_and_exit_2(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
+    path = write_gguf(tmp_path / "qwen.gguf", llama_metadata(arch="qwen2"), llama_tensors())
+    assert main(["import-gguf", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "mlxbench: error: qwen.gguf: architecture 'qwen2' is not supported; "
+        "only llama-family GGUF files can be imported"
+    ]
+
+
+def test_cli_subprocess_has_no_traceback_and_never_loads_mlx(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"PK\x03\x04 a zip file")
+    script = (
+        "import sys; from workbench.cli import main; code = main(sys.argv[1:]); "
+        "print('mlx' in sys.modules); sys.exit(code)"
+    )
+    env = {"MLXBENCH_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-c", script, "import-gguf", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "mlxbench: error: bad.gguf: not a GGUF file (bad magic bytes)"
+    ]
+    assert result.stdout.strip() == "False"
+
+
+# ---- conversion pieces that are pure data ------------------------------------------------
+
+
+def _llama_cpp_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's convert script, verbatim in spirit."""
+    shape = weights.shape
+    return (
+        weights.reshape(n_head, 2, shape[0] // n_head // 2, *shape[1:])
+        .swapaxes(1, 2)
+        .reshape(shape)
+    )
+
+
+@pytest.mark.parametrize("shape", [(576, 72), (192, 18), (96,)])
+def test_unpermute_undoes_llama_cpp_permutation(shape: tuple) -> None:
+    original = np.arange(int(np.prod(shape))).reshape(shape)
+    heads = 3
+    permuted = _llama_cpp_permute(original, heads)
+    assert not np.array_equal(permuted, original)
+    np.testing.assert_array_equal(unpermute(permuted, heads), original)
+
+
+def test_quantization_keeps_per_module_bits(tiny_llama: Path) -> None:
+    assert quantization(read_header(tiny_llama)) == {
+        "group_size": 32,
+        "bits": 4,
+        "model.embed_tokens": {"group_size": 32, "bits": 8},
+    }
+
+
+def test_unquantized_file_has_no_quantization(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "f16.gguf", llama_metadata(), llama_tensors("F16", "F16"))
+    assert quantization(read_header(path)) is None
+
+
+def test_default_name_is_readable() -> None:
+    name = default_name(Path("/x/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    assert name == "SmolLM2-135M-Instruct-Q4_1-mlx"
+    assert default_name(Path("my model (v2).gguf")) == "my-model-v2-mlx"
