@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from gguf_files import llama_metadata, llama_tensors, write_gguf
 
 from workbench.cli import main
 from workbench.core.gguf import RECORD_FILE, ensure_imported, import_gguf, read_record
@@ -183,3 +185,46 @@ def test_cli_json_reports_the_import(smollm2_gguf, tmp_path, monkeypatch, capsys
         },
     }
     assert (folder / "tokenizer.json").is_file()
+
+
+# ---- tiny hand-made llama files: every supported tensor type, and the Q/K row order --------
+
+
+def _permuted_f32(rows: int, cols: int, heads: int) -> tuple[np.ndarray, bytes]:
+    """A weight with distinct values, and its bytes in llama.cpp's permuted row order."""
+    weight = np.arange(rows * cols, dtype=np.float32).reshape(rows, cols) / (rows * cols)
+    permuted = weight.reshape(heads, 2, rows // heads // 2, cols).swapaxes(1, 2)
+    return weight, permuted.reshape(rows, cols).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("main_type", "embed_type", "expected"),
+    [
+        (
+            "Q4_0",
+            "Q8_0",
+            {"group_size": 32, "bits": 4, "model.embed_tokens": {"group_size": 32, "bits": 8}},
+        ),
+        ("Q8_0", "Q8_0", {"group_size": 32, "bits": 8}),
+        ("F16", "F16", None),
+    ],
+)
+def test_tiny_llama_of_each_type_loads_and_runs(tmp_path, main_type, embed_type, expected):
+    import mlx.core as mx
+    from mlx_lm import load
+
+    q_weight, q_bytes = _permuted_f32(64, 64, heads=2)
+    k_weight, k_bytes = _permuted_f32(32, 64, heads=1)
+    tensors = llama_tensors(main_type, embed_type)
+    tensors[3] = ("blk.0.attn_q.weight", (64, 64), "F32", q_bytes)
+    tensors[4] = ("blk.0.attn_k.weight", (64, 32), "F32", k_bytes)
+    path = write_gguf(tmp_path / f"tiny.{main_type}.gguf", llama_metadata(), tensors)
+    folder = import_gguf(path, dest_root=tmp_path / "models")
+    config = json.loads((folder / "config.json").read_text())
+    assert config.get("quantization") == expected
+    model, tokenizer = load(str(folder))
+    attn = model.model.layers[0].self_attn
+    np.testing.assert_array_equal(np.array(attn.q_proj.weight), q_weight)
+    np.testing.assert_array_equal(np.array(attn.k_proj.weight), k_weight)
+    logits = model(mx.array([tokenizer.encode("ab a")]))
+    assert logits.shape[-1] == 6 and bool(mx.all(mx.isfinite(logits)))
