@@ -228,3 +228,16 @@ def test_tiny_llama_of_each_type_loads_and_runs(tmp_path, main_type, embed_type,
     np.testing.assert_array_equal(np.array(attn.k_proj.weight), k_weight)
     logits = model(mx.array([tokenizer.encode("ab a")]))
     assert logits.shape[-1] == 6 and bool(mx.all(mx.isfinite(logits)))
+
+
+def test_llama3_rope_factors_reach_mlx_unchanged(tmp_path: Path) -> None:
+    from mlx_lm import load
+
+    # what llama.cpp writes for Llama 3.2 (factor 32), for a 32-wide head and base 10000
+    stored = np.array([1.0] * 11 + [2.1880844, 7.7308903, 32.0, 32.0, 32.0], dtype=np.float32)
+    tensors = [*llama_tensors(), ("rope_freqs.weight", (16,), "F32", stored.tobytes())]
+    path = write_gguf(tmp_path / "llama3.gguf", llama_metadata(), tensors)
+    model, _ = load(str(import_gguf(path, dest_root=tmp_path / "models")))
+    plain = 10000.0 ** (np.arange(0, 32, 2) / 32)
+    used = np.array(model.model.layers[0].self_attn.rope._freqs)
+    np.testing.assert_allclose(used / plain, stored, rtol=1e-4)

@@ -19,7 +19,7 @@ from gguf_files import ARRAY, STRING, gguf_string, llama_metadata, llama_tensors
 from workbench.cli import main
 from workbench.core.errors import GGUFError
 from workbench.core.gguf import default_name, ensure_imported, import_gguf
-from workbench.core.gguf_convert import quantization, unpermute
+from workbench.core.gguf_convert import llama3_rope_factors, model_config, quantization, unpermute
 from workbench.core.gguf_reader import read_header
 
 
@@ -216,3 +216,24 @@ def test_default_name_is_readable() -> None:
     name = default_name(Path("/x/SmolLM2-135M-Instruct.Q4_1.gguf"))
     assert name == "SmolLM2-135M-Instruct-Q4_1-mlx"
     assert default_name(Path("my model (v2).gguf")) == "my-model-v2-mlx"
+
+
+def _with_rope_freqs(tmp_path: Path, factors: np.ndarray) -> Path:
+    tensors = [*llama_tensors(), ("rope_freqs.weight", (16,), "F32", factors.tobytes())]
+    return write_gguf(tmp_path / "llama3.gguf", llama_metadata(), tensors)
+
+
+def test_llama3_rope_factors_become_llama3_rope_scaling(tmp_path: Path) -> None:
+    path = _with_rope_freqs(tmp_path, llama3_rope_factors(head_dim=32, base=10000, factor=32))
+    assert model_config(read_header(path))["rope_scaling"] == {
+        "rope_type": "llama3",
+        "factor": 32.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    }
+
+
+def test_other_rope_factors_are_refused(tmp_path: Path) -> None:
+    path = _with_rope_freqs(tmp_path, np.linspace(1, 4, 16, dtype=np.float32))
+    assert "do not follow Llama 3 scaling" in refused(path, tmp_path)

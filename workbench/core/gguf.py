@@ -103,6 +103,7 @@ def _replace_dir(built: Path, dest: Path) -> None:
 def _validated_header(gguf_path: Path) -> GGUFHeader:
     header = read_header(gguf_path)
     check_importable(header)
+    model_config(header)  # missing hyper-parameters, unsupported RoPE scaling
     build_tokenizer(header)  # refuse unsupported vocabularies before the slow part
     return header
 

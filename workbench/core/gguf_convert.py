@@ -14,8 +14,11 @@ Array code only uses ``reshape``/``swapaxes``, so it works on MLX and NumPy arra
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
+
+import numpy as np
 
 from workbench.core.errors import GGUFError
 from workbench.core.gguf_reader import GGUFHeader
@@ -95,8 +98,6 @@ def check_importable(header: GGUFHeader) -> None:
     for tensor in header.tensors:
         if tensor.name not in IGNORED_TENSORS and tensor_name(tensor.name) is None:
             raise GGUFError(f"{name}: unexpected tensor '{tensor.name}' for a llama model")
-    if "rope_freqs.weight" in {t.name for t in header.tensors}:
-        raise GGUFError(f"{name}: Llama 3.1-style RoPE frequency factors are not supported yet")
 
 
 def quantization(header: GGUFHeader) -> dict[str, Any] | None:
@@ -116,10 +117,57 @@ def quantization(header: GGUFHeader) -> dict[str, Any] | None:
     return config
 
 
-def _rope_scaling(header: GGUFHeader) -> dict[str, Any] | None:
+# Llama 3.x scaling as Meta ships it; llama.cpp stores only the resulting per-frequency factors
+LLAMA3_SCALING = {
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+}
+
+
+def llama3_rope_factors(head_dim: int, base: float, factor: float) -> np.ndarray:
+    """The factors llama.cpp's converter writes to ``rope_freqs`` for Llama 3 scaling."""
+    low, high = LLAMA3_SCALING["low_freq_factor"], LLAMA3_SCALING["high_freq_factor"]
+    context = LLAMA3_SCALING["original_max_position_embeddings"]
+    factors = []
+    for i in range(0, head_dim, 2):
+        wavelen = 2 * math.pi * base ** (i / head_dim)
+        if wavelen < context / high:
+            factors.append(1.0)
+        elif wavelen > context / low:
+            factors.append(factor)
+        else:
+            smooth = (context / wavelen - low) / (high - low)
+            factors.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(factors, dtype=np.float32)
+
+
+def _llama3_scaling(header: GGUFHeader, head_dim: int, base: float) -> dict[str, Any] | None:
+    """Recover Llama 3 ``rope_scaling`` from the ``rope_freqs`` tensor, if the file has one."""
+    tensor = next((t for t in header.tensors if t.name == "rope_freqs.weight"), None)
+    if tensor is None:
+        return None
+    count = tensor.nbytes // 4
+    stored = np.fromfile(
+        header.path, dtype="<f4", count=count, offset=header.data_offset + tensor.offset
+    )
+    factor = float(stored.max()) if tensor.type_name == "F32" and count else 0.0
+    if (
+        factor <= 0
+        or stored.shape != (head_dim // 2,)
+        or not np.allclose(llama3_rope_factors(head_dim, base, factor), stored, rtol=1e-4)
+    ):
+        raise GGUFError(
+            f"{header.path.name}: RoPE frequency factors that do not follow Llama 3 scaling "
+            "are not supported"
+        )
+    return {"rope_type": "llama3", "factor": factor, **LLAMA3_SCALING}
+
+
+def _rope_scaling(header: GGUFHeader, head_dim: int, base: float) -> dict[str, Any] | None:
     kind = header.get("llama.rope.scaling.type")
     if kind in (None, "none"):
-        return None
+        return _llama3_scaling(header, head_dim, base)
     factor = header.get("llama.rope.scaling.factor")
     if kind != "linear" or not factor:
         raise GGUFError(f"{header.path.name}: RoPE scaling '{kind}' is not supported")
@@ -138,6 +186,8 @@ def model_config(header: GGUFHeader) -> dict[str, Any]:
     kv_heads = int(header.get("llama.attention.head_count_kv") or heads)
     names = {t.name for t in header.tensors}
     eos = eos_token_ids(header)
+    head_dim = int(header.get("llama.attention.key_length") or hidden // heads)
+    rope_theta = _f32(header.get("llama.rope.freq_base", 10000.0))
     config = {
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
@@ -146,10 +196,10 @@ def model_config(header: GGUFHeader) -> dict[str, Any]:
         "num_hidden_layers": int(_require(header, "llama.block_count")),
         "num_attention_heads": heads,
         "num_key_value_heads": kv_heads,
-        "head_dim": int(header.get("llama.attention.key_length") or hidden // heads),
+        "head_dim": head_dim,
         "rms_norm_eps": _f32(_require(header, "llama.attention.layer_norm_rms_epsilon")),
-        "rope_theta": _f32(header.get("llama.rope.freq_base", 10000.0)),
-        "rope_scaling": _rope_scaling(header),
+        "rope_theta": rope_theta,
+        "rope_scaling": _rope_scaling(header, head_dim, rope_theta),
         "max_position_embeddings": int(header.get("llama.context_length", 2048)),
         "vocab_size": int(
             header.get("llama.vocab_size") or len(header.get("tokenizer.ggml.tokens") or [])
