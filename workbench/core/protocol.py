@@ -63,6 +63,7 @@ class PoolSnapshot:
     max_models: int
     used_bytes: int
     pinned_bytes: int
+    over_budget: str | None = None  # one line when pinned / in-use models exceed the budget
 
 
 @dataclass(frozen=True)
