@@ -1,0 +1,455 @@
+"""The model pool: which models are in memory, and the rules that keep memory honest.
+
+MLX does not raise on out-of-memory — on CPU it segfaults, on Metal it aborts — so the pool
+decides from numbers *before* anything is allocated: a model loads only if it fits the
+budget after evicting least-recently-used models that are neither pinned, in use (leased)
+nor loading. If it cannot fit, ``InsufficientMemoryError`` names what it needs, what is
+available and what holds the rest, and the pool is left exactly as it was.
+
+The pool is bookkeeping only. Loading, unloading and measuring are injected functions (the
+runner passes the real MLX ones, tests pass fakes), so this module never imports MLX and
+never calls UI code; observers get plain callbacks, always outside the lock.
+
+Threads: every method is thread-safe. Concurrent ``ensure_loaded`` calls for the same model
+share one load. Loads and unloads themselves are serialised (one at a time), which keeps
+the memory measured around a load free of other threads' allocations.
+
+Over budget: pin/unpin and lease release are pure bookkeeping and never unload anything
+(the caller may be any thread). Loads, ``evict``, ``set_budget`` and ``rebalance`` may
+unload; whoever owns MLX calls ``rebalance()`` after bookkeeping changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from workbench.core.budget import Budget
+from workbench.core.errors import InsufficientMemoryError, ModelNotFoundError, WorkbenchError
+from workbench.core.pool_fit import (
+    EVICTABLE,
+    IN_USE,
+    LOADING,
+    PINNED,
+    Slot,
+    check_fit,
+    estimate_seconds,
+    over_budget,
+)
+from workbench.core.protocol import LoadPlan, PoolEntryView, PoolSnapshot
+from workbench.core.sizes_store import SizesStore
+from workbench.core.types import ModelInfo
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[ModelInfo], Any]
+Unloader = Callable[[Any], None]
+Measure = Callable[[], int]
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Both sizes of a model: from its files, and as last measured (None if never)."""
+
+    estimated_bytes: int
+    measured_bytes: int | None
+
+    @property
+    def bytes(self) -> int:
+        return self.measured_bytes if self.measured_bytes is not None else self.estimated_bytes
+
+
+@dataclass(eq=False)
+class _Entry:
+    info: ModelInfo
+    measured_bytes: int | None  # remembered while loading, then this load's measurement
+    state: str = "loading"
+    pinned: bool = False
+    leases: int = 0
+    last_used: float = 0.0
+    load_seconds: float | None = None
+    handle: Any = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def bytes(self) -> int:
+        return self.measured_bytes if self.measured_bytes is not None else self.info.estimated_bytes
+
+    def slot(self) -> Slot:
+        if self.state != "ready":
+            status = LOADING
+        elif self.leases:
+            status = IN_USE
+        else:
+            status = PINNED if self.pinned else EVICTABLE
+        return Slot(self.info.id, self.info.name, self.bytes, status)
+
+
+class ModelPool:
+    """Budgeted, LRU-ordered model pool with pins, leases and de-duplicated loads."""
+
+    def __init__(
+        self,
+        catalog: Iterable[ModelInfo],
+        budget: Budget,
+        *,
+        loader: Loader,
+        unloader: Unloader | None = None,
+        measure: Measure | None = None,
+        sizes: SizesStore | None = None,
+        on_evicted: Callable[[str, str], None] | None = None,
+        on_changed: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._catalog = {info.id: info for info in catalog}
+        self._budget = budget
+        self._loader, self._unloader, self._measure = loader, unloader, measure
+        self._sizes = sizes
+        self._session_sizes: dict[str, tuple[int | None, float | None]] = {}
+        self._on_evicted, self._on_changed = on_evicted, on_changed
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._mlx_lock = threading.RLock()  # one load/unload at a time
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()  # LRU first
+
+    # ------------------------------------------------------------------ catalog & sizes
+
+    @property
+    def budget(self) -> Budget:
+        return self._budget
+
+    def register(self, infos: Iterable[ModelInfo]) -> None:
+        """Add (or refresh) models the pool may load."""
+        with self._lock:
+            for info in infos:
+                self._catalog[info.id] = info
+
+    def info(self, model_id: str) -> ModelInfo:
+        with self._lock:
+            info = self._catalog.get(model_id)
+        if info is None:
+            raise ModelNotFoundError(f"no model with id {model_id!r} is known to the pool")
+        return info
+
+    def size_of(self, model_id: str) -> ModelSize:
+        """The model's estimated size and its last measured size (this run or remembered)."""
+        info = self.info(model_id)
+        measured, _seconds = self._remembered(info)
+        return ModelSize(info.estimated_bytes, measured)
+
+    def _remembered(self, info: ModelInfo) -> tuple[int | None, float | None]:
+        with self._lock:
+            known = self._session_sizes.get(info.id)
+        if known is not None:
+            return known
+        record = self._sizes.lookup(info) if self._sizes is not None else None
+        return (record.measured_bytes, record.load_seconds) if record else (None, None)
+
+    def _seconds_per_gb(self) -> float | None:
+        with self._lock:
+            pairs = [(b, s) for b, s in self._session_sizes.values() if b and s]
+        if pairs:
+            return sum(s for _, s in pairs) / (sum(b for b, _ in pairs) / 1024**3)
+        return self._sizes.seconds_per_gb() if self._sizes is not None else None
+
+    # ------------------------------------------------------------------ loading
+
+    def ensure_loaded(self, model_id: str, *, pin: bool = False) -> PoolEntryView:
+        """Load the model unless it is loaded (or loading: then wait for that load).
+
+        Raises ``InsufficientMemoryError`` — with the pool unchanged — when it cannot fit.
+        """
+        entry = self._ensure(model_id, pin=pin, lease=False)
+        with self._lock:
+            return self._view(entry)
+
+    @contextlib.contextmanager
+    def acquire(self, model_id: str, *, load: bool = True) -> Iterator[Any]:
+        """Lease the model (loading it first unless ``load=False``); yields the engine.
+
+        A leased model is never evicted; the lease is returned when the block exits.
+        """
+        if load:
+            entry = self._ensure(model_id, pin=False, lease=True)
+        else:
+            entry = self._lease_loaded(model_id)
+        try:
+            yield entry.handle
+        finally:
+            with self._lock:
+                entry.leases -= 1
+                if self._entries.get(model_id) is entry:
+                    self._touch(entry)
+            self._changed()
+
+    def _lease_loaded(self, model_id: str) -> _Entry:
+        with self._lock:
+            entry = self._entries.get(model_id)
+            if entry is None or entry.state != "ready":
+                raise WorkbenchError(f"{self.info(model_id).name} is not loaded")
+            entry.leases += 1
+            self._touch(entry)
+        self._changed()
+        return entry
+
+    def _ensure(self, model_id: str, *, pin: bool, lease: bool) -> _Entry:
+        info = self.info(model_id)
+        remembered, _ = self._remembered(info)
+        while True:
+            victims: list[_Entry] = []
+            with self._lock:
+                entry = self._entries.get(model_id)
+                if entry is None:
+                    victims = self._reserve(info, remembered, pin=pin, lease=lease)
+                    entry, role = self._entries[model_id], "load"
+                elif entry.state == "ready":
+                    entry.leases += int(lease)
+                    self._touch(entry)
+                    role = "ready"
+                else:
+                    role = "wait"  # another thread is loading it: share that load
+                entry.pinned = entry.pinned or pin
+            if role == "wait":
+                entry.done.wait()
+                if entry.error is not None:
+                    raise _copy(entry.error)
+                continue  # ready now (or evicted meanwhile: then load it again)
+            self._changed()
+            return self._load(entry, victims) if role == "load" else entry
+
+    def _reserve(
+        self, info: ModelInfo, remembered: int | None, *, pin: bool, lease: bool
+    ) -> list[_Entry]:
+        """Under the lock: check the fit, take the victims out, add a loading entry."""
+        need = remembered if remembered is not None else info.estimated_bytes
+        fit = check_fit(self._slots(), info.name, need, self._budget)
+        if not fit.fits:
+            raise InsufficientMemoryError(f"cannot load {info.name}: {fit.reason}")
+        victims = [self._entries.pop(model_id) for model_id in fit.evict]
+        entry = _Entry(info, remembered, pinned=pin, leases=int(lease))
+        self._entries[info.id] = entry
+        self._touch(entry)
+        return victims
+
+    def _load(self, entry: _Entry, victims: list[_Entry]) -> _Entry:
+        info = entry.info
+        with self._mlx_lock:
+            for victim in victims:
+                self._unload(victim, "lru")
+            before = self._measure() if self._measure else 0
+            started = time.perf_counter()
+            try:
+                handle = self._loader(info)
+            except BaseException as exc:
+                self._fail(entry, exc)
+                raise
+            seconds = time.perf_counter() - started
+            delta = (self._measure() - before) if self._measure else 0
+        measured = delta if delta > 0 else entry.measured_bytes
+        with self._lock:
+            entry.handle, entry.state, entry.load_seconds = handle, "ready", seconds
+            entry.measured_bytes = measured
+            self._session_sizes[info.id] = (measured, seconds)
+            self._touch(entry)
+            entry.done.set()
+        if self._sizes is not None and delta > 0:
+            self._sizes.remember(info, delta, seconds)
+        self._changed()
+        self.rebalance(protect=info.id)  # the measurement may be larger than the estimate
+        return entry
+
+    def _fail(self, entry: _Entry, exc: BaseException) -> None:
+        with self._lock:
+            if self._entries.get(entry.info.id) is entry:
+                del self._entries[entry.info.id]
+            entry.error = exc
+            entry.done.set()
+        self._changed()
+
+    # ------------------------------------------------------------------ pins & eviction
+
+    def set_pinned(self, model_id: str, pinned: bool) -> None:
+        """Pin or unpin a loaded (or loading) model. Never unloads anything."""
+        with self._lock:
+            entry = self._entries.get(model_id)
+            if entry is None:
+                name = self.info(model_id).name
+                raise WorkbenchError(f"{name} is not loaded; load it with a pin to preload it")
+            entry.pinned = pinned
+        self._changed()
+
+    def pin(self, model_id: str) -> None:
+        self.set_pinned(model_id, True)
+
+    def unpin(self, model_id: str) -> None:
+        self.set_pinned(model_id, False)
+
+    def evict(self, model_id: str, reason: str = "unload") -> None:
+        """Unload a model now (even a pinned one); refused while it is loading or in use."""
+        with self._lock:
+            entry = self._entries.get(model_id)
+            name = self.info(model_id).name
+            if entry is None:
+                raise WorkbenchError(f"{name} is not loaded")
+            if entry.state != "ready":
+                raise WorkbenchError(f"{name} is still loading; unload it when it is ready")
+            if entry.leases:
+                raise WorkbenchError(f"{name} is in use; wait for it to finish or cancel it")
+            del self._entries[model_id]
+        with self._mlx_lock:
+            self._unload(entry, reason)
+        self._changed()
+
+    def set_budget(self, budget: Budget) -> tuple[str, ...]:
+        """Change the budget and evict (LRU first, never pinned or in use) to honour it."""
+        with self._lock:
+            self._budget = budget
+        evicted = self.rebalance()
+        if not evicted:
+            self._changed()
+        return evicted
+
+    def rebalance(self, protect: str | None = None) -> tuple[str, ...]:
+        """Evict evictable models (LRU first) while the pool is over budget; returns ids.
+
+        ``protect`` names a model to keep regardless (the one that was just loaded).
+        """
+        with self._lock:
+            slots = [replace(s, status=IN_USE) if s.model_id == protect else s
+                     for s in self._slots()]  # fmt: skip
+            ids, _note = over_budget(slots, self._budget)
+            victims = [self._entries.pop(model_id) for model_id in ids]
+        if not victims:
+            return ()
+        with self._mlx_lock:
+            for victim in victims:
+                self._unload(victim, "budget")
+        self._changed()
+        return ids
+
+    def close(self) -> None:
+        """Unload everything that is not loading, pins and leases notwithstanding."""
+        with self._lock:
+            ready = [e for e in self._entries.values() if e.state == "ready"]
+            for entry in ready:
+                del self._entries[entry.info.id]
+        with self._mlx_lock:
+            for entry in ready:
+                self._unload(entry, "unload")
+        if ready:
+            self._changed()
+
+    def _unload(self, entry: _Entry, reason: str) -> None:
+        handle, entry.handle = entry.handle, None
+        try:
+            if self._unloader is not None:
+                self._unloader(handle)
+        except Exception:  # a model that fails to close must not wedge the pool
+            log.exception("closing %s failed", entry.info.name)
+        del handle
+        if self._on_evicted is not None:
+            self._on_evicted(entry.info.id, reason)
+
+    # ------------------------------------------------------------------ views
+
+    def plan(self, model_ids: Sequence[str]) -> tuple[LoadPlan, ...]:
+        """What loading these models, in this order, would do — nothing is changed."""
+        infos = [self.info(model_id) for model_id in model_ids]
+        needs = [self._remembered(info) for info in infos]
+        rate = self._seconds_per_gb()
+        with self._lock:
+            slots, budget = self._slots(), self._budget
+        plans = []
+        for info, (measured, seconds) in zip(infos, needs, strict=True):
+            need = measured if measured is not None else info.estimated_bytes
+            eta = estimate_seconds(need, seconds, rate)
+            held = next((s for s in slots if s.model_id == info.id), None)
+            if held is not None:
+                slots = [s for s in slots if s is not held] + [held]
+                available = budget.memory_limit_bytes - sum(
+                    s.bytes for s in slots if s.status != EVICTABLE
+                )
+                plans.append(LoadPlan(info.id, True, True, (), held.bytes, available))
+                continue
+            fit = check_fit(slots, info.name, need, budget)
+            plans.append(
+                LoadPlan(info.id, False, fit.fits, fit.evict, need, fit.available_bytes,
+                         reason=fit.reason, estimated_seconds=eta)
+            )  # fmt: skip
+            if fit.fits:
+                slots = [s for s in slots if s.model_id not in fit.evict]
+                slots.append(Slot(info.id, info.name, need, EVICTABLE))
+        return tuple(plans)
+
+    def estimated_seconds(self, model_id: str) -> float | None:
+        """How long loading this model should take, from past loads (None if no data)."""
+        info = self.info(model_id)
+        measured, seconds = self._remembered(info)
+        need = measured if measured is not None else info.estimated_bytes
+        return estimate_seconds(need, seconds, self._seconds_per_gb())
+
+    def snapshot(self) -> PoolSnapshot:
+        """An immutable picture of the pool, least recently used first."""
+        with self._lock:
+            views = tuple(self._view(e) for e in self._entries.values())
+            _ids, note = over_budget(self._slots(), self._budget)
+            budget = self._budget
+        return PoolSnapshot(
+            entries=views,
+            budget_bytes=budget.memory_limit_bytes,
+            max_models=budget.max_models,
+            used_bytes=sum(v.bytes for v in views),
+            pinned_bytes=sum(v.bytes for v in views if v.pinned),
+            over_budget=note,
+        )
+
+    def loaded_ids(self) -> tuple[str, ...]:
+        """Ids of ready models, least recently used first."""
+        with self._lock:
+            return tuple(k for k, e in self._entries.items() if e.state == "ready")
+
+    def _slots(self) -> list[Slot]:
+        return [entry.slot() for entry in self._entries.values()]
+
+    def _touch(self, entry: _Entry) -> None:
+        entry.last_used = self._clock()
+        self._entries.move_to_end(entry.info.id)
+
+    def _view(self, entry: _Entry) -> PoolEntryView:
+        info = entry.info
+        return PoolEntryView(
+            model_id=info.id,
+            name=info.name,
+            kind=info.kind,
+            family=info.family,
+            state=entry.state,
+            pinned=entry.pinned,
+            leases=entry.leases,
+            estimated_bytes=info.estimated_bytes,
+            measured_bytes=entry.measured_bytes,
+            last_used=entry.last_used,
+            load_seconds=entry.load_seconds,
+        )
+
+    def _changed(self) -> None:
+        if self._on_changed is not None:
+            self._on_changed()
+
+
+def _copy(error: BaseException) -> BaseException:
+    """The error a shared load failed with, fresh for each waiting thread."""
+    if isinstance(error, WorkbenchError):
+        copy = type(error)(*error.args)
+        copy.__cause__ = error
+        return copy
+    return error
+
+
+__all__ = ["ModelPool", "ModelSize"]
