@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gguf_files import ARRAY, STRING, gguf_string, llama_metadata, llama_tensors, write_gguf
+from gguf_files import ARRAY, BOOL, STRING, gguf_string, llama_metadata, llama_tensors, write_gguf
 
 from workbench.cli import main
 from workbench.core.errors import GGUFError
 from workbench.core.gguf import default_name, ensure_imported, import_gguf
 from workbench.core.gguf_convert import llama3_rope_factors, model_config, quantization, unpermute
 from workbench.core.gguf_reader import read_header
+from workbench.core.gguf_tokenizer import build_tokenizer
 
 
 @pytest.fixture
@@ -237,3 +238,24 @@ def test_llama3_rope_factors_become_llama3_rope_scaling(tmp_path: Path) -> None:
 def test_other_rope_factors_are_refused(tmp_path: Path) -> None:
     path = _with_rope_freqs(tmp_path, np.linspace(1, 4, 16, dtype=np.float32))
     assert "do not follow Llama 3 scaling" in refused(path, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("pre", "pieces"),
+    [
+        ("smollm", ["Hello", "Ġ", "1", "2", "3", "4", "5", "Ġworld", "'s"]),
+        ("gpt2", ["Hello", "Ġ12345", "Ġworld", "'s"]),
+        ("llama-bpe", ["Hello", "Ġ", "123", "45", "Ġworld", "'s"]),
+    ],
+)
+def test_pre_tokenizers_split_like_their_models(tmp_path: Path, pre: str, pieces: list) -> None:
+    path = write_gguf(tmp_path / "t.gguf", llama_metadata(pre=pre), llama_tensors())
+    tokenizer = build_tokenizer(read_header(path))
+    split = tokenizer.pre_tokenizer.pre_tokenize_str("Hello 12345 world's")
+    assert [piece for piece, _ in split] == pieces
+
+
+def test_bos_is_added_when_the_vocabulary_asks_for_it(tmp_path: Path) -> None:
+    metadata = {**llama_metadata(), "tokenizer.ggml.add_bos_token": (BOOL, True)}
+    path = write_gguf(tmp_path / "bos.gguf", metadata, llama_tensors())
+    assert build_tokenizer(read_header(path)).encode("ab").ids == [0, 4]
