@@ -139,3 +139,21 @@ def test_path_without_weights(tmp_path: Path) -> None:
     (tmp_path / "bare" / "config.json").write_text(json.dumps(LLAMA_CONFIG))
     with pytest.raises(UnusableModelError, match=r"no weights"):
         resolve_model(str(tmp_path / "bare"), CATALOG)
+
+
+def test_a_bare_word_prefers_the_catalog_over_a_folder_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smollm2").mkdir()  # not a model
+    assert resolve_model("smollm2", CATALOG).id == "demo/SmolLM2-135M-Instruct"
+    with pytest.raises(UnusableModelError, match=r"no config\.json"):
+        resolve_model("./smollm2", CATALOG)  # spelled as a path: the folder is meant
+
+
+def test_a_bare_word_that_is_only_a_folder_is_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    make_model(tmp_path / "workdir-model")
+    assert resolve_model("workdir-model", CATALOG).source == "path"

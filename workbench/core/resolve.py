@@ -99,10 +99,27 @@ def _ambiguous(query: str, candidates: list[ModelInfo]) -> AmbiguousModelError:
     return AmbiguousModelError(f"'{query}' matches several models: {shown}{more}; use the id")
 
 
+def _from_path(path: Path, catalog: list[ModelInfo]) -> ModelInfo:
+    known = _in_catalog(path, catalog)
+    return _checked(known) if known else model_from_path(path)
+
+
+def _from_substring(query: str, catalog: list[ModelInfo]) -> ModelInfo | None:
+    matches = match_models(query, catalog)
+    usable = [m for m in matches if m.usable]
+    if len(usable) == 1 or len(matches) == 1:
+        return _checked(usable[0] if usable else matches[0])
+    if matches:
+        raise _ambiguous(query, usable or matches)
+    return None
+
+
 def resolve_model(query: str, catalog: list[ModelInfo]) -> ModelInfo:
     """The one model ``query`` names; raises a ``WorkbenchError`` subclass otherwise.
 
-    A substring that matches several entries of which exactly one is usable picks that one
+    Something spelled like a path ("./m", "~/m", "/m", "m.gguf") that exists is taken as a
+    path before substring matching; a bare word is a path only when no model matches it.
+    A substring matching several entries of which exactly one is usable picks that one
     (broken downloads should not make a short name ambiguous).
     """
     query = query.strip()
@@ -115,18 +132,13 @@ def resolve_model(query: str, catalog: list[ModelInfo]) -> ModelInfo:
         raise _ambiguous(query, exact)
     if exact:
         return _checked(exact[0])
-    path = Path(query).expanduser()
+    path, path_like = Path(query).expanduser(), _looks_like_path(query)
+    if path_like and _exists(path):
+        return _from_path(path, catalog)
+    found = _from_substring(query, catalog)
+    if found is not None:
+        return found
     if _exists(path):
-        known = _in_catalog(path, catalog)
-        return _checked(known) if known else model_from_path(path)
-    matches = match_models(query, catalog)
-    usable = [m for m in matches if m.usable]
-    if len(usable) == 1 or len(matches) == 1:
-        return _checked(usable[0] if usable else matches[0])
-    if matches:
-        raise _ambiguous(query, usable or matches)
-    if _looks_like_path(query):
-        raise ModelNotFoundError(
-            f"no model matches '{query}' (no such file or folder); `mlxbench models` lists them"
-        )
-    raise ModelNotFoundError(f"no model matches '{query}'; `mlxbench models` lists them")
+        return _from_path(path, catalog)
+    where = " (no such file or folder)" if path_like else ""
+    raise ModelNotFoundError(f"no model matches '{query}'{where}; `mlxbench models` lists them")
