@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.core.demo import installed_demo_models
 from workbench.core.engines import EmbedEngine, load_engine
 from workbench.core.errors import InputError, UnusableModelError
 from workbench.core.types import Family, ModelInfo, ModelKind
@@ -29,8 +28,7 @@ TEXTS = [
 ]
 
 
-def minilm_info(path: Path | None = None) -> ModelInfo:
-    folder = path or installed_demo_models()["all-MiniLM-L6-v2"]
+def minilm_info(folder: Path) -> ModelInfo:
     return ModelInfo(
         id="demo:all-MiniLM-L6-v2",
         name="all-MiniLM-L6-v2",
@@ -47,17 +45,17 @@ def _isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def engine():
-    loaded = load_engine(minilm_info())
+def engine(minilm_dir):
+    loaded = load_engine(minilm_info(minilm_dir))
     yield loaded
     loaded.close()
 
 
 @pytest.fixture(scope="module")
-def hf_tokenizer():
+def hf_tokenizer(minilm_dir):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(minilm_info().path))
+    return AutoTokenizer.from_pretrained(str(minilm_dir))
 
 
 def cosine(a, b) -> float:
@@ -108,9 +106,9 @@ def numpy_minilm(folder: Path, tokenizer, text: str) -> np.ndarray:
     return pooled / np.linalg.norm(pooled)
 
 
-def test_vectors_match_an_independent_numpy_bert(engine, hf_tokenizer):
+def test_vectors_match_an_independent_numpy_bert(engine, hf_tokenizer, minilm_dir):
     result = engine.embed(TEXTS)
-    folder = minilm_info().path
+    folder = minilm_dir
     for text, vector in zip(TEXTS, result.vectors, strict=True):
         reference = numpy_minilm(folder, hf_tokenizer, text)
         assert np.max(np.abs(np.array(vector) - reference)) < 1e-5, text
@@ -174,16 +172,16 @@ def test_empty_input_is_an_input_error(engine, texts, message):
 # --------------------------------------------------------------------------- loading
 
 
-def test_folder_without_weights_is_unusable_with_one_line(tmp_path):
-    shutil.copy(minilm_info().path / "config.json", tmp_path / "config.json")
+def test_folder_without_weights_is_unusable_with_one_line(tmp_path, minilm_dir):
+    shutil.copy(minilm_dir / "config.json", tmp_path / "config.json")
     with pytest.raises(UnusableModelError, match=r"no \.safetensors weights") as caught:
         load_engine(minilm_info(tmp_path))
     assert "all-MiniLM-L6-v2" in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
-def test_closed_engine_refuses_work():
-    loaded = load_engine(minilm_info())
+def test_closed_engine_refuses_work(minilm_dir):
+    loaded = load_engine(minilm_info(minilm_dir))
     loaded.close()
     with pytest.raises(UnusableModelError, match="unloaded"):
         loaded.embed([FOOD])
@@ -198,8 +196,8 @@ def test_closed_engine_refuses_work():
         ('{"model_type": "nonesuch"}', "nonesuch not supported"),
     ],
 )
-def test_bad_folders_are_unusable_with_a_clear_line(tmp_path, config, message):
-    shutil.copy(minilm_info().path / "model.safetensors", tmp_path / "model.safetensors")
+def test_bad_folders_are_unusable_with_a_clear_line(tmp_path, minilm_dir, config, message):
+    (tmp_path / "model.safetensors").symlink_to(minilm_dir / "model.safetensors")
     if config is not None:
         (tmp_path / "config.json").write_text(config)
     with pytest.raises(UnusableModelError, match=message) as caught:

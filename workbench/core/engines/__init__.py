@@ -35,7 +35,8 @@ def load_engine(info: ModelInfo, progress: Progress | None = None) -> LoadedMode
         report("importing GGUF…")
         from workbench.core.gguf import ensure_imported
 
-        info = dataclasses.replace(info, path=ensure_imported(info.gguf_source))
+        folder = ensure_imported(info.gguf_source, progress=report)
+        info = dataclasses.replace(info, path=folder)
     problem = folder_problem(info.path)
     if problem:
         raise UnusableModelError(f"{info.name} cannot be loaded: {problem}")

@@ -1,0 +1,224 @@
+"""Text chat on mlx-lm: template in, streamed text out, with per-turn stats and cache reuse.
+
+The engine is deliberately thin: mlx-lm's ``stream_generate`` does the sampling and the
+streaming detokenization; this module adds what a chat workbench needs around it — the
+family adapter's template and stop tokens, cancellation between tokens, honest stats, and a
+prompt cache per conversation so that turn ten does not pay for turns one to nine again.
+
+MLX and mlx-lm are imported inside functions only: importing them costs seconds, and this
+module is imported by code that must start fast.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.core.adapters import ChatAdapter, adapter_for
+from workbench.core.engines.session_cache import SessionCaches
+from workbench.core.errors import InputError, UnusableModelError, WrongModelKindError
+from workbench.core.types import (
+    ChatMessage,
+    GenerationChunk,
+    ModelInfo,
+    SamplingSettings,
+    TurnStats,
+)
+
+MAX_SESSIONS = 4
+
+
+def load_text(info: ModelInfo) -> TextEngine:
+    """Load ``info.path`` (an MLX model folder) with mlx-lm."""
+    from mlx_lm import load
+
+    model, tokenizer = load(str(info.path))
+    return TextEngine(info, model, tokenizer)
+
+
+def check_sampling(sampling: SamplingSettings) -> None:
+    """Reject settings mlx-lm would misread or crash on, with a line the user can act on."""
+    if sampling.max_tokens < 1:
+        raise InputError(f"max_tokens must be at least 1 (got {sampling.max_tokens})")
+    if sampling.temperature < 0:
+        raise InputError(f"temperature must be 0 or more (got {sampling.temperature})")
+    if not 0 < sampling.top_p <= 1:
+        raise InputError(f"top_p must be in (0, 1] (got {sampling.top_p})")
+
+
+class _Cancelled(Exception):
+    """Raised from the prompt-progress callback to abandon a long prompt."""
+
+
+@dataclass
+class _Turn:
+    """What one generation has done so far; becomes ``TurnStats`` at the end."""
+
+    started: float
+    prompt_tokens: int
+    reused: int
+    tokens: list[int]
+    first_token_at: float = 0.0
+    last_token_at: float = 0.0
+    last: Any = None  # the latest mlx-lm GenerationResponse
+    finish: str = "stop"
+    cache_valid: bool = True
+    tail: str = ""
+
+    def record(self, response: Any) -> None:
+        now = time.perf_counter()
+        if self.last is None:
+            self.first_token_at = now
+        self.last_token_at = now
+        self.last = response
+        self.tokens.append(int(response.token))
+
+    def stats(self, peak_memory_bytes: int) -> TurnStats:
+        """Decode speed is measured after the first token, so prompt time stays out of it."""
+        count = self.last.generation_tokens if self.last else 0
+        decode_s = self.last_token_at - self.first_token_at
+        return TurnStats(
+            prompt_tokens=self.prompt_tokens,
+            generation_tokens=count,
+            time_to_first_token_s=self.first_token_at - self.started if count else 0.0,
+            prompt_tps=float(self.last.prompt_tps) if self.last else 0.0,
+            generation_tps=(count - 1) / decode_s if count > 1 and decode_s > 0 else 0.0,
+            peak_memory_bytes=peak_memory_bytes,
+            finish_reason=self.finish,
+            cached_prompt_tokens=self.reused,
+        )
+
+
+class TextEngine:
+    """A loaded mlx-lm model that streams chat replies.
+
+    Stats: ``prompt_tokens`` is the whole rendered prompt, ``cached_prompt_tokens`` the part
+    reused from the session's cache, and ``prompt_tps`` the speed over the part actually
+    processed. ``generation_tokens`` counts every sampled token, the stop token included.
+    ``peak_memory_bytes`` is MLX's peak during this turn.
+    """
+
+    def __init__(
+        self, info: ModelInfo, model: Any, tokenizer: Any, adapter: ChatAdapter | None = None
+    ) -> None:
+        from mlx_lm.models.cache import can_trim_prompt_cache, trim_prompt_cache
+
+        self.info = info
+        self._model = model
+        self._tokenizer = tokenizer
+        self._adapter = adapter or adapter_for(info.family)
+        tokenizer.eos_token_ids = set(self._adapter.stop_token_ids(tokenizer))
+        self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
+
+    @property
+    def stop_token_ids(self) -> frozenset[int]:
+        return frozenset(self._open()[1].eos_token_ids)
+
+    @property
+    def tokenizer(self) -> Any:
+        """mlx-lm's ``TokenizerWrapper`` (for counting tokens, e.g. in benchmarks)."""
+        return self._open()[1]
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The token ids the model sees for ``messages`` (template applied, reply prompt)."""
+        return self._adapter.prompt_tokens(self._open()[1], messages)
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: SamplingSettings,
+        cancel: threading.Event,
+        session_id: str | None = None,
+    ) -> Iterator[GenerationChunk]:
+        """See ``ChatEngine.stream_chat``; input is checked here, before any work."""
+        check_sampling(sampling)
+        if messages and messages[-1].images:
+            raise WrongModelKindError(
+                f"{self.info.name} is a text model and cannot see images; pick a vision model"
+            )
+        prompt = self.prompt_tokens(messages)
+        return self._generate(prompt, sampling, cancel, session_id)
+
+    def close(self) -> None:
+        """Drop the model, the tokenizer and every session cache."""
+        self._caches.clear()
+        self._model = None
+        self._tokenizer = None
+
+    # ------------------------------------------------------------------ internals
+
+    def _open(self) -> tuple[Any, Any]:
+        if self._model is None:
+            raise UnusableModelError(f"{self.info.name} was unloaded")
+        return self._model, self._tokenizer
+
+    def _take_cache(self, session_id: str | None, prompt: list[int]) -> tuple[Any, int]:
+        from mlx_lm.models.cache import make_prompt_cache
+
+        cache, reused = self._caches.take(session_id, prompt) if session_id else (None, 0)
+        if cache is None:
+            return make_prompt_cache(self._open()[0]), 0
+        return cache, reused
+
+    def _responses(
+        self, prompt: list[int], reused: int, cache: Any, sampling: SamplingSettings,
+        cancel: threading.Event,
+    ) -> Iterator[Any]:  # fmt: skip
+        import mlx.core as mx
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
+        def on_prompt_progress(_done: int, _total: int) -> None:
+            if cancel.is_set():
+                raise _Cancelled
+
+        if sampling.seed is not None:
+            mx.random.seed(sampling.seed)
+        top_p = sampling.top_p if sampling.top_p < 1 else 0.0
+        model, tokenizer = self._open()
+        return stream_generate(
+            model,
+            tokenizer,
+            mx.array(prompt[reused:]),
+            max_tokens=sampling.max_tokens,
+            sampler=make_sampler(sampling.temperature, top_p),
+            prompt_cache=cache,
+            prompt_progress_callback=on_prompt_progress,
+        )
+
+    def _generate(
+        self, prompt: list[int], sampling: SamplingSettings, cancel: threading.Event,
+        session_id: str | None,
+    ) -> Iterator[GenerationChunk]:  # fmt: skip
+        import mlx.core as mx
+
+        started = time.perf_counter()
+        mx.reset_peak_memory()
+        if cancel.is_set():  # cancelled while queued: leave the session's cache untouched
+            turn = _Turn(started, len(prompt), 0, [], finish="cancelled")
+            yield GenerationChunk("", stats=turn.stats(int(mx.get_peak_memory())))
+            return
+        cache, reused = self._take_cache(session_id, prompt)
+        turn = _Turn(started, len(prompt), reused, tokens=list(prompt))
+        responses = self._responses(prompt, reused, cache, sampling, cancel)
+        try:
+            for response in responses:
+                turn.record(response)
+                if response.finish_reason is not None:
+                    turn.finish, turn.tail = response.finish_reason, response.text
+                    break
+                if response.text:
+                    yield GenerationChunk(response.text)
+                if cancel.is_set():
+                    turn.finish = "cancelled"
+                    break
+        except _Cancelled:
+            turn.finish, turn.cache_valid = "cancelled", False
+        finally:
+            responses.close()  # type: ignore[attr-defined]
+        if session_id and turn.cache_valid:
+            self._caches.put(session_id, cache, turn.tokens)
+        yield GenerationChunk(turn.tail, stats=turn.stats(int(mx.get_peak_memory())))
