@@ -50,7 +50,7 @@ class Config:
 
 
 def _expect(value: object, kind: type, key: str, source: Path) -> object:
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise InputError(f"{source}: '{key}' must be a {kind.__name__}, got {value!r}")
     return value
 
@@ -78,7 +78,7 @@ def parse_config(data: dict, source: Path) -> Config:
     if "openblas" in data:
         value = _expect(data["openblas"], str, "openblas", source)
         if value not in ("auto", "off"):
-            raise InputError(f"{source}: 'openblas' must be \"auto\" or \"off\", got {value!r}")
+            raise InputError(f'{source}: \'openblas\' must be "auto" or "off", got {value!r}')
         kwargs["openblas"] = value
     if "model_dirs" in data:
         dirs = _expect(data["model_dirs"], list, "model_dirs", source)

@@ -127,7 +127,7 @@ class ChatRequest(Request):
 
     model_id: str
     messages: tuple[ChatMessage, ...]
-    sampling: SamplingSettings = SamplingSettings()
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
     session_id: str | None = None  # lets the engine keep a prompt cache per conversation
 
 

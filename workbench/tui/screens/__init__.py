@@ -1,0 +1,1 @@
+"""Screens (modal dialogs and full-screen views) of the workbench."""
