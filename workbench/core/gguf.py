@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,19 +26,15 @@ from workbench.core import paths
 from workbench.core.errors import GGUFError
 from workbench.core.gguf_convert import check_importable, convert_weights, model_config
 from workbench.core.gguf_reader import GGUFHeader, read_header
+from workbench.core.gguf_record import (
+    RECORD_FILE,
+    RECORD_FORMAT,
+    default_name,
+    read_record,
+)
 from workbench.core.gguf_tokenizer import build_tokenizer, eos_token_ids, write_tokenizer
 
-RECORD_FILE = "mlxbench_import.json"
-RECORD_FORMAT = 1  # bump when the importer's output changes, to force re-imports
-
 Progress = Callable[[str], None]
-
-
-def default_name(gguf_path: Path) -> str:
-    """A readable folder name: ``SmolLM2-135M-Instruct.Q4_1.gguf`` → ``...-Instruct-Q4_1-mlx``."""
-    stem = Path(gguf_path).name.removesuffix(".gguf").removesuffix(".GGUF")
-    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "model"
-    return f"{clean}-mlx"
 
 
 def _check_name(name: str) -> str:
@@ -56,14 +51,6 @@ def _source_record(gguf_path: Path) -> dict[str, Any]:
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
     }
-
-
-def read_record(model_dir: Path) -> dict[str, Any] | None:
-    """The import record of a folder this module made, or None."""
-    try:
-        return json.loads((Path(model_dir) / RECORD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -12,9 +12,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from workbench.core import paths
 from workbench.core.detect import detect_family, detect_kind, detect_quantization
 from workbench.core.estimate import HeaderError, estimate_bytes, weight_files
+from workbench.core.gguf_record import import_destination, read_record
 from workbench.core.types import ModelInfo, ModelKind
 
 GGUF_MAGIC = b"GGUF"
@@ -125,15 +125,11 @@ def gguf_files(folder: Path, names: list[str]) -> list[Path]:
 
 def import_dir_for(gguf_path: Path) -> Path:
     """Where ``ensure_imported`` puts (or has put) the MLX model made from ``gguf_path``."""
-    from workbench.core.gguf import default_name
-
-    return paths.models_dir() / default_name(gguf_path)
+    return import_destination(gguf_path)
 
 
 def import_source(folder: Path) -> Path | None:
     """The GGUF file an mlxbench import was made from, if the import says so and it exists."""
-    from workbench.core.gguf import read_record
-
     record = read_record(folder) or {}
     source = record.get("source")
     return Path(source) if isinstance(source, str) and Path(source).is_file() else None
