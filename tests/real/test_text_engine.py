@@ -236,3 +236,29 @@ def test_long_conversation_only_processes_the_new_turn(engine):
         previous_prompt = stats.prompt_tokens
     assert stats.prompt_tokens > 150
     assert stats.prompt_tokens - stats.cached_prompt_tokens < 30
+
+
+class CancelDuringPrompt(threading.Event):
+    """Reads as unset at the start of the turn, then as set: a cancel during prompt processing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def is_set(self) -> bool:
+        self.checks += 1
+        return self.checks > 1
+
+
+def test_cancel_during_prompt_processing_ends_without_tokens_and_drops_the_cache(engine):
+    first, _ = chat(engine, QUESTION, session_id="prefill-cancel")
+    follow_up = [*QUESTION, ChatMessage("assistant", first), ChatMessage("user", "Why?")]
+    cancel = CancelDuringPrompt()
+    chunks = list(engine.stream_chat(follow_up, GREEDY, cancel, "prefill-cancel"))
+    assert cancel.checks == 2  # stopped at the first progress check, before any token
+    assert [chunk.text for chunk in chunks] == [""]
+    assert chunks[0].stats.finish_reason == "cancelled"
+    assert chunks[0].stats.generation_tokens == 0
+    again, again_stats = chat(engine, follow_up, session_id="prefill-cancel")
+    assert again_stats.cached_prompt_tokens == 0  # a half-filled cache is never reused
+    assert again == chat(engine, follow_up)[0]

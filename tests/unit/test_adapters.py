@@ -261,3 +261,11 @@ def test_template_that_rejects_even_the_folded_conversation_is_one_line_input_er
         adapter_for(Family.MISTRAL).prompt_text(tok, messages)
     assert "alternate" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_template_that_trims_the_system_text_still_counts_as_keeping_it():
+    text = adapter_for(Family.LLAMA).prompt_text(
+        llama3(), [ChatMessage("system", " Be brief.\n"), HI]
+    )
+    assert "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>" in text
+    assert "Be brief.\n\nHi" not in text  # not folded into the user turn

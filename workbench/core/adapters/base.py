@@ -152,4 +152,4 @@ def _render(tokenizer: ChatTokenizer, messages: list[dict[str, str]]) -> str:
 
 
 def _system_dropped(messages: list[dict[str, str]], text: str) -> bool:
-    return any(m["role"] == "system" and m["content"] not in text for m in messages)
+    return any(m["role"] == "system" and m["content"].strip() not in text for m in messages)

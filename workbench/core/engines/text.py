@@ -29,6 +29,9 @@ from workbench.core.types import (
 )
 
 MAX_SESSIONS = 4
+# Prompt tokens per forward pass. Cancellation is checked between passes, so a smaller step
+# than mlx-lm's 2048 keeps Esc responsive on long prompts with big models on CPU.
+PREFILL_STEP = 512
 
 
 def load_text(info: ModelInfo) -> TextEngine:
@@ -164,9 +167,13 @@ class TextEngine:
         return cache, reused
 
     def _responses(
-        self, prompt: list[int], reused: int, cache: Any, sampling: SamplingSettings,
+        self,
+        prompt: list[int],
+        reused: int,
+        cache: Any,
+        sampling: SamplingSettings,
         cancel: threading.Event,
-    ) -> Iterator[Any]:  # fmt: skip
+    ) -> Iterator[Any]:
         import mlx.core as mx
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
@@ -187,12 +194,16 @@ class TextEngine:
             sampler=make_sampler(sampling.temperature, top_p),
             prompt_cache=cache,
             prompt_progress_callback=on_prompt_progress,
+            prefill_step_size=PREFILL_STEP,
         )
 
     def _generate(
-        self, prompt: list[int], sampling: SamplingSettings, cancel: threading.Event,
+        self,
+        prompt: list[int],
+        sampling: SamplingSettings,
+        cancel: threading.Event,
         session_id: str | None,
-    ) -> Iterator[GenerationChunk]:  # fmt: skip
+    ) -> Iterator[GenerationChunk]:
         import mlx.core as mx
 
         started = time.perf_counter()
