@@ -144,6 +144,11 @@ def test_second_turn_reuses_the_first_turns_cache_and_answers_the_same(engine):
     assert cached_stats.cached_prompt_tokens >= first_stats.prompt_tokens + 1
     assert cached_stats.prompt_tokens == fresh_stats.prompt_tokens
     assert cached_stats.prompt_tokens - cached_stats.cached_prompt_tokens < 25
+    held = engine.prompt_cache_bytes()
+    assert held > 0
+    engine.drop_prompt_caches()
+    assert engine.prompt_cache_bytes() == 0
+    assert chat(engine, second_turn, session_id="cache-test")[1].cached_prompt_tokens == 0
 
 
 def test_cache_stays_correct_after_a_cancelled_turn(engine):

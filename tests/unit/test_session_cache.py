@@ -79,6 +79,14 @@ def test_only_the_most_recent_sessions_are_kept():
     assert store.take("c", [1, 2, 3])[1] == 2
 
 
+def test_caches_lists_what_is_kept():
+    store, cache = caches(), FakeCache()
+    store.put("s", cache, [1])
+    assert store.caches() == [cache]
+    store.clear()
+    assert store.caches() == []
+
+
 def test_putting_a_session_again_makes_it_most_recent():
     store = caches(max_sessions=2)
     store.put("a", FakeCache(), [1])

@@ -78,5 +78,9 @@ class SessionCaches:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
 
+    def caches(self) -> list[Any]:
+        """The caches kept right now (for measuring their memory)."""
+        return [entry.cache for entry in self._entries.values()]
+
     def clear(self) -> None:
         self._entries.clear()

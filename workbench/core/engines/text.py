@@ -145,6 +145,14 @@ class TextEngine:
         prompt = self.prompt_tokens(messages)
         return self._generate(prompt, sampling, cancel, session_id)
 
+    def prompt_cache_bytes(self) -> int:
+        """Memory held by the kept session caches (it grows with conversation length)."""
+        return sum(layer.nbytes for cache in self._caches.caches() for layer in cache)
+
+    def drop_prompt_caches(self) -> None:
+        """Forget every session cache (the next turns recompute their prompts)."""
+        self._caches.clear()
+
     def close(self) -> None:
         """Drop the model, the tokenizer and every session cache."""
         self._caches.clear()
