@@ -1,0 +1,279 @@
+"""A runner double for TUI tests: same protocol, scripted behaviour, no MLX.
+
+It keeps a tiny pool (budget, LRU order, pins, leases) so load / pin / evict / plan flows
+look real, streams scripted replies token by token, honours cancel events, and fails on
+demand. Nothing here reads a clock: sizes, load times and stats are fixed, so snapshots of
+the screen are deterministic.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from workbench.core.protocol import (
+    ChatDone,
+    ChatRequest,
+    EmbeddingsReady,
+    EmbedRequest,
+    Event,
+    LoadPlan,
+    LoadRequest,
+    LoadStarted,
+    ModelEvicted,
+    ModelLoaded,
+    PinRequest,
+    PlanReady,
+    PlanRequest,
+    PoolChanged,
+    PoolEntryView,
+    PoolSnapshot,
+    Request,
+    RequestFailed,
+    RunnerReady,
+    ShutdownRequest,
+    TokenEvent,
+    UnloadRequest,
+)
+from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind, TurnStats
+
+MB = 1024**2
+GB = 1024**3
+
+
+def make_catalog() -> list[ModelInfo]:
+    """Fixed models of every kind (paths are never read)."""
+
+    def model(name: str, kind: ModelKind, family: Family, size: int, quant: str | None = None):
+        return ModelInfo(
+            id=f"demo/{name}",
+            name=name,
+            path=f"/models/{name}",  # type: ignore[arg-type]
+            kind=kind,
+            family=family,
+            source="demo",
+            quantization=quant,
+            estimated_bytes=size,
+        )
+
+    broken = ModelInfo(
+        id="local/broken",
+        name="broken-model",
+        path="/models/broken",  # type: ignore[arg-type]
+        kind=ModelKind.TEXT,
+        family=Family.OTHER,
+        source="folder",
+        usable=False,
+        problem="no config.json in /models/broken",
+    )
+    return [
+        model("SmolLM2-135M-Instruct", ModelKind.TEXT, Family.LLAMA, 98 * MB, "q4"),
+        model("Qwen2.5-1.5B-Instruct", ModelKind.TEXT, Family.QWEN, 900 * MB, "q4"),
+        model("llava-tiny", ModelKind.VISION, Family.LLAMA, 60 * MB),
+        model("all-MiniLM-L6-v2", ModelKind.EMBEDDINGS, Family.OTHER, 87 * MB),
+        broken,
+    ]
+
+
+@dataclass
+class Script:
+    """What the fake does. Tests change it before (or while) the app runs."""
+
+    reply: str = "The capital of France is **Paris**."
+    hold_after: int | None = None  # stop streaming after this many tokens until cancelled
+    chat_error: tuple[str, str] | None = None  # (error_type, message) for the next chat
+    load_error: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ready: threading.Event = field(default_factory=threading.Event)  # set: RunnerReady sent
+
+
+def tokens_of(text: str) -> list[str]:
+    """Split a reply into word-ish tokens (spaces kept in front, like real tokenizers)."""
+    words = text.split(" ")
+    return [words[0]] + [f" {w}" for w in words[1:]]
+
+
+def stats(tokens: int, finish: str) -> TurnStats:
+    return TurnStats(
+        prompt_tokens=21,
+        generation_tokens=tokens,
+        time_to_first_token_s=0.42,
+        prompt_tps=50.0,
+        generation_tps=12.5,
+        peak_memory_bytes=180 * MB,
+        finish_reason=finish,
+    )
+
+
+class FakeRunner:
+    """Implements ``run``/``submit``/``stop`` like the real runner, on its own thread."""
+
+    def __init__(
+        self,
+        callback: Callable[[Event], None],
+        *,
+        catalog: list[ModelInfo],
+        script: Script,
+        budget_bytes: int = 1 * GB,
+        max_models: int = 3,
+    ) -> None:
+        self.callback = callback
+        self.models = {m.id: m for m in catalog}
+        self.script = script
+        self.budget_bytes = budget_bytes
+        self.max_models = max_models
+        self.requests: queue.Queue[Request] = queue.Queue()
+        self.loaded: dict[str, PoolEntryView] = {}  # LRU order: least recent first
+        self.received: list[Request] = []
+        self._tick = 0
+
+    # ----------------------------------------------------------------- runner API
+
+    def submit(self, request: Request) -> None:
+        self.requests.put(request)
+
+    def stop(self) -> None:
+        self.requests.put(ShutdownRequest())
+
+    def run(self) -> None:
+        self.callback(RunnerReady(None, blas="fake BLAS", device="cpu"))
+        self._publish(None)
+        self.script.ready.set()
+        while True:
+            request = self.requests.get()
+            if isinstance(request, ShutdownRequest):
+                return
+            self.received.append(request)
+            self._handle(request)
+
+    # ----------------------------------------------------------------- pool
+
+    def _snapshot(self) -> PoolSnapshot:
+        entries = tuple(self.loaded.values())
+        return PoolSnapshot(
+            entries=entries,
+            budget_bytes=self.budget_bytes,
+            max_models=self.max_models,
+            used_bytes=sum(e.bytes for e in entries),
+            pinned_bytes=sum(e.bytes for e in entries if e.pinned),
+        )
+
+    def _publish(self, request_id: int | None) -> None:
+        self.callback(PoolChanged(request_id, self._snapshot()))
+
+    def plan(self, model_id: str) -> LoadPlan:
+        model = self.models[model_id]
+        if model_id in self.loaded:
+            free = self.budget_bytes - self._snapshot().used_bytes
+            return LoadPlan(model_id, True, True, (), 0, free)
+        used, evict = self._snapshot().used_bytes, []
+        count = len(self.loaded)
+        for entry in list(self.loaded.values()):
+            if used + model.estimated_bytes <= self.budget_bytes and count < self.max_models:
+                break
+            if not entry.pinned and not entry.leases:
+                evict.append(entry.model_id)
+                used -= entry.bytes
+                count -= 1
+        need, free = model.estimated_bytes, self.budget_bytes - used
+        if need > free or count >= self.max_models:
+            pinned = ", ".join(e.name for e in self.loaded.values() if e.pinned) or "nothing"
+            reason = f"needs {need // MB} MB, {free // MB} MB free; pinned: {pinned}"
+            return LoadPlan(model_id, False, False, (), need, free, reason)
+        return LoadPlan(model_id, False, True, tuple(evict), need, free, None, 1.5)
+
+    def _load(self, request: Request, model_id: str, pin: bool = False) -> bool:
+        rid = request.request_id
+        if model_id in self.loaded:
+            self._touch(model_id, pinned=pin or self.loaded[model_id].pinned)
+            self._publish(rid)
+            return True
+        if model_id in self.script.load_error:
+            error_type, message = self.script.load_error[model_id]
+            self.callback(RequestFailed(rid, message, error_type, model_id))
+            return False
+        plan = self.plan(model_id)
+        if not plan.fits:
+            message = f"insufficient memory for {model_id}: {plan.reason}"
+            self.callback(RequestFailed(rid, message, "InsufficientMemoryError", model_id))
+            return False
+        for victim in plan.evict:
+            del self.loaded[victim]
+            self.callback(ModelEvicted(rid, victim, "lru"))
+        model = self.models[model_id]
+        self.callback(LoadStarted(rid, model_id, 1.5))
+        self._tick += 1
+        self.loaded[model_id] = PoolEntryView(
+            model_id, model.name, model.kind, model.family, "ready", pin, 0,
+            model.estimated_bytes, model.estimated_bytes - 6 * MB, self._tick, 1.5,
+        )  # fmt: skip
+        self.callback(ModelLoaded(rid, model_id, model.estimated_bytes - 6 * MB, 1.5))
+        self._publish(rid)
+        return True
+
+    def _touch(self, model_id: str, **changes: object) -> None:
+        self._tick += 1
+        entry = replace(self.loaded.pop(model_id), last_used=self._tick, **changes)
+        self.loaded[model_id] = entry
+
+    # ----------------------------------------------------------------- requests
+
+    def _handle(self, request: Request) -> None:
+        rid = request.request_id
+        if isinstance(request, LoadRequest):
+            self._load(request, request.model_id, pin=request.pin)
+        elif isinstance(request, PinRequest):
+            if request.model_id in self.loaded:
+                entry = self.loaded[request.model_id]
+                self.loaded[request.model_id] = replace(entry, pinned=request.pinned)
+                self._publish(rid)
+        elif isinstance(request, UnloadRequest):
+            if self.loaded.pop(request.model_id, None) is not None:
+                self.callback(ModelEvicted(rid, request.model_id, "unload"))
+                self._publish(rid)
+        elif isinstance(request, PlanRequest):
+            self.callback(PlanReady(rid, tuple(self.plan(m) for m in request.model_ids)))
+        elif isinstance(request, ChatRequest):
+            self._chat(request)
+        elif isinstance(request, EmbedRequest):
+            vectors = tuple((1.0, float(i)) for i, _ in enumerate(request.texts))
+            result = EmbeddingResult(vectors, tuple(3 for _ in request.texts), request.model_id, 2)
+            self.callback(EmbeddingsReady(rid, result))
+
+    def _chat(self, request: ChatRequest) -> None:
+        rid = request.request_id
+        if self.script.chat_error is not None:
+            error_type, message = self.script.chat_error
+            self.script.chat_error = None
+            self.callback(RequestFailed(rid, message, error_type, request.model_id))
+            return
+        if self.models[request.model_id].kind is ModelKind.EMBEDDINGS:
+            message = f"{request.model_id} is an embeddings model, not a chat model"
+            self.callback(RequestFailed(rid, message, "WrongModelKindError", request.model_id))
+            return
+        if not self._load(request, request.model_id):
+            return
+        sent: list[str] = []
+        for index, token in enumerate(tokens_of(self.script.reply)):
+            if self.script.hold_after is not None and index >= self.script.hold_after:
+                request.cancel.wait()
+            if request.cancel.is_set():
+                break
+            sent.append(token)
+            self.callback(TokenEvent(rid, token))
+        finish = "cancelled" if request.cancel.is_set() else "stop"
+        self.callback(ChatDone(rid, "".join(sent), stats(len(sent), finish)))
+
+
+def fake_factory(script: Script, catalog: list[ModelInfo], **kwargs: object):
+    """A ``runner_factory`` for ``MlxbenchApp`` that records the runner it built."""
+    built: list[FakeRunner] = []
+
+    def factory(callback: Callable[[Event], None]) -> FakeRunner:
+        runner = FakeRunner(callback, catalog=catalog, script=script, **kwargs)  # type: ignore[arg-type]
+        built.append(runner)
+        return runner
+
+    factory.built = built  # type: ignore[attr-defined]
+    return factory

@@ -1,0 +1,87 @@
+"""The workbench app: builds the parts, starts the runner, and delivers its events.
+
+Deliberately small. The runner comes from a factory the caller passes in (the command line
+builds the real one, tests a fake), so this layer never imports MLX. The runner starts
+after the first frame is drawn; until it reports ready the pool pane says
+"starting engine…". Layout and behaviour live in ``screens.main.MainScreen``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from workbench.core.sessions import SessionStore
+from workbench.core.types import ModelInfo
+from workbench.tui.bridge import WORKER_NAME, RunnerBridge, RunnerFactory
+from workbench.tui.chat_controller import ChatController
+from workbench.tui.commands import WorkbenchCommands
+from workbench.tui.messages import RunnerEvent
+from workbench.tui.screens.main import MainScreen
+
+THEMING_MODULE = "workbench.tui.theming"
+
+
+class MlxbenchApp(App[None]):
+    """Pool pane, streaming chat with saved sessions, embeddings explorer."""
+
+    TITLE = "mlxbench"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+
+    def __init__(
+        self,
+        catalog: list[ModelInfo],
+        runner_factory: RunnerFactory,
+        sessions_dir: Path,
+        *,
+        export_dir: Path | None = None,
+        theme: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``theme`` forces a theme (tests); otherwise the user's saved choice is used."""
+        super().__init__()
+        self.catalog = list(catalog)
+        self.bridge = RunnerBridge(self, runner_factory)
+        store = SessionStore(sessions_dir, clock=clock) if clock else SessionStore(sessions_dir)
+        self.controller = ChatController(store)
+        self.export_dir = export_dir or Path(sessions_dir) / "exports"
+        self._forced_theme = theme
+        self.main_screen = MainScreen(self.catalog, self.bridge, self.controller, self.export_dir)
+
+    def get_default_screen(self) -> MainScreen:
+        return self.main_screen
+
+    def on_mount(self) -> None:
+        self._setup_themes()
+        self.call_after_refresh(self.bridge.start)
+
+    def _setup_themes(self) -> None:
+        if importlib.util.find_spec(THEMING_MODULE) is not None:
+            importlib.import_module(THEMING_MODULE).setup_themes(self)
+        if self._forced_theme:
+            self.theme = self._forced_theme
+
+    def on_runner_event(self, message: RunnerEvent) -> None:
+        self.main_screen.post_message(RunnerEvent(message.event))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The runner thread ended: say so (with its error) instead of failing silently."""
+        if event.worker.name != WORKER_NAME or self._exit:
+            return
+        pool = self.main_screen.pool
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            pool.engine_status(f"engine failed: {error}")
+            self.notify(f"{error}", title="Engine failed", severity="error", timeout=30)
+        elif event.state is WorkerState.SUCCESS:
+            pool.engine_status("engine stopped")
+
+    def on_unmount(self) -> None:
+        self.bridge.stop()

@@ -1,0 +1,111 @@
+"""The one link between the UI thread and the runner's owner thread.
+
+The runner is built by a factory the app is given (so this layer never imports the runner or
+MLX) and runs inside a Textual thread worker. Its callback is ``App.post_message`` with a
+``RunnerEvent`` wrapper: thread-safe and non-blocking, unlike ``call_from_thread``, which
+would hold generation until the screen had drawn. The factory itself runs on the worker
+thread too, so whatever it imports never delays the first frame; requests submitted before
+the runner exists are queued here and handed over once it does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from textual.app import App
+from textual.worker import Worker
+
+from workbench.core.protocol import (
+    ChatDone,
+    EmbeddingsReady,
+    Event,
+    ModelEvicted,
+    ModelLoaded,
+    PlanReady,
+    Request,
+    RequestFailed,
+)
+from workbench.tui.messages import RunnerEvent
+
+WORKER_NAME = "runner"
+_FINAL_EVENTS = (ChatDone, EmbeddingsReady, PlanReady, RequestFailed, ModelLoaded, ModelEvicted)
+
+
+class RunnerLike(Protocol):
+    """What the app needs from a runner (the real one, or a fake in tests)."""
+
+    def run(self) -> None:
+        """Serve requests until stopped (blocks; called on the worker thread)."""
+
+    def submit(self, request: Request) -> None:
+        """Queue a request (thread-safe)."""
+
+    def stop(self) -> None:
+        """Ask ``run`` to return soon (thread-safe)."""
+
+
+RunnerFactory = Callable[[Callable[[Event], None]], RunnerLike]
+
+
+class RunnerBridge:
+    """Starts the runner in a worker, submits requests, and remembers what each id asked."""
+
+    def __init__(self, app: App, factory: RunnerFactory) -> None:
+        self._app = app
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._runner: RunnerLike | None = None
+        self._early: list[Request] = []
+        self._stopping = False
+        self._pending: dict[int, Request] = {}
+
+    def start(self) -> Worker[None]:
+        """Run the runner on a thread worker named ``runner``."""
+        return self._app.run_worker(
+            self._serve, thread=True, exit_on_error=False, name=WORKER_NAME, group=WORKER_NAME
+        )
+
+    def _post(self, event: Event) -> None:
+        self._app.post_message(RunnerEvent(event))
+
+    def _serve(self) -> None:
+        runner = self._factory(self._post)
+        with self._lock:
+            if self._stopping:
+                return
+            self._runner, early = runner, self._early
+            self._early = []
+        for request in early:
+            runner.submit(request)
+        runner.run()
+
+    def submit(self, request: Request) -> Request:
+        """Send a request to the runner (queued if it is still starting); returns it."""
+        self._pending[request.request_id] = request
+        with self._lock:
+            runner = self._runner
+            if runner is None:
+                self._early.append(request)
+                return request
+        runner.submit(request)
+        return request
+
+    def request_for(self, event: Event) -> Request | None:
+        """The request an event answers (forgotten once its final event has been seen)."""
+        if event.request_id is None:
+            return None
+        if isinstance(event, _FINAL_EVENTS):
+            return self._pending.pop(event.request_id, None)
+        return self._pending.get(event.request_id)
+
+    def stop(self) -> None:
+        """Stop the runner (or prevent it from starting); safe to call more than once."""
+        with self._lock:
+            self._stopping = True
+            runner = self._runner
+        for request in self._pending.values():
+            request.cancel.set()
+        if runner is not None:
+            runner.stop()

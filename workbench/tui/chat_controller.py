@@ -1,0 +1,158 @@
+"""The chat's state and rules, apart from any widget: the session, the model, the turn.
+
+Widgets show things; this decides what a send, a regenerate, a reply or a failure does to
+the conversation and what is saved. The question is saved as soon as it is sent (a crash
+keeps it); when the turn fails, or is cancelled before any text came back, the question is
+taken out again and handed back as a draft so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from workbench.core.errors import InputError
+from workbench.core.protocol import ChatDone, ChatRequest
+from workbench.core.sessions import Session, SessionMessage, SessionStore
+from workbench.core.types import SamplingSettings
+
+
+@dataclass(frozen=True)
+class PendingTurn:
+    """A chat request in flight. ``draft`` is the typed text to give back on failure."""
+
+    request: ChatRequest
+    draft: str | None = None
+    replaces: SessionMessage | None = None  # the reply a regenerate will replace
+
+
+class ChatController:
+    """One conversation at a time, saved to ``store`` after every change that matters."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self.session: Session = store.new_session()
+        self.model_id: str | None = None
+        self.pending: PendingTurn | None = None
+
+    # ----------------------------------------------------------------- session level
+
+    def new_session(self) -> Session:
+        """Start an empty conversation with the same model and settings."""
+        self.session = self.store.new_session(
+            model_id=self.model_id,
+            system_prompt=self.session.system_prompt,
+            sampling=self.session.sampling,
+        )
+        return self.session
+
+    def resume(self, session_id: str) -> Session:
+        """Load a saved conversation (``SessionError`` if it cannot be read)."""
+        self.session = self.store.load(session_id)
+        if self.session.model_id:
+            self.model_id = self.session.model_id
+        return self.session
+
+    def set_model(self, model_id: str) -> None:
+        self.model_id = model_id
+        self.session = replace(self.session, model_id=model_id)
+        self._save_if_started()
+
+    def update_settings(self, system_prompt: str, sampling: SamplingSettings) -> None:
+        self.session = replace(self.session, system_prompt=system_prompt, sampling=sampling)
+        self._save_if_started()
+
+    def rename(self, title: str) -> None:
+        if self.session.messages:
+            self.session = self.store.rename(self.session.id, title)
+        else:
+            self.session = replace(self.session, title=" ".join(title.split()))
+
+    def _save_if_started(self) -> None:
+        if self.session.messages:
+            self.session = self.store.save(self.session)
+
+    # ----------------------------------------------------------------- turns
+
+    def _check_ready(self) -> str:
+        if self.pending is not None:
+            raise InputError("a reply is still being generated (Esc cancels it)")
+        if self.model_id is None:
+            raise InputError("choose a chat model first: highlight it in Models and press Enter")
+        return self.model_id
+
+    def _request(self, model_id: str, session: Session) -> ChatRequest:
+        return ChatRequest(
+            model_id=model_id,
+            messages=session.chat_messages(),
+            sampling=session.sampling,
+            session_id=session.id,
+        )
+
+    def send(self, text: str, images: tuple[str, ...] = ()) -> tuple[ChatRequest, SessionMessage]:
+        """Add the question, save, and return the request to submit (``InputError`` if not)."""
+        if not text.strip() and not images:
+            raise InputError("type a message first")
+        model_id = self._check_ready()
+        question = SessionMessage("user", text, images=images, created=self.store.now())
+        session = replace(self.session, model_id=model_id).with_message(question)
+        self.session = self.store.save(session)
+        request = self._request(model_id, self.session)
+        self.pending = PendingTurn(request, draft=text)
+        return request, question
+
+    def regenerate(self) -> ChatRequest:
+        """Ask again for the last question's reply (the old reply stays until the new one)."""
+        model_id = self._check_ready()
+        messages = self.session.messages
+        replaces = messages[-1] if messages and messages[-1].role == "assistant" else None
+        history = self.session.without_last() if replaces else self.session
+        if not history.messages or history.messages[-1].role != "user":
+            raise InputError("there is no question to answer again")
+        request = self._request(model_id, history)
+        self.pending = PendingTurn(request, replaces=replaces)
+        return request
+
+    def owns(self, request_id: int | None) -> bool:
+        return self.pending is not None and self.pending.request.request_id == request_id
+
+    def cancel(self) -> bool:
+        """Cancel the turn in flight; False when there is none."""
+        if self.pending is None:
+            return False
+        self.pending.request.cancel.set()
+        return True
+
+    def finish(self, done: ChatDone) -> str | None:
+        """Record the reply; returns a draft to restore when nothing came back."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        if not done.text and done.stats.finish_reason == "cancelled":
+            return self._undo(pending)
+        reply = SessionMessage(
+            "assistant",
+            done.text,
+            model_id=pending.request.model_id,
+            stats=done.stats,
+            created=self.store.now(),
+        )
+        base = self.session.without_last() if pending.replaces else self.session
+        self.session = self.store.save(base.with_message(reply))
+        return None
+
+    def fail(self) -> str | None:
+        """The turn failed: take the question back out; returns the draft to restore."""
+        pending, self.pending = self.pending, None
+        return self._undo(pending) if pending is not None else None
+
+    def _undo(self, pending: PendingTurn) -> str | None:
+        if pending.draft is None:
+            return None
+        last = self.session.messages[-1] if self.session.messages else None
+        if last is not None and last.role == "user":
+            self.session = self.session.without_last()
+            if self.session.messages:
+                self.session = self.store.save(self.session)
+            else:
+                self.store.delete(self.session.id)
+        return pending.draft

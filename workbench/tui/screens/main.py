@@ -1,0 +1,277 @@
+"""The workbench screen: pool pane on the left, chat and embeddings tabs on the right.
+
+This is where widget messages become runner requests and runner events become widget
+updates. Widgets never see the runner; the runner never sees a widget. Chat rules (what is
+saved, what a failure gives back) live in ``ChatController``; event routing lives in
+``EventRouter`` — this screen wires them together and owns the user's commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.protocol import (
+    EmbedRequest,
+    LoadRequest,
+    PinRequest,
+    PlanRequest,
+    PoolSnapshot,
+    UnloadRequest,
+)
+from workbench.core.session_export import export_markdown
+from workbench.core.types import ModelInfo, ModelKind
+from workbench.tui.bridge import RunnerBridge
+from workbench.tui.chat_controller import ChatController
+from workbench.tui.messages import RunnerEvent
+from workbench.tui.router import EventRouter
+from workbench.tui.screens.prompt import TextPromptScreen
+from workbench.tui.screens.sessions import SessionsOutcome, SessionsScreen
+from workbench.tui.screens.settings import ChatSettings, SettingsScreen
+from workbench.tui.widgets.chat_pane import ChatPane
+from workbench.tui.widgets.embeddings_slot import embeddings_widget
+from workbench.tui.widgets.pool_pane import PoolPane
+
+
+class MainScreen(Screen[None]):
+    """Pool, chat, embeddings. Commands here are also offered in the command palette."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "new_session", "New chat"),
+        Binding("ctrl+o", "sessions", "Sessions"),
+        Binding("ctrl+g", "settings", "Chat settings"),
+        Binding("f4", "export", "Export .md", show=False),
+        Binding("f5", "toggle_tab", "Chat/Embeddings", show=False),
+    ]
+
+    def __init__(
+        self,
+        catalog: list[ModelInfo],
+        bridge: RunnerBridge,
+        controller: ChatController,
+        export_dir: Path,
+    ) -> None:
+        super().__init__()
+        self.catalog = {m.id: m for m in catalog}
+        self.names = {m.id: m.name for m in catalog}
+        self.bridge = bridge
+        self.controller = controller
+        self.export_dir = export_dir
+        self.snapshot: PoolSnapshot | None = None
+        self.embed_texts: dict[int, tuple[str, ...]] = {}
+        self.router = EventRouter(self)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="workbench"):
+            yield PoolPane(list(self.catalog.values()), id="pool")
+            with TabbedContent(id="tabs", initial="tab-chat"):
+                with TabPane("Chat", id="tab-chat"):
+                    yield ChatPane(id="chat")
+                with TabPane("Embeddings", id="tab-embeddings"), Vertical(id="embeddings-slot"):
+                    yield embeddings_widget(list(self.catalog.values()))
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.chat.show_session(self.controller.session, self.names)
+        self.update_header()
+        self.query_one("#model-list").focus()
+
+    async def on_runner_event(self, message: RunnerEvent) -> None:
+        """Show what the runner reports (the app forwards every ``RunnerEvent`` here)."""
+        await self.router.route(message.event)
+
+    # ----------------------------------------------------------------- parts
+
+    @property
+    def pool(self) -> PoolPane:
+        return self.query_one(PoolPane)
+
+    @property
+    def chat(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def embeddings(self) -> Widget:
+        return self.query_one("#embeddings-slot").children[0]
+
+    def kind_of(self, model_id: str) -> ModelKind | None:
+        if model_id in self.catalog:
+            return self.catalog[model_id].kind
+        entries = self.snapshot.entries if self.snapshot else ()
+        return next((e.kind for e in entries if e.model_id == model_id), None)
+
+    def update_header(self) -> None:
+        session = self.controller.session
+        model = self.names.get(self.controller.model_id or "", self.controller.model_id)
+        s = session.sampling
+        self.chat.set_header(
+            f"{model or 'no model chosen'} · {session.display_title} · "
+            f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
+        )
+
+    # ----------------------------------------------------------------- model commands
+
+    def load_model(self, model_id: str, *, pin: bool = False) -> None:
+        self.bridge.submit(LoadRequest(model_id=model_id, pin=pin))
+
+    def pin_model(self, model_id: str, pinned: bool) -> None:
+        self.bridge.submit(PinRequest(model_id=model_id, pinned=pinned))
+
+    def evict_model(self, model_id: str) -> None:
+        self.bridge.submit(UnloadRequest(model_id=model_id))
+
+    def choose_model(self, model_id: str) -> None:
+        """Use a model: embeddings models open the explorer, others become the chat model."""
+        tabs = self.query_one(TabbedContent)
+        if self.kind_of(model_id) is ModelKind.EMBEDDINGS:
+            tabs.active = "tab-embeddings"
+            select = getattr(self.embeddings, "select_model", None)
+            if callable(select):
+                select(model_id)
+            return
+        self.controller.set_model(model_id)
+        self.update_header()
+        if not self.pool.is_loaded(model_id) and model_id not in self.pool.activity.loading:
+            self.load_model(model_id)
+        tabs.active = "tab-chat"
+        self.chat.input.focus()
+
+    def on_pool_pane_load_requested(self, message: PoolPane.LoadRequested) -> None:
+        self.load_model(message.model_id, pin=message.pin)
+
+    def on_pool_pane_pin_requested(self, message: PoolPane.PinRequested) -> None:
+        self.pin_model(message.model_id, message.pinned)
+
+    def on_pool_pane_evict_requested(self, message: PoolPane.EvictRequested) -> None:
+        self.evict_model(message.model_id)
+
+    def on_pool_pane_plan_requested(self, message: PoolPane.PlanRequested) -> None:
+        self.bridge.submit(PlanRequest(model_ids=(message.model_id,)))
+
+    def on_pool_pane_model_chosen(self, message: PoolPane.ModelChosen) -> None:
+        self.choose_model(message.model_id)
+
+    # ----------------------------------------------------------------- chat
+
+    async def on_chat_pane_send_requested(self, message: ChatPane.SendRequested) -> None:
+        try:
+            request, question = self.controller.send(message.text)
+        except WorkbenchError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.chat.input.clear()
+        await self.chat.add_messages([question], self.names)
+        await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
+        self.bridge.submit(request)
+        self.update_header()
+
+    def on_chat_pane_cancel_requested(self) -> None:
+        if self.controller.cancel():
+            self.notify("Cancelling…", timeout=2)
+
+    async def action_regenerate(self) -> None:
+        try:
+            request = self.controller.regenerate()
+        except WorkbenchError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        if self.controller.pending and self.controller.pending.replaces:
+            await self.chat.remove_last()
+        await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
+        self.bridge.submit(request)
+
+    async def on_chat_pane_regenerate_requested(self) -> None:
+        await self.action_regenerate()
+
+    # ----------------------------------------------------------------- embeddings
+
+    def on_embeddings_pane_compute_requested(self, message: object) -> None:
+        model_id: str = getattr(message, "model_id")  # noqa: B009 (pane class may be absent)
+        texts: tuple[str, ...] = tuple(getattr(message, "texts"))  # noqa: B009
+        request = self.bridge.submit(EmbedRequest(model_id=model_id, texts=texts))
+        self.embed_texts[request.request_id] = texts
+
+    # ----------------------------------------------------------------- session commands
+
+    def _idle(self) -> bool:
+        if self.controller.pending is not None:
+            self.notify("A reply is being generated: wait, or press Esc to cancel it.")
+            return False
+        return True
+
+    async def action_new_session(self) -> None:
+        if self._idle():
+            self.controller.new_session()
+            await self.chat.show_session(self.controller.session, self.names)
+            self.update_header()
+
+    def action_sessions(self) -> None:
+        if self._idle():
+            screen = SessionsScreen(self.controller.store, self.names, self.export_dir)
+            self.app.push_screen(screen, self._sessions_closed)
+
+    async def _sessions_closed(self, outcome: SessionsOutcome | None) -> None:
+        if outcome is None:
+            return
+        current = self.controller.session
+        if current.id in outcome.deleted:
+            self.controller.new_session()
+        elif current.id in outcome.renamed:
+            self.controller.session = replace(current, title=outcome.renamed[current.id])
+        if outcome.resume:
+            try:
+                self.controller.resume(outcome.resume)
+            except WorkbenchError as exc:
+                self.notify(str(exc), title="Cannot open session", severity="error")
+        await self.chat.show_session(self.controller.session, self.names)
+        self.update_header()
+
+    def action_export(self) -> None:
+        session = self.controller.session
+        if not session.messages:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        try:
+            path = export_markdown(session, self.export_dir)
+        except OSError as exc:
+            self.notify(str(exc), title="Export failed", severity="error")
+            return
+        self.notify(str(path), title="Exported")
+
+    def action_settings(self) -> None:
+        session = self.controller.session
+        current = ChatSettings(session.system_prompt, session.sampling)
+        self.app.push_screen(SettingsScreen(current), self._settings_closed)
+
+    def _settings_closed(self, settings: ChatSettings | None) -> None:
+        if settings is not None:
+            self.controller.update_settings(settings.system_prompt, settings.sampling)
+            self.update_header()
+
+    def action_toggle_tab(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "tab-embeddings" if tabs.active == "tab-chat" else "tab-chat"
+
+    def action_rename_session(self) -> None:
+        def renamed(title: str | None) -> None:
+            if title and title.strip():
+                self.controller.rename(title)
+                self.update_header()
+
+        title = self.controller.session.display_title
+        self.app.push_screen(TextPromptScreen("Session title", title), renamed)
+
+    def command(self, action: str) -> Callable[[], object]:
+        """A palette callback that runs one of this screen's actions."""
+        return lambda: self.run_action(action)

@@ -1,0 +1,74 @@
+"""The models in the pool, least recently used first (the next to be evicted on top).
+
+Each row: markers (📌 pinned, ▶ in use, … loading), name, measured size, the estimate made
+before loading, and how long the load took.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from workbench.core.protocol import PoolEntryView, PoolSnapshot
+from workbench.tui.format import human_bytes, human_seconds
+
+COLUMNS = ("", "Loaded (LRU first)", "Size", "Est.", "Load")
+
+
+def markers(entry: PoolEntryView) -> str:
+    """📌 pinned, ▶ in use (leased), … still loading."""
+    marks = ""
+    if entry.pinned:
+        marks += "📌"
+    if entry.leases:
+        marks += "▶"
+    if entry.state == "loading":
+        marks += "…"
+    return marks
+
+
+def entry_row(entry: PoolEntryView) -> tuple[str, ...]:
+    load = "loading" if entry.state == "loading" else human_seconds(entry.load_seconds)
+    if entry.state != "loading" and entry.load_seconds is None:
+        load = ""
+    measured = human_bytes(entry.measured_bytes) if entry.measured_bytes is not None else "…"
+    return (markers(entry), entry.name, measured, human_bytes(entry.estimated_bytes), load)
+
+
+class LoadedModels(DataTable):
+    """Rows keyed by model id, rebuilt from each pool snapshot (keeping the cursor)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Use model")]
+
+    DEFAULT_CSS = """
+    LoadedModels {
+        height: auto;
+        max-height: 10;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
+        self.model_ids: tuple[str, ...] = ()
+
+    def on_mount(self) -> None:
+        self.add_columns(*COLUMNS)
+
+    def show_snapshot(self, snapshot: PoolSnapshot) -> None:
+        """Replace the rows with the snapshot's entries (in its LRU order)."""
+        current = self.current_model_id
+        self.clear()
+        for entry in snapshot.entries:
+            self.add_row(*entry_row(entry), key=entry.model_id)
+        self.model_ids = tuple(e.model_id for e in snapshot.entries)
+        if current in self.model_ids:
+            self.move_cursor(row=self.model_ids.index(current), animate=False)
+
+    @property
+    def current_model_id(self) -> str | None:
+        """The model under the cursor (None when the pool is empty)."""
+        if not self.model_ids or not 0 <= self.cursor_row < len(self.model_ids):
+            return None
+        return self.model_ids[self.cursor_row]
