@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from vlm_fixture import IMAGE_TOKENS_PER_IMAGE
+from vlm_fixture import IMAGE_TOKENS_PER_IMAGE, build_tiny_llava
 
 from workbench.core.engines import ChatEngine, load_engine
 from workbench.core.engines.vision import VisionModel, accept_tokenizer_kwargs, load_vision
@@ -279,3 +279,11 @@ def test_the_padding_bug_exists_and_is_handled(
     first = next(iter(stream_generate(model, processor, prompt, image=[image], max_tokens=2)))
     assert first.prompt_tokens == prompt_length(tiny_vlm_dir, prompt)
     assert not accept_tokenizer_kwargs(processor.tokenizer), "no image processor: untouched"
+
+
+def test_the_tiny_model_builds_the_same_from_the_gguf_alone(
+    tiny_vlm_dir: Path, tmp_path: Path
+) -> None:
+    rebuilt = build_tiny_llava(tmp_path / "again")  # tokenizer straight from the GGUF header
+    for name in ("tokenizer.json", "model.safetensors", "config.json"):
+        assert (rebuilt / name).read_bytes() == (tiny_vlm_dir / name).read_bytes(), name

@@ -47,13 +47,16 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
-def build_tiny_llava(dest: Path, tokenizer_from: Path) -> Path:
+def build_tiny_llava(dest: Path, tokenizer_from: Path | None = None) -> Path:
     """Write a tiny random-weight LLaVA model folder at ``dest`` and return it.
 
-    ``tokenizer_from`` is an MLX model folder holding SmolLM2's ``tokenizer.json`` and
-    ``tokenizer_config.json`` (e.g. the imported demo model). ``dest`` must not exist yet
-    or be empty. Building takes about a second.
+    ``tokenizer_from`` is a folder holding SmolLM2's ``tokenizer.json`` and
+    ``tokenizer_config.json`` (e.g. the imported demo model, ``smollm2_dir``); without it,
+    the tokenizer is rebuilt from the bundled SmolLM2 GGUF's header (no weights are read).
+    ``dest`` must not exist yet or be empty. Building takes a second or two.
     """
+    if tokenizer_from is None:
+        tokenizer_from = smollm2_tokenizer(dest.parent / f".{dest.name}-tokenizer")
     dest.mkdir(parents=True, exist_ok=True)
     image_token_id, eos_id = _write_tokenizer(tokenizer_from, dest)
     config = _config(vocab_size=image_token_id + 1, image_token_id=image_token_id, eos=eos_id)
@@ -62,6 +65,20 @@ def build_tiny_llava(dest: Path, tokenizer_from: Path) -> Path:
     _write_json(dest / "processor_config.json", _processor_config())
     _write_weights(config, dest / "model.safetensors")
     return dest
+
+
+def smollm2_tokenizer(folder: Path) -> Path:
+    """SmolLM2's tokenizer files written to ``folder`` from the bundled demo GGUF."""
+    from workbench.core.demo import installed_demo_models
+    from workbench.core.gguf_reader import read_header
+    from workbench.core.gguf_tokenizer import write_tokenizer
+
+    gguf = installed_demo_models().get("SmolLM2-135M-Instruct")
+    if gguf is None:
+        raise FileNotFoundError("demo model SmolLM2 is not installed: run `mlxbench demo install`")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_tokenizer(read_header(gguf), folder)
+    return folder
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

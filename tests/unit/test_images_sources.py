@@ -306,3 +306,11 @@ def test_long_urls_are_shortened_in_messages(server: str) -> None:
     message = refused(url)
     assert message.endswith("…: server returned 404 Not Found")
     assert len(message) < 140
+
+
+def test_credentials_in_a_url_are_never_shown(server: str) -> None:
+    with_secret = server.replace("http://", "http://me:s3cret@")
+    prepared = prepare_image(f"{with_secret}/ok.png")
+    assert prepared.source == f"{server}/ok.png"
+    message = refused(f"{with_secret}/missing.png")
+    assert "s3cret" not in message and message.startswith(f"{server}/missing.png: ")

@@ -168,7 +168,8 @@ def fetch_url(url: str, max_bytes: int, timeout: float) -> RawImage:
     """Download ``url`` as an image under the byte cap, timeouts and an overall deadline."""
     import httpx
 
-    label = short(url)
+    shown = without_credentials(url)
+    label = short(shown)
     transport = httpx.HTTPTransport(retries=CONNECT_RETRIES)
     client = httpx.Client(
         transport=transport,
@@ -185,7 +186,15 @@ def fetch_url(url: str, max_bytes: int, timeout: float) -> RawImage:
         raise ImageError(f"{label}: {_network_reason(exc, timeout)}") from None
     if not data:
         raise ImageError(f"{label}: server sent an empty body")
-    return RawImage(data, label, url)
+    return RawImage(data, label, shown)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` removed, so it can be shown and stored."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def _check_response(response: httpx.Response, label: str, max_bytes: int) -> None:
