@@ -356,3 +356,69 @@ def test_fit_size_never_upscales_and_keeps_aspect(width: int, height: int, max_s
         # the aspect ratio moves by at most one rounding step on the short side
         short_exact = min(width, height) * max_side / max(width, height)
         assert abs(min(fitted) - max(1, short_exact)) <= 1
+
+
+# --------------------------------------------------------------------------- colour, metadata
+
+
+def rgb_profile(red: tuple[float, ...], green: tuple[float, ...], blue: tuple[float, ...]) -> bytes:
+    """A minimal ICC v2 RGB display profile: given D50 primaries, gamma 2.2 curves."""
+
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(values: tuple[float, ...]) -> bytes:
+        return b"XYZ \0\0\0\0" + b"".join(s15(v) for v in values)
+
+    text = b"swapped test profile\0"
+    desc = (
+        b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 8 + b"\0\0\0" + b"\0" * 67
+    )
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 0x0233) + b"\0\0"
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz((0.9642, 1.0, 0.8249))),
+        (b"rXYZ", xyz(red)),
+        (b"gXYZ", xyz(green)),
+        (b"bXYZ", xyz(blue)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (
+        struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+        + b"\0" * 12 + b"acsp" + b"\0" * 24 + b"\0" * 4
+        + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
+    )  # fmt: skip
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+SRGB_D50 = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+def test_embedded_colour_profile_is_applied(tmp_path: Path) -> None:
+    red, green, blue = SRGB_D50
+    swapped = rgb_profile(blue, green, red)  # this file's "red" channel means sRGB blue
+    image = Image.new("RGB", (8, 8), RED)
+    prepared = prepare_image(write(tmp_path / "p3.png", encode(image, "PNG", icc_profile=swapped)))
+    assert close_to(prepared.image.getpixel((4, 4)), BLUE, tolerance=8)
+
+
+def test_metadata_does_not_travel(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    image = Image.new("RGB", (8, 8), GREEN)
+    profile = rgb_profile(*SRGB_D50)
+    data = encode(image, "JPEG", exif=exif.tobytes(), icc_profile=profile, quality=95)
+    prepared = prepare_image(write(tmp_path / "meta.jpg", data))
+    stored = Image.open(io.BytesIO(prepared.png))
+    assert not {"exif", "icc_profile"} & set(stored.info)
+    assert close_to(prepared.image.getpixel((4, 4)), GREEN, tolerance=8)

@@ -1,9 +1,10 @@
 """One image pipeline for every attachment: file path, http(s) URL, pasted ``data:`` URI.
 
-A vision model should receive the same thing whatever the user pointed at: an 8-bit RGB
-picture, the right way up, no larger than it needs to be. Real files are not that: PNGs
+A vision model should receive the same thing whatever the user pointed at: an 8-bit sRGB
+picture, the right way up, no larger than it needs to be, carrying no metadata (a phone
+photo's EXIF may hold where it was taken). Real files are not that: PNGs
 with alpha or palettes, 16-bit scans that clip to white when converted naively, CMYK JPEGs,
-phone photos rotated by an EXIF tag, animated GIFs, decompression bombs, truncated
+phone photos rotated by an EXIF tag or in Display P3, animated GIFs, decompression bombs, truncated
 downloads. This module turns all of them into a ``PreparedImage`` — or one ``ImageError``
 line naming the source and the reason — and stores prepared images content-addressed, so
 the same picture attached twice is kept once.
@@ -179,9 +180,10 @@ def _decode(raw: RawImage, max_side: int | None, max_pixels: int) -> _Decoded:
     image, fmt, original, animated = _open_guarded(raw, max_side, max_pixels)
     mode = image.mode
     try:
-        image = _resize(to_rgb(image), fit_size(original, max_side))
+        image = _resize(to_rgb(to_srgb(image)), fit_size(original, max_side))
     except (ValueError, OSError) as exc:
         raise ImageError(f"{raw.label}: cannot convert {mode} pixels ({_reason(exc)})") from None
+    image.info = {}  # no EXIF (location!), ICC or text chunks travel with the picture
     return _Decoded(image, original, fmt, animated)
 
 
@@ -263,6 +265,30 @@ def _resize(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     if image.size == target:
         return image
     return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def to_srgb(image: Image.Image) -> Image.Image:
+    """RGB or CMYK pixels converted from their embedded ICC profile to sRGB (as RGB).
+
+    Phone photos in Display P3 and print CMYK files look wrong read as plain sRGB. Images
+    without a profile, already sRGB, or with a profile LittleCMS cannot use, pass unchanged.
+    """
+    profile = image.info.get("icc_profile")
+    if not profile or image.mode not in ("RGB", "CMYK"):
+        return image
+    try:
+        from PIL import ImageCms
+    except ImportError:  # Pillow built without LittleCMS
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        if "srgb" in ImageCms.getProfileDescription(source).lower().replace(" ", ""):
+            return image
+        srgb = ImageCms.createProfile("sRGB")
+        converted = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    return converted if converted is not None else image
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
