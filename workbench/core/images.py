@@ -2,9 +2,9 @@
 
 A vision model should receive the same thing whatever the user pointed at: an 8-bit sRGB
 picture, the right way up, no larger than it needs to be, carrying no metadata (a phone
-photo's EXIF may hold where it was taken). Real files are not that: PNGs
-with alpha or palettes, 16-bit scans that clip to white when converted naively, CMYK JPEGs,
-phone photos rotated by an EXIF tag or in Display P3, animated GIFs, decompression bombs, truncated
+photo's EXIF may hold where it was taken). Real files are not that: PNGs with alpha or
+palettes, 16-bit scans that clip to white when converted naively, CMYK JPEGs, phone photos
+rotated by an EXIF tag or in Display P3, animated GIFs, decompression bombs, truncated
 downloads. This module turns all of them into a ``PreparedImage`` — or one ``ImageError``
 line naming the source and the reason — and stores prepared images content-addressed, so
 the same picture attached twice is kept once.
