@@ -172,6 +172,13 @@ def test_stop_tokens_keep_eos_ids_a_wrapper_already_knows():
     assert 7777 in adapter_for(Family.QWEN).stop_token_ids(tok)
 
 
+def test_stop_tokens_accept_a_single_int_eos_ids_attribute():
+    tok = qwen()
+    tok.eos_token_ids = 7777  # transformers 5 tokenizers answer with one int
+    stops = adapter_for(Family.QWEN).stop_token_ids(tok)
+    assert 7777 in stops and ids(tok, "<|im_end|>") <= stops
+
+
 # --------------------------------------------------------------------------- templates
 
 

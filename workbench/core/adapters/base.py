@@ -52,7 +52,7 @@ class ChatAdapter:
 
     def stop_token_ids(self, tokenizer: ChatTokenizer) -> frozenset[int]:
         """The tokenizer's EOS ids plus every known end marker present in the vocabulary."""
-        ids = set(getattr(tokenizer, "eos_token_ids", None) or ())
+        ids = _as_id_set(getattr(tokenizer, "eos_token_ids", None))
         if tokenizer.eos_token_id is not None:
             ids.add(int(tokenizer.eos_token_id))
         vocab = tokenizer.get_vocab()
@@ -153,3 +153,12 @@ def _render(tokenizer: ChatTokenizer, messages: list[dict[str, str]]) -> str:
 
 def _system_dropped(messages: list[dict[str, str]], text: str) -> bool:
     return any(m["role"] == "system" and m["content"].strip() not in text for m in messages)
+
+
+def _as_id_set(value: object) -> set[int]:
+    """Token ids from an attribute that is an int on some tokenizers and a list on others."""
+    if value is None:
+        return set()
+    if isinstance(value, int):
+        return {value}
+    return {int(v) for v in value}  # type: ignore[union-attr]
