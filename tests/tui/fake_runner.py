@@ -12,6 +12,10 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.pilot import Pilot
 
 from workbench.core.protocol import (
     ChatDone,
@@ -20,6 +24,7 @@ from workbench.core.protocol import (
     EmbedRequest,
     Event,
     LoadPlan,
+    LoadProgress,
     LoadRequest,
     LoadStarted,
     ModelEvicted,
@@ -38,6 +43,7 @@ from workbench.core.protocol import (
     UnloadRequest,
 )
 from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind, TurnStats
+from workbench.tui.app import MlxbenchApp
 
 MB = 1024**2
 GB = 1024**3
@@ -86,6 +92,8 @@ class Script:
     chat_error: tuple[str, str] | None = None  # (error_type, message) for the next chat
     load_error: dict[str, tuple[str, str]] = field(default_factory=dict)
     ready: threading.Event = field(default_factory=threading.Event)  # set: RunnerReady sent
+    start_gate: threading.Event | None = None  # if set, the engine "starts" once it is set
+    load_gate: threading.Event | None = None  # if set, loads pause after their first step
 
 
 def tokens_of(text: str) -> list[str]:
@@ -137,6 +145,8 @@ class FakeRunner:
         self.requests.put(ShutdownRequest())
 
     def run(self) -> None:
+        if self.script.start_gate is not None:
+            self.script.start_gate.wait()
         self.callback(RunnerReady(None, blas="fake BLAS", device="cpu"))
         self._publish(None)
         self.script.ready.set()
@@ -203,6 +213,9 @@ class FakeRunner:
             self.callback(ModelEvicted(rid, victim, "lru"))
         model = self.models[model_id]
         self.callback(LoadStarted(rid, model_id, 1.5))
+        if self.script.load_gate is not None:
+            self.callback(LoadProgress(rid, model_id, "reading weights"))
+            self.script.load_gate.wait()
         self._tick += 1
         self.loaded[model_id] = PoolEntryView(
             model_id, model.name, model.kind, model.family, "ready", pin, 0,
@@ -266,14 +279,69 @@ class FakeRunner:
         self.callback(ChatDone(rid, "".join(sent), stats(len(sent), finish)))
 
 
-def fake_factory(script: Script, catalog: list[ModelInfo], **kwargs: object):
-    """A ``runner_factory`` for ``MlxbenchApp`` that records the runner it built."""
-    built: list[FakeRunner] = []
+class FakeFactory:
+    """A ``runner_factory`` for ``MlxbenchApp`` that remembers the runner it built."""
 
-    def factory(callback: Callable[[Event], None]) -> FakeRunner:
-        runner = FakeRunner(callback, catalog=catalog, script=script, **kwargs)  # type: ignore[arg-type]
-        built.append(runner)
-        return runner
+    def __init__(self, script: Script, catalog: list[ModelInfo], **options: int) -> None:
+        self.script = script
+        self.catalog = catalog
+        self.options = options
+        self.runner: FakeRunner | None = None
+        self.thread: threading.Thread | None = None
 
-    factory.built = built  # type: ignore[attr-defined]
-    return factory
+    def __call__(self, callback: Callable[[Event], None]) -> FakeRunner:
+        self.thread = threading.current_thread()
+        self.runner = FakeRunner(callback, catalog=self.catalog, script=self.script, **self.options)
+        return self.runner
+
+    def received(self, kind: type[Request] = Request) -> list[Request]:
+        """Requests the runner has taken off its queue, of one type."""
+        runner = self.runner
+        return [r for r in (runner.received if runner else []) if isinstance(r, kind)]
+
+
+# --------------------------------------------------------------------------- app harness
+
+FIXED_START = datetime(2026, 3, 14, 9, 26, 0, tzinfo=UTC)
+
+
+class StepClock:
+    """A clock that moves one minute per reading: deterministic timestamps and order."""
+
+    def __init__(self, start: datetime = FIXED_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+def build_app(
+    tmp_path: Path, script: Script | None = None, **options: int
+) -> tuple[MlxbenchApp, FakeFactory]:
+    """The real app over the fake runner, sessions in ``tmp_path/sessions``."""
+    catalog = make_catalog()
+    factory = FakeFactory(script or Script(), catalog, **options)
+    app = MlxbenchApp(
+        catalog,
+        factory,
+        tmp_path / "sessions",
+        export_dir=tmp_path / "exports",
+        theme="textual-dark",
+        clock=StepClock(),
+    )
+    return app, factory
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], object], what: str) -> None:
+    """Let the app run until ``condition()`` is true (fails, naming ``what``, if it never is)."""
+    for _ in range(1500):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def ready(pilot: Pilot) -> None:
+    """Wait for the engine's first pool snapshot."""
+    await wait_for(pilot, lambda: pilot.app.main_screen.snapshot is not None, "engine ready")

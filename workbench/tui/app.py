@@ -8,8 +8,6 @@ after the first frame is drawn; until it reports ready the pool pane says
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +22,7 @@ from workbench.tui.chat_controller import ChatController
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import RunnerEvent
 from workbench.tui.screens.main import MainScreen
-
-THEMING_MODULE = "workbench.tui.theming"
+from workbench.tui.theming import setup_themes
 
 
 class MlxbenchApp(App[None]):
@@ -63,8 +60,7 @@ class MlxbenchApp(App[None]):
         self.call_after_refresh(self.bridge.start)
 
     def _setup_themes(self) -> None:
-        if importlib.util.find_spec(THEMING_MODULE) is not None:
-            importlib.import_module(THEMING_MODULE).setup_themes(self)
+        setup_themes(self)  # shipped + user themes, bad files reported, saved choice restored
         if self._forced_theme:
             self.theme = self._forced_theme
 

@@ -113,17 +113,14 @@ class EventRouter:
             screen.chat.input.focus()
         elif isinstance(request, EmbedRequest):
             screen.embed_texts.pop(event.request_id or -1, None)
-            show_error = getattr(screen.embeddings, "show_error", None)
-            if callable(show_error):
-                show_error(event.message)
+            screen.embeddings.show_error(event.message)
         title = event.error_type.removesuffix("Error") or "Error"
         screen.notify(event.message, title=_words(title), severity="error", timeout=8)
 
     def embeddings_ready(self, event: EmbeddingsReady) -> None:
         texts = self.screen.embed_texts.pop(event.request_id or -1, None)
-        show_result = getattr(self.screen.embeddings, "show_result", None)
-        if texts is not None and callable(show_result):
-            show_result(texts, event.result)
+        if texts is not None:
+            self.screen.embeddings.show_result(texts, event.result)
 
 
 def _words(name: str) -> str:

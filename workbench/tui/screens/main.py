@@ -15,9 +15,8 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from workbench.core.errors import WorkbenchError
@@ -39,7 +38,7 @@ from workbench.tui.screens.prompt import TextPromptScreen
 from workbench.tui.screens.sessions import SessionsOutcome, SessionsScreen
 from workbench.tui.screens.settings import ChatSettings, SettingsScreen
 from workbench.tui.widgets.chat_pane import ChatPane
-from workbench.tui.widgets.embeddings_slot import embeddings_widget
+from workbench.tui.widgets.embed_explorer import EmbeddingsPane
 from workbench.tui.widgets.pool_pane import PoolPane
 
 
@@ -78,8 +77,8 @@ class MainScreen(Screen[None]):
             with TabbedContent(id="tabs", initial="tab-chat"):
                 with TabPane("Chat", id="tab-chat"):
                     yield ChatPane(id="chat")
-                with TabPane("Embeddings", id="tab-embeddings"), Vertical(id="embeddings-slot"):
-                    yield embeddings_widget(list(self.catalog.values()))
+                with TabPane("Embeddings", id="tab-embeddings"):
+                    yield EmbeddingsPane(list(self.catalog.values()), id="embeddings")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -102,8 +101,8 @@ class MainScreen(Screen[None]):
         return self.query_one(ChatPane)
 
     @property
-    def embeddings(self) -> Widget:
-        return self.query_one("#embeddings-slot").children[0]
+    def embeddings(self) -> EmbeddingsPane:
+        return self.query_one(EmbeddingsPane)
 
     def kind_of(self, model_id: str) -> ModelKind | None:
         if model_id in self.catalog:
@@ -196,10 +195,11 @@ class MainScreen(Screen[None]):
 
     # ----------------------------------------------------------------- embeddings
 
-    def on_embeddings_pane_compute_requested(self, message: object) -> None:
-        model_id: str = getattr(message, "model_id")  # noqa: B009 (pane class may be absent)
-        texts: tuple[str, ...] = tuple(getattr(message, "texts"))  # noqa: B009
-        request = self.bridge.submit(EmbedRequest(model_id=model_id, texts=texts))
+    def on_embeddings_pane_compute_requested(
+        self, message: EmbeddingsPane.ComputeRequested
+    ) -> None:
+        texts = tuple(message.texts)  # the query, if any, is already the last text
+        request = self.bridge.submit(EmbedRequest(model_id=message.model_id, texts=texts))
         self.embed_texts[request.request_id] = texts
 
     # ----------------------------------------------------------------- session commands

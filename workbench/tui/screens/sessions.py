@@ -94,9 +94,8 @@ class SessionsScreen(Screen[SessionsOutcome]):
             model = self.names.get(s.model_id or "", s.model_id or "")
             table.add_row(when(s.updated), s.title, model, str(s.message_count), key=s.id)
         count = len(result.sessions)
-        self.query_one("#sessions-title", Label).update(
-            f"Sessions ({count}{' matching' if query else ''}) in {self.store.root}"
-        )
+        matching = " matching" if query else ""
+        self.query_one("#sessions-title", Label).update(f"Sessions ({count}{matching})")
         problems = self.query_one("#sessions-problems", Static)
         self.problems += result.problems
         problems.update("\n".join(f"⚠ {p}" for p in self.problems))

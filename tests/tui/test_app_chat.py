@@ -1,0 +1,240 @@
+"""Chat flows against the fake runner: stream, cancel, regenerate, errors, settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_runner import Script, build_app, ready, wait_for
+from textual.widgets import Input, Markdown
+
+from workbench.core.protocol import ChatRequest
+from workbench.core.sessions import SessionMessage
+from workbench.tui.screens.settings import SettingsScreen
+from workbench.tui.widgets.chat_log import MAX_MOUNTED, ChatLog
+from workbench.tui.widgets.chat_message import ChatMessageView
+from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.widgets.turn_stats import TurnStatsView
+
+pytestmark = pytest.mark.anyio
+
+SMOL = "demo/SmolLM2-135M-Instruct"
+QUESTION = "What is the capital of France?"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
+
+
+def transcript(app) -> list[tuple[str, str]]:
+    """(label, text) of every mounted message."""
+    views = app.main_screen.query_one(ChatLog).messages
+    return [(v.label, v.query_one(Markdown).source) for v in views]
+
+
+def stats_text(app) -> str:
+    view = app.main_screen.query_one(ChatLog).messages[-1]
+    return str(view.query_one(TurnStatsView).content)
+
+
+def saved(tmp_path: Path) -> dict:
+    files = sorted((tmp_path / "sessions").glob("*.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())
+
+
+async def choose_smol(pilot) -> None:
+    await ready(pilot)
+    catalog = pilot.app.main_screen.query_one(ModelList)
+    catalog.focus()
+    catalog.move_cursor(row=0)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def send(pilot, text: str) -> None:
+    chat_input = pilot.app.main_screen.chat.input
+    chat_input.focus()
+    chat_input.insert(text)
+    await pilot.press("ctrl+s")
+
+
+def streamed(app) -> str:
+    """What has reached the reply being streamed so far."""
+    reply = app.main_screen.chat._reply
+    return reply.stream.text if reply is not None and reply.stream is not None else ""
+
+
+def replying(app) -> bool:
+    return app.controller.pending is not None
+
+
+async def test_reply_streams_as_markdown_with_stats_and_the_turn_is_saved(
+    tmp_path: Path,
+) -> None:
+    app, factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        await pilot.pause()
+        assert transcript(app) == [
+            ("You", QUESTION),
+            ("SmolLM2-135M-Instruct", "The capital of France is **Paris**."),
+        ]
+        assert stats_text(app) == "ttft 0.42 s · 12.5 tok/s · 6 tokens · peak 180 MB"
+        assert app.main_screen.chat.input.text == ""
+        request = factory.received(ChatRequest)[0]
+        assert request.session_id == app.controller.session.id
+        assert [m.content for m in request.messages] == [QUESTION]
+        data = saved(tmp_path)
+        assert [(m["role"], m["content"]) for m in data["messages"]] == [
+            ("user", QUESTION),
+            ("assistant", "The capital of France is **Paris**."),
+        ]
+        assert data["messages"][1]["stats"]["generation_tokens"] == 6
+
+
+async def test_escape_cancels_and_keeps_the_partial_reply(tmp_path: Path) -> None:
+    script = Script(hold_after=3)
+    app, factory = build_app(tmp_path, script)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: "capital" in streamed(app), "three tokens")
+        assert factory.received(ChatRequest)[0].cancel.is_set() is False
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not replying(app), "the cancelled reply")
+        await pilot.pause()
+        assert factory.received(ChatRequest)[0].cancel.is_set()
+        assert transcript(app)[-1] == ("SmolLM2-135M-Instruct", "The capital of")
+        assert stats_text(app).endswith("3 tokens · peak 180 MB · cancelled")
+        data = saved(tmp_path)
+        assert data["messages"][-1]["content"] == "The capital of"
+        assert data["messages"][-1]["stats"]["finish_reason"] == "cancelled"
+
+
+async def test_cancel_before_any_text_gives_the_question_back(tmp_path: Path) -> None:
+    app, factory = build_app(tmp_path, Script(hold_after=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: factory.received(ChatRequest), "the request")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not replying(app), "the cancelled reply")
+        await pilot.pause()
+        assert app.main_screen.chat.input.text == QUESTION
+        assert transcript(app) == []
+        assert not list((tmp_path / "sessions").glob("*.json"))
+
+
+async def test_runner_error_is_shown_inline_and_the_draft_is_kept(tmp_path: Path) -> None:
+    message = "insufficient memory for SmolLM2: needs 98 MB, 10 MB free; pinned: Qwen"
+    script = Script(chat_error=("InsufficientMemoryError", message))
+    app, _factory = build_app(tmp_path, script)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "the failure")
+        await pilot.pause()
+        assert transcript(app) == [("Error", message)]
+        assert app.main_screen.query_one(ChatLog).messages[0].has_class("-error")
+        assert app.main_screen.chat.input.text == QUESTION
+        assert list(app._notifications)[-1].title == "Insufficient memory"
+        assert not list((tmp_path / "sessions").glob("*.json"))
+        await pilot.press("ctrl+s")  # the kept draft sends as is once the problem is gone
+        await wait_for(pilot, lambda: len(transcript(app)) == 3, "the retried turn")
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        assert transcript(app)[1] == ("You", QUESTION)
+        assert [m["role"] for m in saved(tmp_path)["messages"]] == ["user", "assistant"]
+
+
+async def test_sending_without_a_model_warns_and_keeps_the_text(tmp_path: Path) -> None:
+    app, factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await send(pilot, "hello?")
+        await pilot.pause()
+        assert app.main_screen.chat.input.text == "hello?"
+        assert "choose a chat model first" in list(app._notifications)[-1].message
+        assert factory.received(ChatRequest) == []
+
+
+async def test_regenerate_replaces_the_last_reply(tmp_path: Path) -> None:
+    script = Script()
+    app, factory = build_app(tmp_path, script)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "first reply")
+        script.reply = "Paris, of course."
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(factory.received(ChatRequest)) == 2, "regenerate")
+        await wait_for(pilot, lambda: not replying(app), "second reply")
+        await pilot.pause()
+        again = factory.received(ChatRequest)[1]
+        assert [m.content for m in again.messages] == [QUESTION]
+        assert transcript(app)[-1] == ("SmolLM2-135M-Instruct", "Paris, of course.")
+        assert len(transcript(app)) == 2
+        contents = [m["content"] for m in saved(tmp_path)["messages"]]
+        assert contents == [QUESTION, "Paris, of course."]
+
+
+async def test_settings_screen_changes_the_next_request(tmp_path: Path) -> None:
+    app, factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SettingsScreen)
+        screen.query_one("#system-prompt").text = "Answer in one word."
+        screen.query_one("#temperature", Input).value = "hot"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen  # a bad value keeps the screen open, named
+        assert "temperature must be a number" in str(screen.query_one("#settings-error").content)
+        screen.query_one("#temperature", Input).value = "0.7"
+        screen.query_one("#seed", Input).value = "42"
+        screen.query_one("#max-tokens", Input).value = "64"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is app.main_screen
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        request = factory.received(ChatRequest)[0]
+        assert request.sampling.temperature == 0.7 and request.sampling.seed == 42
+        assert request.sampling.max_tokens == 64
+        assert (request.messages[0].role, request.messages[0].content) == (
+            "system",
+            "Answer in one word.",
+        )
+        assert saved(tmp_path)["system_prompt"] == "Answer in one word."
+
+
+async def test_only_the_last_messages_are_mounted(tmp_path: Path) -> None:
+    app, _factory = build_app(tmp_path)
+    store = app.controller.store
+    session = store.new_session(model_id=SMOL)
+    for index in range(50):
+        role = "user" if index % 2 == 0 else "assistant"
+        session = session.with_message(SessionMessage(role, f"message {index}", model_id=SMOL))
+    session = store.save(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        app.controller.resume(session.id)
+        await app.main_screen.chat.show_session(app.controller.session, app.main_screen.names)
+        await pilot.pause()
+        log = app.main_screen.query_one(ChatLog)
+        assert len(log.query(ChatMessageView)) == MAX_MOUNTED
+        assert transcript(app)[-1][1] == "message 49"
+        assert transcript(app)[0][1] == "message 10"
+        earlier = log.query_one(".earlier")
+        assert str(earlier.content) == "… 10 earlier messages not shown (kept in the session)"
+        await choose_smol(pilot)
+        await send(pilot, "one more")
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        assert len(log.query(ChatMessageView)) == MAX_MOUNTED
+        assert log.hidden_count == 12
