@@ -12,13 +12,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.bench.harness import NotAvailable, require
 from workbench.core.bench.raw import OwnerThread, RawEmbed, RawText
 from workbench.core.config import Config
 from workbench.core.errors import WrongModelKindError
 from workbench.core.types import ModelInfo, ModelKind
+
+if TYPE_CHECKING:
+    from workbench.core.bench.ours import OurSide
 
 DEFAULT_TEXT = "SmolLM2-135M-Instruct"
 DEFAULT_EMBED = "all-MiniLM-L6-v2"
@@ -83,7 +86,7 @@ class BenchContext:
         self._models: dict[str, ModelInfo] = {}
         self._raw_thread: OwnerThread | None = None
         self._raw: dict[str, Any] = {}
-        self._client: Any = None
+        self._client: OurSide | None = None
 
     # ------------------------------------------------------------------ models
 
@@ -144,12 +147,12 @@ class BenchContext:
 
     # ------------------------------------------------------------------ our side
 
-    def client(self) -> Any:
-        """The runner (pool + owner thread) behind a blocking client, started once."""
+    def ours(self) -> OurSide:
+        """Our side: the runner (pool + owner thread) behind a blocking client, started once."""
         if self._client is None:
-            from workbench.core.bench.ours import start_client
+            from workbench.core.bench.ours import OurSide
 
-            self._client = start_client(self.options.config, self.say)
+            self._client = OurSide.start(self.options.config, self.say)
         return self._client
 
     def close(self) -> None:

@@ -33,6 +33,16 @@ class OwnerThread:
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._executor.submit(fn, *args, **kwargs).result()
 
+    def timed(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[float, T]:
+        """``(seconds, result)``, timed on the owner thread (the hand-over not included)."""
+
+        def measured() -> tuple[float, T]:
+            started = time.perf_counter()
+            result = fn(*args, **kwargs)
+            return time.perf_counter() - started, result
+
+        return self.call(measured)
+
     def close(self) -> None:
         self._executor.shutdown(wait=True)
 
@@ -50,6 +60,8 @@ class Generation:
     first_text_s: float
     end_s: float
     finish_reason: str = ""
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
 
     @property
     def decode_tps(self) -> float:
@@ -119,7 +131,7 @@ class RawText:
         end = time.perf_counter() - started
         tokens = last.generation_tokens if last is not None else 0
         finish = (last.finish_reason or "") if last is not None else ""
-        return Generation("".join(pieces), tokens, first or end, end, finish)
+        return Generation("".join(pieces), tokens, first or end, end, finish, len(prompt))
 
 
 class RawEmbed:

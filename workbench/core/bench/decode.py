@@ -1,0 +1,66 @@
+"""Group "decode": a streamed reply through the pool and runner vs raw ``stream_generate``.
+
+Same model folder, same prompt token ids, same greedy sampler, same max tokens; the runner
+side is timed where a CLI user sees tokens (as the blocking client hands them over), the
+raw side as ``stream_generate`` yields them. Both replies must be the same greedy text —
+the report says so, or says how they differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from workbench.core.bench.context import BenchContext
+from workbench.core.bench.harness import Goal, Metric, Paired, alternate
+from workbench.core.bench.raw import Generation
+from workbench.core.bench.texts import decode_messages
+from workbench.core.types import SamplingSettings
+
+TPS_GOAL = Goal(">=", 0.98)
+TTFT_GOAL = Goal("<=", round(1 / 0.98, 2))  # the same 2 %, for a time
+
+
+def same_reply_note(ours: Sequence[Generation], raw: Sequence[Generation], side: str) -> str:
+    """A one-line verdict on whether every reply on both sides was the same greedy text."""
+    texts = {g.text for g in (*ours, *raw)}
+    counts = sorted({g.tokens for g in (*ours, *raw)})
+    if len(texts) == 1 and len(counts) == 1:
+        return f"{side} and raw gave the same {counts[0]}-token greedy reply every time"
+    mine = sorted({g.tokens for g in ours})
+    theirs = sorted({g.tokens for g in raw})
+    return f"REPLIES DIFFER: {side} {mine} tokens, raw {theirs} tokens, {len(texts)} texts"
+
+
+def decode_metrics(paired: Paired, side: str, goal: Goal, note: str) -> list[Metric]:
+    labels = (side, "raw")
+    return [
+        paired.metric("decode_tps", "decode tok/s", "tok/s", labels, goal=goal),
+        paired.metric("ttft_s", "time to first token", "s", labels, goal=TTFT_GOAL),
+        paired.metric("tokens", "tokens per reply", "tok", labels, note=note),
+    ]
+
+
+def run(context: BenchContext) -> list[Metric]:
+    options = context.options
+    info = context.text_model()
+    raw = context.raw_text()
+    ours = context.ours()
+    ours.load(info)
+    messages = decode_messages()
+    sampling = SamplingSettings(temperature=0.0, max_tokens=options.max_tokens)
+    replies: dict[str, list[Generation]] = {"ours": [], "raw": []}
+
+    def ours_side() -> dict[str, float]:
+        reply = ours.chat(info.id, messages, sampling)
+        replies["ours"].append(reply)
+        return reply.sample()
+
+    def raw_side() -> dict[str, float]:
+        reply = context.raw_thread.call(raw.generate, messages, sampling)
+        replies["raw"].append(reply)
+        return reply.sample()
+
+    context.say(f"decoding {options.max_tokens} tokens, pool and raw in turn…")
+    paired = alternate(ours_side, raw_side, options.rounds)
+    note = same_reply_note(replies["ours"], replies["raw"], "pool")
+    return decode_metrics(paired, "pool", TPS_GOAL, note)
