@@ -16,6 +16,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, Static, TextArea
 
 from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind
+from workbench.tui.widgets.colour_scale import luminance
 from workbench.tui.widgets.embed_explorer import EmbeddingsPane
 from workbench.tui.widgets.heatmap import Heatmap
 from workbench.tui.widgets.neighbours import RankedList
@@ -419,3 +420,17 @@ async def test_clicking_a_row_label_selects_that_row() -> None:
         assert heatmap.selected_row == 2
         neighbours = app.query_one("#embed-neighbours", RankedList)
         assert [e.index for e in neighbours.entries] == [1, 0, 3]
+
+
+async def test_theme_change_recolours_the_neutral_of_the_scale() -> None:
+    app = ExplorerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await enter_and_compute(app, pilot, "\n".join(TEXTS))
+        legend = app.query_one(ScaleLegend)
+        assert legend.scale is not None
+        dark_neutral = legend.scale.colour(0.0)
+        app.theme = "textual-light"
+        await pilot.pause()
+        light_neutral = legend.scale.colour(0.0)
+        assert luminance(light_neutral) > luminance(dark_neutral) + 0.3
+        assert app.query_one(Heatmap).scale == legend.scale

@@ -161,7 +161,12 @@ class EmbeddingsPane(Widget):
         select.prompt = "Choose a model" if usable else "No embedding models found"
 
     def show_result(self, texts: tuple[str, ...], result: EmbeddingResult) -> None:
-        """Show the answer to a ``ComputeRequested`` for ``texts`` (query last, if any)."""
+        """Show the answer to a ``ComputeRequested`` for ``texts`` (query last, if any).
+
+        The last text is taken as the query only when the pane itself asked for exactly
+        these ``texts`` with a query (it remembers its last few requests); otherwise every
+        text is a row of the matrix. ``result.vectors`` must have one vector per text.
+        """
         query = self._requests.pop(tuple(texts), None)
         if len(result.vectors) != len(texts):
             self.show_error(
