@@ -172,3 +172,25 @@ def test_make_title_shortens_long_questions() -> None:
     assert make_title("  a\nb  ") == "a b"
     long = make_title("word " * 40)
     assert len(long) == 60 and long.endswith("…")
+
+
+def test_the_documented_example_file_loads(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "sessions" / "20260314-092607-example.json"
+    store = SessionStore(tmp_path)
+    (tmp_path / example.name).write_text(example.read_text())
+    session = store.load(example.stem)
+    assert session.display_title == "What is the capital of France?"
+    roles = [m.role for m in session.chat_messages()]
+    assert roles == ["system", "user", "assistant", "user", "assistant"]
+    picture = session.messages[2].images[0]
+    assert picture == str(tmp_path / f"{example.stem}.images" / Path(picture).name)
+    assert session.messages[3].stats is not None
+    assert session.messages[3].stats.cached_prompt_tokens == 31
+
+
+def test_a_renamed_file_keeps_its_session_under_the_new_name(store: SessionStore) -> None:
+    session = store.save(_conversation(store))
+    store.path_for(session.id).rename(store.root / "20260101-000000-renamed.json")
+    loaded = store.load("20260101-000000-renamed")
+    assert loaded.messages == session.messages
+    assert [s.id for s in store.list().sessions] == ["20260101-000000-renamed"]

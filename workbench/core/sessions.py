@@ -348,9 +348,8 @@ class SessionStore:
             session = session_from_json(data, self.root)
         except (ValueError, TypeError, KeyError) as exc:
             raise self._quarantine(path, str(exc)) from exc
-        if session.id != path.stem:
-            raise self._quarantine(path, f"its id {session.id!r} does not match the file name")
-        return session
+        # The file name is the id (a renamed file is still the user's session).
+        return session if session.id == path.stem else replace(session, id=path.stem)
 
     def _quarantine(self, path: Path, reason: str) -> SessionError:
         """Move an unreadable file aside (never over an earlier one) and describe it."""
