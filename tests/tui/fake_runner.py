@@ -134,6 +134,7 @@ class FakeRunner:
         self.requests: queue.Queue[Request] = queue.Queue()
         self.loaded: dict[str, PoolEntryView] = {}  # LRU order: least recent first
         self.received: list[Request] = []
+        self.stopped = threading.Event()  # set when run() has returned
         self._tick = 0
 
     # ----------------------------------------------------------------- runner API
@@ -153,6 +154,7 @@ class FakeRunner:
         while True:
             request = self.requests.get()
             if isinstance(request, ShutdownRequest):
+                self.stopped.set()
                 return
             self.received.append(request)
             self._handle(request)
