@@ -201,6 +201,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client refused the body, as it should
 
+    def end_headers(self) -> None:
+        # Each connection serves one request: say so, or a client reusing the connection
+        # (as httpx does to follow a redirect) races the server closing it.
+        self.send_header("Connection", "close")
+        super().end_headers()
+
     def log_message(self, format: str, *args: object) -> None:  # silence the stdlib
         pass
 
