@@ -198,3 +198,18 @@ async def test_enter_on_a_text_model_chooses_it_for_chat_and_loads_it(tmp_path: 
         await wait_for(pilot, lambda: loaded_rows(app), "loaded for chat")
         assert app.controller.model_id == SMOL
         assert app.focused is app.main_screen.chat.input
+
+
+async def test_f5_switches_tabs_and_focus_follows(tmp_path: Path) -> None:
+    app, _ = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        app.main_screen.chat.input.focus()
+        await pilot.press("f5")
+        await pilot.pause()
+        tabs = app.main_screen.query_one(TabbedContent)
+        assert tabs.active == "tab-embeddings"
+        assert app.focused is not None and app.focused.id == "embed-model"
+        await pilot.press("f5")
+        await pilot.pause()
+        assert tabs.active == "tab-chat" and app.focused is app.main_screen.chat.input

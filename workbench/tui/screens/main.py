@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from workbench.core.errors import WorkbenchError
@@ -132,9 +133,8 @@ class MainScreen(Screen[None]):
 
     def choose_model(self, model_id: str) -> None:
         """Use a model: embeddings models open the explorer, others become the chat model."""
-        tabs = self.query_one(TabbedContent)
         if self.kind_of(model_id) is ModelKind.EMBEDDINGS:
-            tabs.active = "tab-embeddings"
+            self.show_tab("tab-embeddings")
             select = getattr(self.embeddings, "select_model", None)
             if callable(select):
                 select(model_id)
@@ -143,8 +143,7 @@ class MainScreen(Screen[None]):
         self.update_header()
         if not self.pool.is_loaded(model_id) and model_id not in self.pool.activity.loading:
             self.load_model(model_id)
-        tabs.active = "tab-chat"
-        self.chat.input.focus()
+        self.show_tab("tab-chat")
 
     def on_pool_pane_load_requested(self, message: PoolPane.LoadRequested) -> None:
         self.load_model(message.model_id, pin=message.pin)
@@ -261,7 +260,22 @@ class MainScreen(Screen[None]):
 
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
-        tabs.active = "tab-embeddings" if tabs.active == "tab-chat" else "tab-chat"
+        self.show_tab("tab-embeddings" if tabs.active == "tab-chat" else "tab-chat")
+
+    def show_tab(self, tab_id: str) -> None:
+        """Switch tabs and focus the new tab's first input.
+
+        Focus is moved explicitly: left on a widget of the tab being hidden, it would land
+        on another widget of that tab, which switches the tab straight back.
+        """
+        self.set_focus(None)
+        self.query_one(TabbedContent).active = tab_id
+        if tab_id == "tab-chat":
+            target: Widget | None = self.chat.input
+        else:
+            target = next((w for w in self.embeddings.query("*") if w.focusable), None)
+        if target is not None:
+            self.call_after_refresh(target.focus)
 
     def action_rename_session(self) -> None:
         def renamed(title: str | None) -> None:

@@ -78,6 +78,7 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
     }
     SettingsScreen #settings-error { color: $error; height: auto; }
     SettingsScreen .hint { color: $text-muted; }
+    SettingsScreen .title { text-style: bold; margin-bottom: 1; }
     """
 
     def __init__(self, settings: ChatSettings) -> None:
@@ -87,19 +88,23 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
     def compose(self) -> ComposeResult:
         sampling = self.settings.sampling
         with Vertical():
+            yield Label("Chat settings (this session)", classes="title")
             yield Label("System prompt")
             yield TextArea(self.settings.system_prompt, id="system-prompt", soft_wrap=True)
             with Grid():
-                yield Label("Temperature (0 = greedy)")
+                yield Label("Temperature")
                 yield Label("top_p")
                 yield Label("Max tokens")
-                yield Label("Seed (empty = random)")
+                yield Label("Seed")
                 yield Input(str(sampling.temperature), id="temperature")
                 yield Input(str(sampling.top_p), id="top-p")
                 yield Input(str(sampling.max_tokens), id="max-tokens")
                 yield Input("" if sampling.seed is None else str(sampling.seed), id="seed")
             yield Static("", id="settings-error")
-            yield Label("Ctrl+S saves for this session · Esc cancels", classes="hint")
+            yield Label(
+                "Temperature 0 = greedy · empty seed = random · Ctrl+S saves · Esc cancels",
+                classes="hint",
+            )
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value
