@@ -41,6 +41,7 @@ from workbench.core.pool_fit import (
     check_fit,
     estimate_seconds,
     over_budget,
+    over_budget_note,
 )
 from workbench.core.protocol import LoadPlan, PoolEntryView, PoolSnapshot
 from workbench.core.sizes_store import SizesStore
@@ -240,18 +241,11 @@ class ModelPool:
 
     def _load(self, entry: _Entry, victims: list[_Entry]) -> _Entry:
         info = entry.info
-        with self._mlx_lock:
-            for victim in victims:
-                self._unload(victim, "lru")
-            before = self._measure() if self._measure else 0
-            started = time.perf_counter()
-            try:
-                handle = self._loader(info)
-            except BaseException as exc:
-                self._fail(entry, exc)
-                raise
-            seconds = time.perf_counter() - started
-            delta = (self._measure() - before) if self._measure else 0
+        try:
+            handle, seconds, delta = self._run_loader(info, victims)
+        except BaseException as exc:
+            self._fail(entry, exc)
+            raise
         measured = delta if delta > 0 else entry.measured_bytes
         with self._lock:
             entry.handle, entry.state, entry.load_seconds = handle, "ready", seconds
@@ -264,6 +258,18 @@ class ModelPool:
         self._changed()
         self.rebalance(protect=info.id)  # the measurement may be larger than the estimate
         return entry
+
+    def _run_loader(self, info: ModelInfo, victims: list[_Entry]) -> tuple[Any, float, int]:
+        """Unload the victims, then load; returns the engine, seconds and measured bytes."""
+        with self._mlx_lock:
+            for victim in victims:
+                self._unload(victim, "lru")
+            before = self._measure() if self._measure else 0
+            started = time.perf_counter()
+            handle = self._loader(info)
+            seconds = time.perf_counter() - started
+            delta = (self._measure() - before) if self._measure else 0
+        return handle, seconds, delta
 
     def _fail(self, entry: _Entry, exc: BaseException) -> None:
         with self._lock:
@@ -324,7 +330,7 @@ class ModelPool:
         with self._lock:
             slots = [replace(s, status=IN_USE) if s.model_id == protect else s
                      for s in self._slots()]  # fmt: skip
-            ids, _note = over_budget(slots, self._budget)
+            ids = over_budget(slots, self._budget)
             victims = [self._entries.pop(model_id) for model_id in ids]
         if not victims:
             return ()
@@ -355,7 +361,7 @@ class ModelPool:
             log.exception("closing %s failed", entry.info.name)
         del handle
         if self._on_evicted is not None:
-            self._on_evicted(entry.info.id, reason)
+            _notify(self._on_evicted, entry.info.id, reason)
 
     # ------------------------------------------------------------------ views
 
@@ -399,7 +405,7 @@ class ModelPool:
         """An immutable picture of the pool, least recently used first."""
         with self._lock:
             views = tuple(self._view(e) for e in self._entries.values())
-            _ids, note = over_budget(self._slots(), self._budget)
+            note = over_budget_note(self._slots(), self._budget)
             budget = self._budget
         return PoolSnapshot(
             entries=views,
@@ -440,7 +446,15 @@ class ModelPool:
 
     def _changed(self) -> None:
         if self._on_changed is not None:
-            self._on_changed()
+            _notify(self._on_changed)
+
+
+def _notify(callback: Callable[..., None], *args: str) -> None:
+    """Tell an observer; an observer that fails must not leave the pool half-changed."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("pool observer failed")
 
 
 def _copy(error: BaseException) -> BaseException:

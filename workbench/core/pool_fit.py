@@ -84,8 +84,8 @@ def check_fit(slots: Sequence[Slot], name: str, need: int, budget: Budget) -> Fi
     return Fit(False, (), need, available, reason)
 
 
-def over_budget(slots: Sequence[Slot], budget: Budget) -> tuple[tuple[str, ...], str | None]:
-    """Models to evict (LRU first) to get back under ``budget``; plus a note if impossible."""
+def over_budget(slots: Sequence[Slot], budget: Budget) -> tuple[str, ...]:
+    """Models to evict (LRU first, evictable only) to get back under ``budget``."""
     used, count, evict = sum(s.bytes for s in slots), len(slots), []
     limit, most = budget.memory_limit_bytes, budget.max_models
     for slot in slots:
@@ -94,15 +94,21 @@ def over_budget(slots: Sequence[Slot], budget: Budget) -> tuple[tuple[str, ...],
         if slot.status == EVICTABLE:
             evict.append(slot.model_id)
             used, count = used - slot.bytes, count - 1
+    return tuple(evict)
+
+
+def over_budget_note(slots: Sequence[Slot], budget: Budget) -> str | None:
+    """One line when the pool holds more than ``budget`` allows, else None."""
+    used, count = sum(s.bytes for s in slots), len(slots)
+    limit, most = budget.memory_limit_bytes, budget.max_models
     if used <= limit and count <= most:
-        return tuple(evict), None
+        return None
     kept = [s for s in slots if s.status != EVICTABLE]
-    note = (
+    return (
         f"over budget: the pool holds {count} model{'s' if count != 1 else ''} "
         f"({format_bytes(used)}) against a budget of {format_bytes(limit)} and {most} "
-        f"model{'s' if most != 1 else ''}; {_kept(kept)} — unpin or unload to get under it"
+        f"model{'s' if most != 1 else ''}; {_kept(kept)}"
     )
-    return tuple(evict), note
 
 
 def estimate_seconds(
