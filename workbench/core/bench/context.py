@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.bench.harness import NotAvailable, require
 from workbench.core.bench.raw import OwnerThread, RawEmbed, RawText
 from workbench.core.config import Config
-from workbench.core.errors import WrongModelKindError
+from workbench.core.errors import WorkbenchError, WrongModelKindError
 from workbench.core.types import ModelInfo, ModelKind
 
 if TYPE_CHECKING:
@@ -152,8 +152,18 @@ class BenchContext:
         if self._client is None:
             from workbench.core.bench.ours import OurSide
 
-            self._client = OurSide.start(self.options.config, self.say)
+            self._client = OurSide.start(self.options.config, self._catalog(), self.say)
         return self._client
+
+    def _catalog(self) -> list[ModelInfo]:
+        """The models the runner may load: the text and embedding models that resolve."""
+        found = []
+        for pick in (self.text_model, self.embed_model):
+            try:
+                found.append(pick())
+            except (NotAvailable, WorkbenchError):
+                continue  # the group that needs it reports why
+        return found
 
     def close(self) -> None:
         for role in list(self._raw):

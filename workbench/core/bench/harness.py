@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Sample = Mapping[str, float]
 Side = Callable[[], Sample]
+AsyncSide = Callable[[], Awaitable[Sample]]
 
 
 class NotAvailable(Exception):
@@ -129,6 +130,19 @@ def alternate(a: Side, b: Side, rounds: int, warmup: int = 1) -> Paired:
         order = (("a", a), ("b", b)) if index % 2 == 0 else (("b", b), ("a", a))
         for side, call in order:
             paired.add(side, call())
+    return paired
+
+
+async def alternate_async(a: AsyncSide, b: AsyncSide, rounds: int, warmup: int = 1) -> Paired:
+    """``alternate`` for sides that are coroutines (e.g. one of them drives the app)."""
+    for _ in range(warmup):
+        await a()
+        await b()
+    paired = Paired()
+    for index in range(rounds):
+        order = (("a", a), ("b", b)) if index % 2 == 0 else (("b", b), ("a", a))
+        for side, call in order:
+            paired.add(side, await call())
     return paired
 
 
