@@ -1,0 +1,211 @@
+"""What a chat session is, and its JSON shape on disk (format version 1).
+
+Plain frozen dataclasses plus the mapping to and from JSON, validated on the way in so
+that a damaged file is a ``ValueError`` (which the store turns into "moved aside"), never a
+half-built session. The format is documented in ``sessions/README.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.types import ChatMessage, SamplingSettings, TurnStats
+
+FORMAT = "mlxbench-session"
+VERSION = 1
+TITLE_LENGTH = 60
+DEFAULT_SAMPLING = SamplingSettings()
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
+
+
+class SessionError(WorkbenchError):
+    """A session file cannot be used (corrupt, from a newer version, or missing)."""
+
+
+@dataclass(frozen=True)
+class SessionMessage:
+    """One stored turn. Assistant turns remember the model and what the reply cost."""
+
+    role: str  # "user" | "assistant"
+    content: str
+    images: tuple[str, ...] = ()  # absolute paths in memory; relative to the store on disk
+    model_id: str | None = None
+    stats: TurnStats | None = None
+    created: str = ""
+
+    def to_chat(self) -> ChatMessage:
+        """The message as the engine takes it."""
+        return ChatMessage(role=self.role, content=self.content, images=self.images)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A whole conversation. Immutable: edits return a new ``Session`` (see ``replace``)."""
+
+    id: str
+    title: str = ""
+    created: str = ""
+    updated: str = ""
+    model_id: str | None = None
+    system_prompt: str = ""
+    sampling: SamplingSettings = DEFAULT_SAMPLING
+    messages: tuple[SessionMessage, ...] = ()
+
+    @property
+    def display_title(self) -> str:
+        """The title, or the first question, or a placeholder."""
+        if self.title:
+            return self.title
+        first = next((m.content for m in self.messages if m.role == "user"), "")
+        return make_title(first) or "(empty session)"
+
+    def chat_messages(self) -> tuple[ChatMessage, ...]:
+        """What the engine sees: the system prompt (if any) and every turn."""
+        system = (ChatMessage("system", self.system_prompt),) if self.system_prompt else ()
+        return system + tuple(m.to_chat() for m in self.messages)
+
+    def with_message(self, message: SessionMessage) -> Session:
+        return replace(self, messages=(*self.messages, message))
+
+    def without_last(self) -> Session:
+        return replace(self, messages=self.messages[:-1])
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What the session list shows without keeping every conversation in memory."""
+
+    id: str
+    title: str
+    updated: str
+    model_id: str | None
+    message_count: int
+    text: str = field(default="", repr=False)  # all contents, lower-cased, for search
+
+    def matches(self, query: str) -> bool:
+        words = query.lower().split()
+        haystack = f"{self.title.lower()}\n{self.text}"
+        return all(word in haystack for word in words)
+
+
+def make_title(text: str) -> str:
+    """A one-line title from the first question."""
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- JSON mapping
+
+
+def _stats_to_json(stats: TurnStats | None) -> dict | None:
+    if stats is None:
+        return None
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "generation_tokens": stats.generation_tokens,
+        "time_to_first_token_s": stats.time_to_first_token_s,
+        "prompt_tps": stats.prompt_tps,
+        "generation_tps": stats.generation_tps,
+        "peak_memory_bytes": stats.peak_memory_bytes,
+        "finish_reason": stats.finish_reason,
+        "cached_prompt_tokens": stats.cached_prompt_tokens,
+    }
+
+
+def _stats_from_json(data: object) -> TurnStats | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("'stats' must be an object")
+    return TurnStats(**data)
+
+
+def session_to_json(session: Session, root: Path) -> dict:
+    """The on-disk shape of a session; image paths inside ``root`` are stored relative."""
+
+    def image_ref(path: str) -> str:
+        p = Path(path)
+        return p.relative_to(root).as_posix() if p.is_relative_to(root) else path
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "id": session.id,
+        "title": session.title,
+        "created": session.created,
+        "updated": session.updated,
+        "model_id": session.model_id,
+        "system_prompt": session.system_prompt,
+        "sampling": {
+            "temperature": session.sampling.temperature,
+            "top_p": session.sampling.top_p,
+            "max_tokens": session.sampling.max_tokens,
+            "seed": session.sampling.seed,
+        },
+        "messages": [
+            {
+                "role": m.role,
+                "content": m.content,
+                "images": [image_ref(i) for i in m.images],
+                "model_id": m.model_id,
+                "stats": _stats_to_json(m.stats),
+                "created": m.created,
+            }
+            for m in session.messages
+        ],
+    }
+
+
+def _message_from_json(data: object, root: Path) -> SessionMessage:
+    if not isinstance(data, dict):
+        raise ValueError("each message must be an object")
+    role, content = data.get("role"), data.get("content")
+    if role not in ("user", "assistant") or not isinstance(content, str):
+        raise ValueError("a message needs a role (user/assistant) and text content")
+    images = data.get("images") or []
+    if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
+        raise ValueError("'images' must be a list of paths")
+    return SessionMessage(
+        role=role,
+        content=content,
+        images=tuple(str(root / i) if not Path(i).is_absolute() else i for i in images),
+        model_id=data.get("model_id"),
+        stats=_stats_from_json(data.get("stats")),
+        created=str(data.get("created") or ""),
+    )
+
+
+def session_from_json(data: object, root: Path) -> Session:
+    """Validate parsed JSON into a ``Session``; ``ValueError``/``TypeError`` when malformed."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError("not an mlxbench session")
+    if not isinstance(data.get("version"), int):
+        raise ValueError("missing format version")
+    sampling = data.get("sampling") or {}
+    if not isinstance(sampling, dict):
+        raise ValueError("'sampling' must be an object")
+    messages = data.get("messages") or []
+    if not isinstance(messages, list):
+        raise ValueError("'messages' must be a list")
+    return Session(
+        id=str(data["id"]),
+        title=str(data.get("title") or ""),
+        created=str(data.get("created") or ""),
+        updated=str(data.get("updated") or ""),
+        model_id=data.get("model_id"),
+        system_prompt=str(data.get("system_prompt") or ""),
+        sampling=SamplingSettings(**sampling),
+        messages=tuple(_message_from_json(m, root) for m in messages),
+    )
