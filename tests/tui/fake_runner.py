@@ -94,6 +94,7 @@ class Script:
     ready: threading.Event = field(default_factory=threading.Event)  # set: RunnerReady sent
     start_gate: threading.Event | None = None  # if set, the engine "starts" once it is set
     load_gate: threading.Event | None = None  # if set, loads pause after their first step
+    token_gate: threading.Event | None = None  # if set, the reply waits for it after 1 token
 
 
 def tokens_of(text: str) -> list[str]:
@@ -273,6 +274,8 @@ class FakeRunner:
         for index, token in enumerate(tokens_of(self.script.reply)):
             if self.script.hold_after is not None and index >= self.script.hold_after:
                 request.cancel.wait()
+            if self.script.token_gate is not None and index == 1:
+                self.script.token_gate.wait()
             if request.cancel.is_set():
                 break
             sent.append(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,19 @@ async def test_only_the_last_messages_are_mounted(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: not replying(app), "the reply")
         assert len(log.query(ChatMessageView)) == MAX_MOUNTED
         assert log.hidden_count == 12
+
+
+async def test_a_reply_keeps_streaming_behind_a_modal_screen(tmp_path: Path) -> None:
+    gate = threading.Event()
+    app, _ = build_app(tmp_path, Script(token_gate=gate))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: streamed(app) == "The", "the first token")
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), "settings")
+        gate.set()
+        await wait_for(pilot, lambda: not replying(app), "the reply, behind the modal")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert transcript(app)[-1][1] == "The capital of France is **Paris**."
