@@ -1,0 +1,120 @@
+"""The benchmark's wiring on the real demo models: both sides do the same work, figures exist.
+
+No test here asserts a duration or a ratio: these machines are shared and noisy. What is
+asserted is that a measurement measures what it claims — the same prompt and the same greedy
+reply on both sides, the BLAS really bound inside MLX — and that a quick run reports a
+positive number for every metric.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.core.blas import ENV_VAR
+
+pytestmark = pytest.mark.real
+
+BINDING = """
+import workbench.core.blas as blas
+info = blas.prepare("auto")
+import mlx.core as mx
+a = mx.ones((64, 64))
+mx.eval(a @ a)
+print("ACTIVE", info.active, info.path)
+"""
+
+
+def mlx_binding(env_value: str | None) -> tuple[str, str]:
+    """Which file ``libmlx.so``'s ``cblas_sgemm`` was bound to, per the dynamic linker."""
+    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+    if env_value is not None:
+        env[ENV_VAR] = env_value
+    env["LD_DEBUG"] = "bindings"
+    done = subprocess.run(
+        [sys.executable, "-c", BINDING], env=env, capture_output=True, text=True, check=True
+    )
+    lines = [
+        line for line in done.stderr.splitlines()
+        if "libmlx.so" in line and "`cblas_sgemm'" in line
+    ]  # fmt: skip
+    assert len(lines) == 1, done.stderr[-2000:]
+    target = lines[0].split(" to ", 1)[1].split(" [", 1)[0]
+    return target, done.stdout
+
+
+def test_openblas_is_what_mlx_binds_cblas_sgemm_to() -> None:
+    target, out = mlx_binding(None)
+    assert "ACTIVE True" in out
+    assert "openblas" in target.lower()
+    assert os.path.realpath(target) == out.split()[-1]
+
+
+def test_switched_off_mlx_keeps_the_bundled_blas() -> None:
+    target, out = mlx_binding("0")
+    assert "ACTIVE False" in out
+    assert "mlx_cpu.libs" in target
+
+
+def test_raw_baseline_and_text_engine_give_the_same_greedy_reply(smollm2_dir: Path) -> None:
+    import threading
+
+    from workbench.core.bench.raw import OwnerThread, RawText
+    from workbench.core.bench.texts import decode_messages
+    from workbench.core.engines.text import load_text
+    from workbench.core.types import Family, ModelInfo, ModelKind, SamplingSettings
+
+    info = ModelInfo("t", "smol", smollm2_dir, ModelKind.TEXT, Family.LLAMA, "path")
+    sampling = SamplingSettings(temperature=0.0, max_tokens=12)
+    owner = OwnerThread("test-raw")
+    try:
+        raw = RawText(smollm2_dir, Family.LLAMA)
+        owner.call(raw.load)
+        baseline = owner.call(raw.generate, decode_messages(), sampling)
+
+        def ours() -> tuple[str, int, int]:
+            engine = load_text(info)
+            chunks = list(engine.stream_chat(decode_messages(), sampling, threading.Event()))
+            stats = chunks[-1].stats
+            prompt = engine.prompt_tokens(decode_messages())
+            return "".join(c.text for c in chunks), stats.generation_tokens, len(prompt)
+
+        text, tokens, prompt_tokens = owner.call(ours)
+    finally:
+        owner.close()
+    assert baseline.tokens == tokens == 12
+    assert baseline.text == text
+    assert baseline.prompt_tokens == prompt_tokens
+    assert 0 < baseline.first_text_s < baseline.end_s
+
+
+def run_bench(only: str, home: Path) -> dict:
+    env = {**os.environ, "MLXBENCH_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "bench", "--quick", "--json", "--only", only],
+        env=env, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def every_metric(report: dict) -> list[dict]:
+    return [m for group in report["groups"] for m in group["metrics"]]
+
+
+def test_quick_json_run_of_the_model_free_groups(tmp_path: Path) -> None:
+    report = run_bench("pane,startup,blas", tmp_path)
+    assert [(g["name"], g["status"]) for g in report["groups"]] == [
+        ("startup", "ok"), ("pane", "ok"), ("blas", "ok"),
+    ]  # fmt: skip
+    for metric in every_metric(report):
+        assert metric["a"] > 0, metric
+        assert metric["goal"] is None or metric["passed"] in (True, False)
+    blas_rows = report["groups"][2]["metrics"]
+    assert {m["a_label"] for m in blas_rows} == {"OpenBLAS"}
+    assert report["machine"]["blas"].startswith("OpenBLAS")
