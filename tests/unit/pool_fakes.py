@@ -62,6 +62,12 @@ class FakeEngine:
         self.step = threading.Event()  # set by tests to let a slow stream go on
         self.step.set()
         self.started = threading.Event()
+        self.free_tokens = 0  # tokens produced before ``step`` is waited for
+
+    def _wait_for_step(self, cancel: threading.Event) -> None:
+        deadline = time.monotonic() + 10
+        while not self.step.wait(0.005) and not cancel.is_set() and time.monotonic() < deadline:
+            pass
 
     def close(self) -> None:
         assert not self.closed, "closed twice"
@@ -84,7 +90,8 @@ class FakeEngine:
         finish = "stop"
         for i, word in enumerate(words):
             self.started.set()
-            self.step.wait(10)
+            if i >= self.free_tokens:
+                self._wait_for_step(cancel)
             if cancel.is_set():
                 finish = "cancelled"
                 break
@@ -114,6 +121,8 @@ class FakeLoader:
 
     def __call__(self, info: ModelInfo, progress: object = None) -> FakeEngine:
         self.loads[info.id] += 1
+        if callable(progress):
+            progress("reading weights")
         if self.delay:
             time.sleep(self.delay)
         self.gate.wait(10)

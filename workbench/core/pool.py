@@ -10,6 +10,9 @@ The pool is bookkeeping only. Loading, unloading and measuring are injected func
 runner passes the real MLX ones, tests pass fakes), so this module never imports MLX and
 never calls UI code; observers get plain callbacks, always outside the lock.
 
+Evicting = the injected ``unloader(engine)`` (closes it), every reference dropped, then the
+injected ``release()`` (the runner's: ``gc.collect()`` and ``mx.clear_cache()``).
+
 Threads: every method is thread-safe. Concurrent ``ensure_loaded`` calls for the same model
 share one load. Loads and unloads themselves are serialised (one at a time), which keeps
 the memory measured around a load free of other threads' allocations.
@@ -103,18 +106,21 @@ class ModelPool:
         *,
         loader: Loader,
         unloader: Unloader | None = None,
+        release: Callable[[], None] | None = None,
         measure: Measure | None = None,
         sizes: SizesStore | None = None,
         on_evicted: Callable[[str, str], None] | None = None,
         on_changed: Callable[[], None] | None = None,
+        on_loaded: Callable[[PoolEntryView], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._catalog = {info.id: info for info in catalog}
         self._budget = budget
         self._loader, self._unloader, self._measure = loader, unloader, measure
+        self._release = release
         self._sizes = sizes
         self._session_sizes: dict[str, tuple[int | None, float | None]] = {}
-        self._on_evicted, self._on_changed = on_evicted, on_changed
+        self._on_evicted, self._on_changed, self._on_loaded = on_evicted, on_changed, on_loaded
         self._clock = clock
         self._lock = threading.RLock()
         self._mlx_lock = threading.RLock()  # one load/unload at a time
@@ -253,8 +259,11 @@ class ModelPool:
             self._session_sizes[info.id] = (measured, seconds)
             self._touch(entry)
             entry.done.set()
+            view = self._view(entry)
         if self._sizes is not None and delta > 0:
             self._sizes.remember(info, delta, seconds)
+        if self._on_loaded is not None:
+            _notify(self._on_loaded, view)
         self._changed()
         self.rebalance(protect=info.id)  # the measurement may be larger than the estimate
         return entry
@@ -353,6 +362,7 @@ class ModelPool:
             self._changed()
 
     def _unload(self, entry: _Entry, reason: str) -> None:
+        """Close the engine, drop every reference to it, then let memory go back."""
         handle, entry.handle = entry.handle, None
         try:
             if self._unloader is not None:
@@ -360,6 +370,11 @@ class ModelPool:
         except Exception:  # a model that fails to close must not wedge the pool
             log.exception("closing %s failed", entry.info.name)
         del handle
+        try:
+            if self._release is not None:
+                self._release()
+        except Exception:
+            log.exception("releasing memory after %s failed", entry.info.name)
         if self._on_evicted is not None:
             _notify(self._on_evicted, entry.info.id, reason)
 
@@ -449,7 +464,7 @@ class ModelPool:
             _notify(self._on_changed)
 
 
-def _notify(callback: Callable[..., None], *args: str) -> None:
+def _notify(callback: Callable[..., None], *args: object) -> None:
     """Tell an observer; an observer that fails must not leave the pool half-changed."""
     try:
         callback(*args)

@@ -1,0 +1,122 @@
+"""What the runner does for each kind of model request, on the owner thread.
+
+Split from ``runner.py`` (the loop, threads and wiring) so each handler reads on its own:
+check the request against the model *before* anything loads (kind, images, empty input),
+then work under a pool lease so the model cannot be evicted mid-use, and emit the events
+the protocol promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.pool import ModelPool
+from workbench.core.protocol import (
+    ChatDone,
+    ChatRequest,
+    EmbeddingsReady,
+    EmbedRequest,
+    Event,
+    LoadRequest,
+    ModelLoaded,
+    TokenEvent,
+    UnloadRequest,
+)
+from workbench.core.types import ChatMessage, ModelInfo, ModelKind, TurnStats
+
+
+def cancelled_chat(request: ChatRequest, text: str = "") -> ChatDone:
+    """The ``ChatDone`` of a chat that was cancelled before the engine reported stats."""
+    stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, "cancelled")
+    return ChatDone(request.request_id, text, stats)
+
+
+def check_chat(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
+    """Refuse a chat the model cannot take, before it is loaded."""
+    if info.kind is ModelKind.EMBEDDINGS:
+        raise WrongModelKindError(
+            f"{info.name} is an embedding model and cannot chat; choose a text or vision model"
+        )
+    if not messages:
+        raise InputError("nothing to send: the conversation has no messages")
+    if info.kind is ModelKind.TEXT and any(m.images for m in messages):
+        raise WrongModelKindError(
+            f"{info.name} is a text model and cannot see images; choose a vision model"
+        )
+
+
+def check_embed(info: ModelInfo, texts: tuple[str, ...]) -> None:
+    """Refuse an embedding request the model cannot take, before it is loaded."""
+    if info.kind is not ModelKind.EMBEDDINGS:
+        raise WrongModelKindError(
+            f"{info.name} is a {info.kind.value} model, not an embedding model; "
+            "choose an embedding model"
+        )
+    if not texts:
+        raise InputError("nothing to embed: no texts given")
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"nothing to embed: text {number} is empty")
+
+
+class Handlers:
+    """Load, unload, chat and embed, through the pool, reporting through ``emit``."""
+
+    def __init__(
+        self,
+        pool: ModelPool,
+        emit: Callable[[Event], None],
+        request_id: Callable[[], int | None],
+    ) -> None:
+        self._pool, self._emit, self._request_id = pool, emit, request_id
+
+    def load(self, request: LoadRequest) -> None:
+        """Load (and pin, for a preload); ``ModelLoaded`` also when it was loaded already.
+
+        A real load's ``ModelLoaded`` comes from the pool's ``on_loaded`` callback, which
+        also reports loads that a chat or embed request triggered.
+        """
+        already = request.model_id in self._pool.loaded_ids()
+        view = self._pool.ensure_loaded(request.model_id, pin=request.pin)
+        if already:
+            self._emit(ModelLoaded(request.request_id, view.model_id, view.bytes, 0.0))
+
+    def unload(self, request: UnloadRequest) -> None:
+        """Evict now; the pool's eviction callback sends the final ``ModelEvicted``."""
+        self._pool.evict(request.model_id, "unload")
+
+    def chat(self, request: ChatRequest) -> None:
+        """Stream the reply as ``TokenEvent``s, then ``ChatDone`` (also when cancelled)."""
+        check_chat(self._pool.info(request.model_id), request.messages)
+        with self._pool.acquire(request.model_id) as engine:
+            if request.cancel.is_set():  # cancelled while the model was loading
+                self._emit(cancelled_chat(request))
+                return
+            text, stats = self._stream(engine, request)
+        if stats is None:
+            finish = "cancelled" if request.cancel.is_set() else "stop"
+            stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, finish)
+        self._emit(ChatDone(request.request_id, text, stats))
+
+    def _stream(self, engine: Any, request: ChatRequest) -> tuple[str, TurnStats | None]:
+        chunks = engine.stream_chat(
+            request.messages, request.sampling, request.cancel, request.session_id
+        )
+        pieces: list[str] = []
+        stats = None
+        for chunk in chunks:
+            if chunk.text:
+                pieces.append(chunk.text)
+                self._emit(TokenEvent(request.request_id, chunk.text))
+            if chunk.stats is not None:
+                stats = chunk.stats
+        return "".join(pieces), stats
+
+    def embed(self, request: EmbedRequest) -> None:
+        """Embed the texts under a lease; ``EmbeddingsReady`` with one unit vector per text."""
+        check_embed(self._pool.info(request.model_id), request.texts)
+        with self._pool.acquire(request.model_id) as engine:
+            result = engine.embed(list(request.texts))
+        self._emit(EmbeddingsReady(request.request_id, result))
