@@ -1,16 +1,129 @@
-"""`mlxbench chat` (placeholder until implemented)."""
+"""``mlxbench chat MODEL PROMPT``: one reply, streamed to stdout, stats on stderr.
+
+The headless twin of the chat pane: the same runner, pool and engines, so a script sees
+exactly what the app would. Everything that can be checked without the model — the
+model's kind, the sampling settings, the images — is checked before it loads.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
 
-from workbench.core.errors import WorkbenchError
+from workbench.commands.common import (
+    add_budget_arguments,
+    open_client,
+    require_kind,
+    resolve,
+    setup,
+)
+from workbench.core.budget import format_bytes
+from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings, TurnStats
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("chat", help="not implemented yet")
+    parser = subparsers.add_parser(
+        "chat",
+        help="stream one reply from a text or vision model",
+        description="Send PROMPT to MODEL and stream the reply to stdout; timing and memory "
+        "go to stderr. MODEL is an id, a name, a unique part of one, or a path.",
+    )
+    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("prompt", metavar="PROMPT", help='the user message ("-" reads stdin)')
+    parser.add_argument("--system", metavar="TEXT", help="a system message")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1)")
+    parser.add_argument("--max-tokens", type=int, default=512, help="reply length cap")
+    parser.add_argument("--seed", type=int, help="random seed, for repeatable sampling")
+    parser.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="SRC",
+        help="attach an image (path, http(s) URL or data URI; repeatable; vision models only)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    add_budget_arguments(parser)
     parser.set_defaults(handler=run)
 
 
+def sampling_from(args: argparse.Namespace) -> SamplingSettings:
+    """The sampling flags, checked before any model loads."""
+    if args.max_tokens < 1:
+        raise InputError(f"--max-tokens must be at least 1 (got {args.max_tokens})")
+    if args.temperature < 0:
+        raise InputError(f"--temperature must be 0 or more (got {args.temperature})")
+    if not 0 < args.top_p <= 1:
+        raise InputError(f"--top-p must be in (0, 1] (got {args.top_p})")
+    return SamplingSettings(args.temperature, args.top_p, args.max_tokens, args.seed)
+
+
+def read_prompt(text: str) -> str:
+    prompt = sys.stdin.read() if text == "-" else text
+    if not prompt.strip():
+        raise InputError("the prompt is empty")
+    return prompt
+
+
+def prepare_images(sources: list[str], max_side: int, folder: Path) -> tuple[str, ...]:
+    """Each ``--image`` checked, normalised and stored; paths for the chat message."""
+    if not sources:
+        return ()
+    from workbench.core.images import prepare_image, save_prepared
+
+    return tuple(str(save_prepared(prepare_image(s, max_side), folder)) for s in sources)
+
+
+def messages_for(args: argparse.Namespace, prompt: str, images: tuple[str, ...]) -> list:
+    messages = [ChatMessage("system", args.system)] if args.system else []
+    messages.append(ChatMessage("user", prompt, images=images))
+    return messages
+
+
+def stats_line(stats: TurnStats) -> str:
+    cached = f" ({stats.cached_prompt_tokens} cached)" if stats.cached_prompt_tokens else ""
+    return (
+        f"prompt {stats.prompt_tokens} tokens{cached} · reply {stats.generation_tokens} tokens · "
+        f"first token {stats.time_to_first_token_s:.2f} s · {stats.generation_tps:.1f} tok/s · "
+        f"peak memory {format_bytes(stats.peak_memory_bytes)} · finish: {stats.finish_reason}"
+    )
+
+
+def check_model(info: ModelInfo, images: list[str]) -> None:
+    require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "chat")
+    if images and info.kind is ModelKind.TEXT:
+        raise WrongModelKindError(
+            f"{info.name} is a text model and cannot see images; choose a vision model"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
-    raise WorkbenchError("'chat' is not implemented yet")
+    sampling = sampling_from(args)
+    prompt = read_prompt(args.prompt)
+    found = setup(args)
+    info = resolve(args.model, found.catalog)
+    check_model(info, args.image)
+    with tempfile.TemporaryDirectory(prefix="mlxbench-images-") as folder:
+        images = prepare_images(args.image, found.config.image_max_side, Path(folder))
+        with open_client(args, found, [info]) as client:
+            stream = client.chat_stream(info.id, messages_for(args, prompt, images), sampling)
+            pieces = []
+            for piece in stream:
+                pieces.append(piece)
+                if not args.json:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+    done = stream.done
+    assert done is not None
+    if args.json:
+        record = {"model": info.id, "text": done.text, "stats": dataclasses.asdict(done.stats)}
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        print()
+        print(stats_line(done.stats), file=sys.stderr)
+    return 0

@@ -1,16 +1,114 @@
-"""`mlxbench embed` (placeholder until implemented)."""
+"""``mlxbench embed MODEL TEXT...``: embeddings from the command line.
+
+``--json`` prints the OpenAI embeddings response shape, so scripts written against that
+API read it unchanged; otherwise a short summary and the cosine similarity matrix, which
+is usually what a person wants to see first. Same runner and pool as the app.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
-from workbench.core.errors import WorkbenchError
+from workbench.commands.common import (
+    add_budget_arguments,
+    open_client,
+    require_kind,
+    resolve,
+    setup,
+)
+from workbench.core.errors import InputError
+from workbench.core.types import EmbeddingResult, ModelInfo, ModelKind
+
+LABEL_WIDTH = 24
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("embed", help="not implemented yet")
+    parser = subparsers.add_parser(
+        "embed",
+        help="embed texts with an embedding model",
+        description="Embed each TEXT (and each non-empty line of --file) with MODEL; print "
+        "the similarity matrix, or the OpenAI embeddings JSON with --json.",
+    )
+    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("texts", nargs="*", metavar="TEXT")
+    parser.add_argument("--file", type=Path, metavar="F", help='one text per line ("-" = stdin)')
+    parser.add_argument("--json", action="store_true", help="OpenAI embeddings response JSON")
+    add_budget_arguments(parser)
     parser.set_defaults(handler=run)
 
 
+def read_texts(args: argparse.Namespace) -> list[str]:
+    """TEXT arguments, then --file lines; ``InputError`` if nothing (or an empty text)."""
+    texts = list(args.texts)
+    for number, text in enumerate(texts, start=1):
+        if not text.strip():
+            raise InputError(f"text {number} is empty")
+    if args.file is not None:
+        texts.extend(_file_lines(args.file))
+    if not texts:
+        raise InputError("nothing to embed: give TEXT arguments or --file")
+    return texts
+
+
+def _file_lines(path: Path) -> list[str]:
+    try:
+        content = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return [line for line in content.splitlines() if line.strip()]
+
+
+def openai_response(info: ModelInfo, result: EmbeddingResult) -> dict:
+    """``{"object": "list", "data": [...], "model": ..., "usage": {...}}``."""
+    tokens = sum(result.token_counts)
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": list(vector)}
+            for i, vector in enumerate(result.vectors)
+        ],
+        "model": info.id,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+def _label(number: int, text: str) -> str:
+    flat = " ".join(text.split())
+    short = flat if len(flat) <= LABEL_WIDTH - 4 else flat[: LABEL_WIDTH - 5] + "…"
+    return f"{number}. {short}"
+
+
+def summary(info: ModelInfo, texts: list[str], result: EmbeddingResult) -> str:
+    """A short summary and the cosine similarity matrix, one row per text."""
+    from workbench.core.similarity import cosine_matrix
+
+    matrix = cosine_matrix(result.vectors)
+    dims = result.dimensions or len(result.vectors[0])
+    lines = [
+        f"{len(texts)} text{'s' if len(texts) != 1 else ''} → {dims}-dimensional unit vectors "
+        f"({info.name}, {sum(result.token_counts)} tokens)",
+        "",
+        "cosine similarity".ljust(LABEL_WIDTH)
+        + "".join(f"{n:>7}" for n in range(1, len(texts) + 1)),
+    ]
+    for row, text in enumerate(texts):
+        cells = "".join(f"{matrix[row, col]:7.3f}" for col in range(len(texts)))
+        lines.append(_label(row + 1, text).ljust(LABEL_WIDTH) + cells)
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise WorkbenchError("'embed' is not implemented yet")
+    texts = read_texts(args)
+    found = setup(args)
+    info = resolve(args.model, found.catalog)
+    require_kind(info, (ModelKind.EMBEDDINGS,), "embed")
+    with open_client(args, found, [info]) as client:
+        result = client.embed(info.id, texts)
+    if args.json:
+        print(json.dumps(openai_response(info, result)))
+    else:
+        print(summary(info, texts, result))
+    return 0

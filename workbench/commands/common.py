@@ -1,0 +1,117 @@
+"""What the model-loading commands share: budget flags, model lookup, a started runner.
+
+``chat``, ``embed`` and ``pool plan`` take the same ``--memory-limit`` / ``--max-models``
+flags (defaults from ``config.toml``), resolve MODEL the way ``mlxbench models QUERY``
+shows, and — for the two that run a model — talk to the same runner the app uses, through
+the blocking ``RunnerClient``. Load progress goes to stderr only on a terminal, so piped
+output stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from workbench.core.budget import Budget, format_bytes, make_budget
+from workbench.core.config import Config, load_config
+from workbench.core.errors import WrongModelKindError
+from workbench.core.protocol import Event, LoadProgress, LoadStarted
+from workbench.core.runner_client import RunnerClient
+from workbench.core.types import ModelInfo, ModelKind
+
+KIND_WORDS = {
+    ModelKind.TEXT: "a text model",
+    ModelKind.VISION: "a vision model",
+    ModelKind.EMBEDDINGS: "an embedding model",
+}
+
+
+def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--memory-limit`` and ``--max-models``, defaulting to the config file's values."""
+    group = parser.add_argument_group("model pool budget")
+    group.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help='memory for loaded models: "8GB", "512MB", "60%%" of RAM, or a number of GB '
+        "(default: memory_limit in config.toml, else 60%%)",
+    )
+    group.add_argument(
+        "--max-models",
+        type=int,
+        metavar="N",
+        help="most models loaded at once (default: max_models in config.toml, else 4)",
+    )
+
+
+def budget_from_args(args: argparse.Namespace, config: Config) -> Budget:
+    """The budget the flags ask for, falling back to the config file."""
+    memory = getattr(args, "memory_limit", None)
+    count = getattr(args, "max_models", None)
+    return make_budget(
+        memory if memory is not None else config.memory_limit,
+        count if count is not None else config.max_models,
+    )
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The config, the catalog and the budget a command works with."""
+
+    config: Config
+    catalog: list[ModelInfo]
+    budget: Budget
+
+
+def setup(args: argparse.Namespace) -> Setup:
+    """Read the config, check the budget flags, scan the catalog (no MLX imported)."""
+    from workbench.core.catalog import scan_catalog
+
+    config = load_config()
+    budget = budget_from_args(args, config)  # bad flags fail before the scan
+    return Setup(config, scan_catalog(config), budget)
+
+
+def resolve(query: str, catalog: Sequence[ModelInfo]) -> ModelInfo:
+    """The model MODEL names (id, name, unique part of one, or a path)."""
+    from workbench.core.resolve import resolve_model
+
+    return resolve_model(query, list(catalog))
+
+
+def require_kind(info: ModelInfo, kinds: tuple[ModelKind, ...], command: str) -> None:
+    """``WrongModelKindError`` when ``info`` cannot serve ``command``."""
+    if info.kind in kinds:
+        return
+    if command == "embed":
+        hint = "choose an embedding model (see `mlxbench models`)"
+    else:
+        hint = "choose a text or vision model; embedding models go to `mlxbench embed`"
+    raise WrongModelKindError(f"{info.name} is {KIND_WORDS[info.kind]}; {hint}")
+
+
+def _progress(event: Event) -> None:
+    if isinstance(event, LoadStarted):
+        print("loading model…", file=sys.stderr, flush=True)
+    elif isinstance(event, LoadProgress):
+        print(f"  {event.message}", file=sys.stderr, flush=True)
+
+
+def open_client(
+    args: argparse.Namespace, found: Setup | None = None, models: Sequence[ModelInfo] = ()
+) -> RunnerClient:
+    """A started runner over the catalog (plus ``models``, e.g. ones given by path)."""
+    found = found or setup(args)
+    catalog = [*found.catalog, *(m for m in models if m not in found.catalog)]
+    on_event = _progress if sys.stderr.isatty() else None
+    client = RunnerClient(
+        catalog=catalog, budget=found.budget, config=found.config, on_event=on_event
+    )
+    client.start()
+    return client
+
+
+def describe_budget(budget: Budget) -> str:
+    plural = "s" if budget.max_models != 1 else ""
+    return f"{format_bytes(budget.memory_limit_bytes)}, {budget.max_models} model{plural}"
