@@ -78,7 +78,7 @@ def test_pinned_model_blocks_load_with_clear_message_and_no_allocation() -> None
     with pytest.raises(InsufficientMemoryError) as info:
         pool.ensure_loaded("other")
     message = str(info.value)
-    assert "OTHER needs 300.0 MB" in message
+    assert message.startswith("cannot load OTHER: needs 300.0 MB")
     assert "only 100.0 MB" in message and "500.0 MB budget" in message
     assert "pinned: BIG (400.0 MB)" in message
     assert "\n" not in message
@@ -98,7 +98,9 @@ def test_unpinning_lets_the_model_be_evicted() -> None:
 
 def test_model_bigger_than_the_whole_budget_is_refused() -> None:
     pool, loader, _, _ = make_pool(limit=250 * MB)
-    with pytest.raises(InsufficientMemoryError, match=r"C needs 300\.0 MB but the whole budget is"):
+    with pytest.raises(
+        InsufficientMemoryError, match=r"cannot load C: needs 300\.0 MB but the whole budget is"
+    ):
         pool.ensure_loaded("c")
     assert loader.loads["c"] == 0
 

@@ -236,7 +236,7 @@ class ModelPool:
     ) -> list[_Entry]:
         """Under the lock: check the fit, take the victims out, add a loading entry."""
         need = remembered if remembered is not None else info.estimated_bytes
-        fit = check_fit(self._slots(), info.name, need, self._budget)
+        fit = check_fit(self._slots(), need, self._budget)
         if not fit.fits:
             raise InsufficientMemoryError(f"cannot load {info.name}: {fit.reason}")
         victims = [self._entries.pop(model_id) for model_id in fit.evict]
@@ -399,7 +399,7 @@ class ModelPool:
                 )
                 plans.append(LoadPlan(info.id, True, True, (), held.bytes, available))
                 continue
-            fit = check_fit(slots, info.name, need, budget)
+            fit = check_fit(slots, need, budget)
             plans.append(
                 LoadPlan(info.id, False, fit.fits, fit.evict, need, fit.available_bytes,
                          reason=fit.reason, estimated_seconds=eta)

@@ -49,7 +49,7 @@ def _kept(slots: Sequence[Slot]) -> str:
     return "; ".join(groups) if groups else "nothing is pinned or in use"
 
 
-def check_fit(slots: Sequence[Slot], name: str, need: int, budget: Budget) -> Fit:
+def check_fit(slots: Sequence[Slot], need: int, budget: Budget) -> Fit:
     """Which models (``slots`` in LRU order) to evict so that ``need`` more bytes fit.
 
     Evicts the least recently used evictable models, only as many as needed, until both
@@ -60,7 +60,7 @@ def check_fit(slots: Sequence[Slot], name: str, need: int, budget: Budget) -> Fi
     kept = [s for s in slots if s.status != EVICTABLE]
     available = limit - sum(s.bytes for s in kept)
     if need > limit:
-        reason = f"{name} needs {format_bytes(need)} but the whole budget is {format_bytes(limit)}"
+        reason = f"needs {format_bytes(need)} but the whole budget is {format_bytes(limit)}"
         return Fit(False, (), need, available, reason)
     used, count, evict = sum(s.bytes for s in slots), len(slots), []
     for slot in slots:
@@ -73,7 +73,7 @@ def check_fit(slots: Sequence[Slot], name: str, need: int, budget: Budget) -> Fi
         return Fit(True, tuple(evict), need, available)
     if used + need > limit:
         reason = (
-            f"{name} needs {format_bytes(need)} but only {format_bytes(max(available, 0))} of "
+            f"needs {format_bytes(need)} but only {format_bytes(max(available, 0))} of "
             f"the {format_bytes(limit)} budget can be freed ({_kept(kept)})"
         )
     else:

@@ -1,0 +1,149 @@
+"""The pool and runner on the real demo models: budgets, LRU, pins, measured sizes, memory.
+
+SmolLM2-135M (4-bit, ~94 MB) and MiniLM-L6 (fp32, ~87 MB) are loaded through the real
+runner on its owner thread; MLX's own active-memory counter is the witness that a refused
+load allocates nothing and that an eviction gives everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.core.budget import Budget
+from workbench.core.errors import InsufficientMemoryError
+from workbench.core.protocol import Event, LoadStarted, ModelEvicted
+from workbench.core.resolve import model_from_path
+from workbench.core.runner_client import RunnerClient
+from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings
+
+pytestmark = pytest.mark.real
+
+MB = 1024**2
+TINY = 4096
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def models(smollm2_dir: Path, minilm_dir: Path) -> tuple[ModelInfo, ModelInfo]:
+    """Both models, after one warm-up load each.
+
+    The first load in a process imports mlx-lm / mlx-embeddings, which keep a few tiny
+    global arrays (a random key: 8 bytes; 1 KB more on the embeddings path) for the rest of
+    the process. Warming up first keeps those out of the figures below. A few bytes still
+    come and go with the libraries' random-key state, hence ``TINY`` in the memory checks
+    (4 KB against models of ~90 MB).
+    """
+    smol, mini = model_from_path(smollm2_dir), model_from_path(minilm_dir)
+    assert (smol.kind, mini.kind) == (ModelKind.TEXT, ModelKind.EMBEDDINGS)
+    with start((smol, mini), Budget(1024 * MB, 4), Recorded()) as client:
+        client.load(smol.id)
+        client.chat(smol.id, [ChatMessage("user", "Hi")], sampling=SamplingSettings(max_tokens=1))
+        client.embed(mini.id, ["warm"])
+    return smol, mini
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def evicted(self) -> list[tuple[str, str]]:
+        return [(e.model_id, e.reason) for e in self.events if isinstance(e, ModelEvicted)]
+
+
+def start(
+    models: tuple[ModelInfo, ModelInfo], budget: Budget, events: Recorded
+) -> Iterator[RunnerClient]:
+    client = RunnerClient(catalog=list(models), budget=budget, on_event=events)
+    client.start()
+    return client
+
+
+def active() -> int:
+    import mlx.core as mx
+
+    return int(mx.get_active_memory())
+
+
+def test_both_fit_then_eviction_returns_memory_to_baseline(models, home: Path) -> None:
+    smol, mini = models
+    events = Recorded()
+    with start(models, Budget(1024 * MB, 4), events) as client:
+        baseline = active()
+        loaded_smol = client.load(smol.id)
+        loaded_mini = client.load(mini.id)
+        snapshot = client.snapshot()
+        assert [e.model_id for e in snapshot.entries] == [smol.id, mini.id]
+        both = loaded_smol.measured_bytes + loaded_mini.measured_bytes
+        assert abs(active() - baseline - both) <= TINY
+        assert snapshot.used_bytes == both
+        for info, loaded in ((smol, loaded_smol), (mini, loaded_mini)):
+            # measured from mx.get_active_memory() vs the safetensors-header estimate
+            assert loaded.measured_bytes == pytest.approx(info.estimated_bytes, rel=0.03)
+        print(f"\nSmolLM2 estimated {smol.estimated_bytes} measured {loaded_smol.measured_bytes}")
+        print(f"MiniLM  estimated {mini.estimated_bytes} measured {loaded_mini.measured_bytes}")
+        client.unload(smol.id)
+        client.unload(mini.id)
+        assert abs(active() - baseline) <= TINY
+        print(f"after eviction: {active() - baseline:+d} bytes against the baseline")
+        assert events.evicted() == [(smol.id, "unload"), (mini.id, "unload")]
+    # remembered for next time: a new pool knows the measured sizes before loading
+    with start(models, Budget(1024 * MB, 4), Recorded()) as client:
+        size = client.runner.pool.size_of(mini.id)
+        assert size.measured_bytes == loaded_mini.measured_bytes
+        assert size.estimated_bytes == mini.estimated_bytes
+        (plan,) = client.plan([mini.id])
+        assert plan.need_bytes == loaded_mini.measured_bytes
+        assert plan.estimated_seconds is not None
+    assert (home / "data" / "sizes.json").is_file()
+
+
+def test_budget_for_one_evicts_the_other_in_lru_order(models) -> None:
+    smol, mini = models
+    assert smol.estimated_bytes + mini.estimated_bytes > 150 * MB
+    events = Recorded()
+    with start(models, Budget(150 * MB, 4), events) as client:
+        baseline = active()
+        client.load(smol.id)
+        loaded = client.load(mini.id)
+        assert events.evicted() == [(smol.id, "lru")]
+        assert [e.model_id for e in client.snapshot().entries] == [mini.id]
+        assert abs(active() - baseline - loaded.measured_bytes) <= TINY
+        result = client.embed(mini.id, ["a cat", "a kitten"])
+        assert len(result.vectors[0]) == 384
+        done = client.chat(smol.id, [ChatMessage("user", "Hi")],
+                           sampling=SamplingSettings(max_tokens=3))  # fmt: skip
+        assert done.stats.generation_tokens >= 1
+        assert events.evicted() == [(smol.id, "lru"), (mini.id, "lru")]
+        assert [e.model_id for e in client.snapshot().entries] == [smol.id]
+
+
+def test_pinned_model_blocks_the_other_and_nothing_is_allocated(models) -> None:
+    smol, mini = models
+    events = Recorded()
+    with start(models, Budget(150 * MB, 4), events) as client:
+        client.load(mini.id, pin=True)
+        before_memory, before_pool = active(), client.snapshot()
+        with pytest.raises(InsufficientMemoryError) as info:
+            client.load(smol.id)
+        message = str(info.value)
+        print(f"\n{message}")
+        assert message.startswith(f"cannot load {smol.name}: needs ")
+        assert "of the 150.0 MB budget can be freed" in message
+        assert f"pinned: {mini.name}" in message and "\n" not in message
+        assert active() == before_memory  # exact: nothing ran in between
+        assert client.snapshot() == before_pool
+        assert not any(isinstance(e, LoadStarted) and e.model_id == smol.id for e in events.events)
+        client.pin(mini.id, pinned=False)
+        client.load(smol.id)
+        assert events.evicted() == [(mini.id, "lru")]
