@@ -24,24 +24,15 @@ if TYPE_CHECKING:
     from workbench.core.protocol import Event
     from workbench.core.types import ModelInfo
     from workbench.tui.app import MlxbenchApp
+    from workbench.tui.bridge import RunnerLike
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the app itself (given without a subcommand)."""
-    group = parser.add_argument_group("workbench app (no command)")
-    group.add_argument(
-        "--memory-limit",
-        metavar="SIZE",
-        help='memory budget for loaded models: "8GB", "512MB" or "60%%" of RAM '
-        "(default: memory_limit in config.toml, else 60%%)",
-    )
-    group.add_argument(
-        "--max-models",
-        type=int,
-        metavar="N",
-        help="most models loaded at once (default: max_models in config.toml, else 4)",
-    )
-    group.add_argument(
+    from workbench.commands.common import add_budget_arguments
+
+    add_budget_arguments(parser)
+    parser.add_argument(
         "--sessions-dir",
         type=Path,
         metavar="DIR",
@@ -50,21 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def budget_from(args: argparse.Namespace, config: Config) -> Budget:
-    """The budget the flags ask for, falling back to the config file."""
-    from workbench.core.budget import make_budget
-
-    memory = args.memory_limit if args.memory_limit is not None else config.memory_limit
-    count = args.max_models if args.max_models is not None else config.max_models
-    return make_budget(memory, count)
-
-
 def runner_factory(
     catalog: list[ModelInfo], budget: Budget, config: Config
-) -> Callable[[Callable[[Event], None]], object]:
+) -> Callable[[Callable[[Event], None]], RunnerLike]:
     """Builds the real runner when called (on the app's worker thread)."""
 
-    def factory(callback: Callable[[Event], None]) -> object:
+    def factory(callback: Callable[[Event], None]) -> RunnerLike:
         from workbench.core.runner import Runner
 
         return Runner(callback, catalog=catalog, budget=budget, config=config)
@@ -74,15 +56,13 @@ def runner_factory(
 
 def build_app(args: argparse.Namespace) -> MlxbenchApp:
     """The app over the real catalog and runner (no MLX imported yet)."""
-    from workbench.core.catalog import scan_catalog
-    from workbench.core.config import load_config
+    from workbench.commands.common import setup
     from workbench.tui.app import MlxbenchApp
 
-    config = load_config()
-    budget = budget_from(args, config)
-    catalog = scan_catalog(config)
-    sessions_dir = args.sessions_dir or config.resolved_sessions_dir
-    return MlxbenchApp(catalog, runner_factory(catalog, budget, config), Path(sessions_dir))
+    found = setup(args)  # config, budget (bad flags fail here), catalog; no MLX
+    sessions_dir = args.sessions_dir or found.config.resolved_sessions_dir
+    factory = runner_factory(found.catalog, found.budget, found.config)
+    return MlxbenchApp(found.catalog, factory, Path(sessions_dir))
 
 
 def run(args: argparse.Namespace) -> int:

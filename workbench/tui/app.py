@@ -77,7 +77,7 @@ class MlxbenchApp(App[None]):
             pool.engine_status(f"engine failed: {error}")
             self.notify(f"{error}", title="Engine failed", severity="error", timeout=30)
         elif event.state is WorkerState.SUCCESS:
-            pool.engine_status("engine stopped")
+            pool.engine_stopped()
 
     def on_unmount(self) -> None:
         self.bridge.stop()

@@ -19,18 +19,41 @@ from textual.worker import Worker
 
 from workbench.core.protocol import (
     ChatDone,
+    ChatRequest,
     EmbeddingsReady,
+    EmbedRequest,
     Event,
+    LoadRequest,
     ModelEvicted,
     ModelLoaded,
+    PinRequest,
     PlanReady,
+    PlanRequest,
+    PoolChanged,
     Request,
     RequestFailed,
+    UnloadRequest,
 )
 from workbench.tui.messages import RunnerEvent
 
 WORKER_NAME = "runner"
-_FINAL_EVENTS = (ChatDone, EmbeddingsReady, PlanReady, RequestFailed, ModelLoaded, ModelEvicted)
+
+# The event that ends each kind of request (besides RequestFailed, which ends any). A chat
+# or an embedding may load a model on the way, so ModelLoaded alone does not end them.
+FINAL_EVENT: dict[type[Request], type[Event]] = {
+    LoadRequest: ModelLoaded,
+    UnloadRequest: ModelEvicted,
+    PinRequest: PoolChanged,
+    PlanRequest: PlanReady,
+    ChatRequest: ChatDone,
+    EmbedRequest: EmbeddingsReady,
+}
+
+
+def is_final(request: Request, event: Event) -> bool:
+    """Whether ``event`` is the last one ``request`` will get."""
+    final = FINAL_EVENT.get(type(request))
+    return isinstance(event, RequestFailed) or (final is not None and isinstance(event, final))
 
 
 class RunnerLike(Protocol):
@@ -96,9 +119,10 @@ class RunnerBridge:
         """The request an event answers (forgotten once its final event has been seen)."""
         if event.request_id is None:
             return None
-        if isinstance(event, _FINAL_EVENTS):
-            return self._pending.pop(event.request_id, None)
-        return self._pending.get(event.request_id)
+        request = self._pending.get(event.request_id)
+        if request is not None and is_final(request, event):
+            del self._pending[event.request_id]
+        return request
 
     def stop(self) -> None:
         """Stop the runner (or prevent it from starting); safe to call more than once."""

@@ -101,6 +101,8 @@ class EventRouter:
 
     async def failed(self, event: RequestFailed, request: Request | None, chat: bool) -> None:
         screen = self.screen
+        if event.request_id is None:  # the engine itself failed (e.g. MLX cannot start)
+            screen.pool.engine_status(f"engine failed: {event.message}")
         if event.model_id:
             screen.pool.activity.finished(event.model_id)
         if chat:

@@ -101,6 +101,14 @@ class PoolPane(Vertical):
         """Say what the engine is doing while there is no pool snapshot yet."""
         self.query_one(MemoryBar).status = text
 
+    def engine_stopped(self) -> None:
+        """The runner returned: say so, unless a failure is already on show."""
+        bar = self.query_one(MemoryBar)
+        bar.snapshot = None
+        if not bar.status.startswith("engine failed"):
+            bar.status = "engine stopped"
+        self.border_subtitle = ""
+
     def engine_ready(self, description: str) -> None:
         self.border_subtitle = description
 
