@@ -4,7 +4,8 @@ The real app runs over the real runner and model. A printable key is delivered t
 focused chat input every 40–120 ms (as the terminal driver would deliver it), and the delay
 is measured to the moment the input's cursor moves — a watcher on its ``selection``
 reactive, which fires as the key is applied. Keys are pressed while the app is idle (the
-baseline) and while a reply is streaming; the report gives p50 and p99 of each.
+baseline) and while a reply is streaming — from its first token to its last — and the
+report gives p50 and p99 of each.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from workbench.commands.benchui.appkit import press, settled, wait_until
 from workbench.commands.benchui.realapp import real_app
+from workbench.commands.benchui.stream import PaneWatch
 from workbench.core.bench.context import BenchContext
 from workbench.core.bench.harness import Goal, Metric, percentile
 from workbench.core.bench.texts import DECODE_PROMPT
@@ -54,24 +56,30 @@ async def idle_delays(probe: KeyProbe, rng: random.Random) -> list[float]:
     return delays
 
 
-async def streaming_delays(app: Any, probe: KeyProbe, rng: random.Random) -> list[float]:
-    """Start a reply with Ctrl+S, then press keys until it has finished streaming."""
+async def streaming_delays(
+    app: Any, probe: KeyProbe, watch: PaneWatch, rng: random.Random
+) -> list[float]:
+    """Start a reply with Ctrl+S; from its first token on, press keys until it is done."""
     screen = app.main_screen
     await screen.action_new_session()
     screen.chat.input.text = DECODE_PROMPT
     screen.chat.input.focus()
     await settled(screen)
+    watch.reset()
     press(app, "ctrl+s")
-    await wait_until(lambda: screen.chat.streaming, 60, "the reply to start")
+    await wait_until(lambda: watch.first is not None, 600, "the first token in the app")
     delays = []
-    while screen.chat.streaming:
-        delays.append(await probe.once())
+    while watch.end is None:
+        delay = await probe.once()
+        if watch.end is None:  # pressed and handled while tokens were still arriving
+            delays.append(delay)
         await asyncio.sleep(rng.uniform(0.04, 0.12))
     return delays
 
 
 def key_metrics(idle: list[float], busy: list[float]) -> list[Metric]:
-    labels = {"a_label": "streaming", "b_label": "idle"}
+    labels = {"a_label": "streaming", "b_label": "idle", "a_samples": tuple(busy),
+              "b_samples": tuple(idle)}  # fmt: skip
     return [
         Metric("key handling p50", "ms", percentile(busy, 50), percentile(idle, 50), **labels),
         Metric("key handling p99", "ms", percentile(busy, 99), percentile(idle, 99), **labels,
@@ -84,13 +92,14 @@ async def measure(context: BenchContext) -> list[Metric]:
     rng = random.Random(11)
     async with real_app(context, tokens) as (app, _log):
         probe = KeyProbe(app)
+        watch = PaneWatch(app.main_screen.chat)
         app.main_screen.chat.input.focus()
         await settled(app.main_screen)
         context.say(f"pressing keys while idle, then while {tokens} tokens stream…")
         idle = await idle_delays(probe, rng)
         busy = []
         for _ in range(1 if context.options.quick else 2):
-            busy += await streaming_delays(app, probe, rng)
+            busy += await streaming_delays(app, probe, watch, rng)
     return key_metrics(idle, busy)
 
 

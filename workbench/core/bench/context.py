@@ -8,7 +8,6 @@ come from ``BenchOptions`` so that ``--quick`` shrinks every group the same way.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +83,7 @@ class BenchContext:
         self.options = options
         self.say: Progress = progress or (lambda _message: None)
         self._models: dict[str, ModelInfo] = {}
+        self._folders: dict[str, Path] = {}
         self._raw_thread: OwnerThread | None = None
         self._raw: dict[str, Any] = {}
         self._client: OurSide | None = None
@@ -101,10 +101,12 @@ class BenchContext:
         """The MLX folder both sides load (a GGUF-only model is imported first, once)."""
         if info.gguf_source is None:
             return info.path
-        from workbench.core.gguf import ensure_imported
+        if info.id not in self._folders:
+            from workbench.core.gguf import ensure_imported
 
-        self.say(f"importing {info.gguf_source.name} (once)…")
-        return ensure_imported(info.gguf_source)
+            self.say(f"importing {info.gguf_source.name} (once; cached afterwards)…")
+            self._folders[info.id] = ensure_imported(info.gguf_source)
+        return self._folders[info.id]
 
     def _model(self, role: str, query: str | None, default: str, kind: ModelKind) -> ModelInfo:
         if role not in self._models:
@@ -185,8 +187,3 @@ def resolve(query: str | None, default: str, config: Config) -> ModelInfo:
         raise NotAvailable(f"demo model {default} is not installed (run `mlxbench demo install`)")
     resolver = require("workbench.core.resolve", "resolve_model")
     return resolver.resolve_model(query, catalog.scan_catalog(config))
-
-
-def python() -> str:
-    """The interpreter that runs this process (child processes use the same one)."""
-    return sys.executable

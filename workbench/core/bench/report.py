@@ -24,6 +24,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value * 1000:.0f} ms" if abs(value) >= 0.01 else f"{value * 1000:.2f} ms"
     if unit == "×":
         return f"{value:.2f}×"
+    if unit == "tok" and float(value).is_integer():
+        return f"{value:.0f} {unit}"
     digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
     return f"{value:.{digits}f} {unit}"
 
