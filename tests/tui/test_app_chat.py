@@ -14,7 +14,7 @@ from workbench.core.protocol import ChatRequest
 from workbench.core.sessions import SessionMessage
 from workbench.tui.screens.settings import SettingsScreen
 from workbench.tui.widgets.chat_log import MAX_MOUNTED, ChatLog
-from workbench.tui.widgets.chat_message import ChatMessageView
+from workbench.tui.widgets.chat_message import ChatMessageView, chat_markdown_parser
 from workbench.tui.widgets.model_list import ModelList
 from workbench.tui.widgets.turn_stats import TurnStatsView
 
@@ -255,3 +255,9 @@ async def test_a_reply_keeps_streaming_behind_a_modal_screen(tmp_path: Path) -> 
         await pilot.press("escape")
         await pilot.pause()
         assert transcript(app)[-1][1] == "The capital of France is **Paris**."
+
+
+def test_single_newlines_in_a_reply_are_line_breaks() -> None:
+    parser = chat_markdown_parser()
+    inline = next(t for t in parser.parse("Roses are red,\nviolets are blue.") if t.children)
+    assert [c.type for c in inline.children] == ["text", "hardbreak", "text"]

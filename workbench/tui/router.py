@@ -62,7 +62,8 @@ class EventRouter:
     def pool_event(self, event: Event) -> None:
         pool = self.screen.pool
         if isinstance(event, RunnerReady):
-            details = " · ".join(p for p in (event.device, event.blas) if p)
+            blas = event.blas.split(" (")[0]  # the library's path is too long for a title
+            details = " · ".join(p for p in (event.device, blas) if p)
             pool.engine_ready(f"engine: {details or 'ready'}")
             pool.engine_status("engine ready")
         elif isinstance(event, PoolChanged):

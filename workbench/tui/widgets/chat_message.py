@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Markdown, Static
@@ -17,6 +19,25 @@ from workbench.tui.streaming import ReplyStream
 from workbench.tui.widgets.turn_stats import TurnStatsView
 
 ROLES = ("user", "assistant", "error")
+
+
+def chat_markdown_parser() -> MarkdownIt:
+    """GitHub-like Markdown where a single newline is a line break, as in chat apps.
+
+    Models often write poems, lists and addresses with single newlines; plain Markdown
+    would run those lines together.
+    """
+    parser = MarkdownIt("gfm-like", {"breaks": True})
+    parser.core.ruler.push("soft_breaks_are_hard", _soft_breaks_are_hard)
+    return parser
+
+
+def _soft_breaks_are_hard(state: StateCore) -> None:
+    """Turn soft line breaks into hard ones (the widget draws only hard ones as newlines)."""
+    for token in state.tokens:
+        for child in token.children or ():
+            if child.type == "softbreak":
+                child.type = "hardbreak"
 
 
 class ChatMessageView(Vertical):
@@ -60,7 +81,7 @@ class ChatMessageView(Vertical):
         if self.images:
             names = ", ".join(Path(p).name for p in self.images)
             yield Static(f"📎 {names}", classes="images")
-        yield Markdown(self.content)
+        yield Markdown(self.content, parser_factory=chat_markdown_parser)
         yield TurnStatsView()
 
     def on_mount(self) -> None:

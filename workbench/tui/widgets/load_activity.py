@@ -49,6 +49,6 @@ class LoadActivity(Static):
         lines = []
         for name, step, eta in self._loads.values():
             estimate = f" (≈ {human_seconds(eta)})" if eta else ""
-            lines.append(f"Loading {name}{estimate}: {step}…")
+            lines.append(f"Loading {name}{estimate}: {step.rstrip('.… ')}…")
         self.set_class(bool(lines), "-active")
         self.update("\n".join(lines))
