@@ -127,3 +127,16 @@ def test_errors_exit_2_with_one_line(capsys, argv: list[str], expected: str) -> 
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("mlxbench: error: ")
     assert expected in err
+
+
+def test_embed_process_exits_cleanly_every_time() -> None:
+    """MLX used on the runner's thread must be torn down there, or the process may abort
+    at exit (exit 134, about one run in two here before the fix) — so run it repeatedly."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "workbench.cli", "embed", "minilm", "hello", "--json"]
+    for _ in range(4):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert json.loads(done.stdout)["object"] == "list"

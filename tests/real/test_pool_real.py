@@ -25,6 +25,14 @@ MB = 1024**2
 TINY = 4096
 
 
+@pytest.fixture(scope="module", autouse=True)
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Never the user's folders, from the module's first fixture on."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLXBENCH_HOME", str(tmp_path_factory.mktemp("warm-up-home")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
@@ -32,7 +40,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(smollm2_dir: Path, minilm_dir: Path) -> tuple[ModelInfo, ModelInfo]:
+def models(isolated: None, smollm2_dir: Path, minilm_dir: Path) -> tuple[ModelInfo, ModelInfo]:
     """Both models, after one warm-up load each.
 
     The first load in a process imports mlx-lm / mlx-embeddings, which keep a few tiny
@@ -126,6 +134,11 @@ def test_budget_for_one_evicts_the_other_in_lru_order(models) -> None:
         assert done.stats.generation_tokens >= 1
         assert events.evicted() == [(smol.id, "lru"), (mini.id, "lru")]
         assert [e.model_id for e in client.snapshot().entries] == [smol.id]
+        # a load right after a generation: the reply's leftovers must not be counted
+        # (or discounted, if they are freed while the next model loads)
+        again = client.load(mini.id)
+        assert again.measured_bytes == pytest.approx(mini.estimated_bytes, rel=0.03)
+        assert abs(active() - baseline - again.measured_bytes) <= TINY
 
 
 def test_pinned_model_blocks_the_other_and_nothing_is_allocated(models) -> None:

@@ -57,10 +57,12 @@ class Harness:
             fake_info("emb", SIZES["emb"], ModelKind.EMBEDDINGS),
             fake_info("other", SIZES["other"]),
         ]
+        self.finished_on: list[str] = []
         hooks = MlxHooks(
             start=start or (lambda: ("test BLAS", "cpu")),  # type: ignore[arg-type]
             active_memory=self.memory,
             release=lambda: None,
+            finish=lambda: self.finished_on.append(threading.current_thread().name),
         )
         self.client = RunnerClient(
             catalog=catalog,
@@ -307,6 +309,7 @@ def test_stop_cancels_the_generation_and_fails_what_is_queued() -> None:
     (failed,) = [e for e in h.of(queued.request_id) if isinstance(e, RequestFailed)]
     assert failed.error_type == "CancelledError"
     assert h.memory() == 0 and engine.closed
+    assert h.finished_on == ["mlx-owner"]  # MLX's streams end with the thread that used them
     late = PlanRequest(model_ids=("chat",))
     h.runner.submit(late)
     assert isinstance(h.of(late.request_id)[-1], RequestFailed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,17 +22,24 @@ BLAS_MODULE = "workbench.core.blas"
 
 @dataclass(frozen=True)
 class MlxHooks:
-    """``start`` imports MLX and returns ``(blas, device)``; the others measure and free."""
+    """``start`` imports MLX and returns ``(blas, device)``; ``finish`` ends the thread's
+    MLX use; the others measure and free."""
 
     start: Callable[[], tuple[str, str]]
     active_memory: Callable[[], int]
     release: Callable[[], None]
+    finish: Callable[[], None] = lambda: None
 
 
 def real_hooks(config: Config | None = None) -> MlxHooks:
     """The real MLX calls (``config.openblas`` decides the BLAS choice on Linux)."""
     setting = config.openblas if config is not None else "auto"
-    return MlxHooks(start=lambda: start_mlx(setting), active_memory=active_memory, release=release)
+    return MlxHooks(
+        start=lambda: start_mlx(setting),
+        active_memory=active_memory,
+        release=release,
+        finish=finish,
+    )
 
 
 def start_mlx(blas_setting: str = "auto") -> tuple[str, str]:
@@ -58,3 +66,19 @@ def release() -> None:
     import mlx.core as mx
 
     mx.clear_cache()
+
+
+def finish() -> None:
+    """At the end of the owner thread: destroy its MLX streams.
+
+    MLX requires this of every thread that used it: left to thread-local destructors at
+    exit, the streams' teardown aborted the process here about one run in two ("terminate
+    called without an active exception", exit 134) after embeddings on a worker thread.
+    """
+    if "mlx.core" not in sys.modules:
+        return
+    gc.collect()
+    import mlx.core as mx
+
+    if hasattr(mx, "clear_streams"):
+        mx.clear_streams()

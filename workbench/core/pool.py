@@ -30,21 +30,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError, ModelNotFoundError, WorkbenchError
+from workbench.core.pool_entry import Entry, ModelSize, SizeMemory
 from workbench.core.pool_fit import (
-    EVICTABLE,
     IN_USE,
-    LOADING,
-    PINNED,
     Slot,
+    Wanted,
     check_fit,
     estimate_seconds,
     over_budget,
     over_budget_note,
+    simulate,
 )
 from workbench.core.protocol import LoadPlan, PoolEntryView, PoolSnapshot
 from workbench.core.sizes_store import SizesStore
@@ -55,45 +55,6 @@ log = logging.getLogger(__name__)
 Loader = Callable[[ModelInfo], Any]
 Unloader = Callable[[Any], None]
 Measure = Callable[[], int]
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """Both sizes of a model: from its files, and as last measured (None if never)."""
-
-    estimated_bytes: int
-    measured_bytes: int | None
-
-    @property
-    def bytes(self) -> int:
-        return self.measured_bytes if self.measured_bytes is not None else self.estimated_bytes
-
-
-@dataclass(eq=False)
-class _Entry:
-    info: ModelInfo
-    measured_bytes: int | None  # remembered while loading, then this load's measurement
-    state: str = "loading"
-    pinned: bool = False
-    leases: int = 0
-    last_used: float = 0.0
-    load_seconds: float | None = None
-    handle: Any = None
-    error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def bytes(self) -> int:
-        return self.measured_bytes if self.measured_bytes is not None else self.info.estimated_bytes
-
-    def slot(self) -> Slot:
-        if self.state != "ready":
-            status = LOADING
-        elif self.leases:
-            status = IN_USE
-        else:
-            status = PINNED if self.pinned else EVICTABLE
-        return Slot(self.info.id, self.info.name, self.bytes, status)
 
 
 class ModelPool:
@@ -118,13 +79,12 @@ class ModelPool:
         self._budget = budget
         self._loader, self._unloader, self._measure = loader, unloader, measure
         self._release = release
-        self._sizes = sizes
-        self._session_sizes: dict[str, tuple[int | None, float | None]] = {}
+        self._sizes = SizeMemory(sizes)
         self._on_evicted, self._on_changed, self._on_loaded = on_evicted, on_changed, on_loaded
         self._clock = clock
         self._lock = threading.RLock()
         self._mlx_lock = threading.RLock()  # one load/unload at a time
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()  # LRU first
+        self._entries: OrderedDict[str, Entry] = OrderedDict()  # LRU first
 
     # ------------------------------------------------------------------ catalog & sizes
 
@@ -148,23 +108,8 @@ class ModelPool:
     def size_of(self, model_id: str) -> ModelSize:
         """The model's estimated size and its last measured size (this run or remembered)."""
         info = self.info(model_id)
-        measured, _seconds = self._remembered(info)
+        measured, _seconds = self._sizes.recall(info)
         return ModelSize(info.estimated_bytes, measured)
-
-    def _remembered(self, info: ModelInfo) -> tuple[int | None, float | None]:
-        with self._lock:
-            known = self._session_sizes.get(info.id)
-        if known is not None:
-            return known
-        record = self._sizes.lookup(info) if self._sizes is not None else None
-        return (record.measured_bytes, record.load_seconds) if record else (None, None)
-
-    def _seconds_per_gb(self) -> float | None:
-        with self._lock:
-            pairs = [(b, s) for b, s in self._session_sizes.values() if b and s]
-        if pairs:
-            return sum(s for _, s in pairs) / (sum(b for b, _ in pairs) / 1024**3)
-        return self._sizes.seconds_per_gb() if self._sizes is not None else None
 
     # ------------------------------------------------------------------ loading
 
@@ -175,7 +120,7 @@ class ModelPool:
         """
         entry = self._ensure(model_id, pin=pin, lease=False)
         with self._lock:
-            return self._view(entry)
+            return entry.view()
 
     @contextlib.contextmanager
     def acquire(self, model_id: str, *, load: bool = True) -> Iterator[Any]:
@@ -196,7 +141,7 @@ class ModelPool:
                     self._touch(entry)
             self._changed()
 
-    def _lease_loaded(self, model_id: str) -> _Entry:
+    def _lease_loaded(self, model_id: str) -> Entry:
         with self._lock:
             entry = self._entries.get(model_id)
             if entry is None or entry.state != "ready":
@@ -206,11 +151,11 @@ class ModelPool:
         self._changed()
         return entry
 
-    def _ensure(self, model_id: str, *, pin: bool, lease: bool) -> _Entry:
+    def _ensure(self, model_id: str, *, pin: bool, lease: bool) -> Entry:
         info = self.info(model_id)
-        remembered, _ = self._remembered(info)
+        remembered, _ = self._sizes.recall(info)
         while True:
-            victims: list[_Entry] = []
+            victims: list[Entry] = []
             with self._lock:
                 entry = self._entries.get(model_id)
                 if entry is None:
@@ -233,19 +178,19 @@ class ModelPool:
 
     def _reserve(
         self, info: ModelInfo, remembered: int | None, *, pin: bool, lease: bool
-    ) -> list[_Entry]:
+    ) -> list[Entry]:
         """Under the lock: check the fit, take the victims out, add a loading entry."""
         need = remembered if remembered is not None else info.estimated_bytes
         fit = check_fit(self._slots(), need, self._budget)
         if not fit.fits:
             raise InsufficientMemoryError(f"cannot load {info.name}: {fit.reason}")
         victims = [self._entries.pop(model_id) for model_id in fit.evict]
-        entry = _Entry(info, remembered, pinned=pin, leases=int(lease))
+        entry = Entry(info, remembered, pinned=pin, leases=int(lease))
         self._entries[info.id] = entry
         self._touch(entry)
         return victims
 
-    def _load(self, entry: _Entry, victims: list[_Entry]) -> _Entry:
+    def _load(self, entry: Entry, victims: list[Entry]) -> Entry:
         info = entry.info
         try:
             handle, seconds, delta = self._run_loader(info, victims)
@@ -256,31 +201,41 @@ class ModelPool:
         with self._lock:
             entry.handle, entry.state, entry.load_seconds = handle, "ready", seconds
             entry.measured_bytes = measured
-            self._session_sizes[info.id] = (measured, seconds)
             self._touch(entry)
             entry.done.set()
-            view = self._view(entry)
-        if self._sizes is not None and delta > 0:
-            self._sizes.remember(info, delta, seconds)
+            view = entry.view()
+        self._sizes.note(info, measured, seconds, fresh=delta > 0)
         if self._on_loaded is not None:
             _notify(self._on_loaded, view)
         self._changed()
         self.rebalance(protect=info.id)  # the measurement may be larger than the estimate
         return entry
 
-    def _run_loader(self, info: ModelInfo, victims: list[_Entry]) -> tuple[Any, float, int]:
-        """Unload the victims, then load; returns the engine, seconds and measured bytes."""
+    def _run_loader(self, info: ModelInfo, victims: list[Entry]) -> tuple[Any, float, int]:
+        """Unload the victims, then load; returns the engine, seconds and measured bytes.
+
+        Memory is settled (garbage collected) before each reading: otherwise leftovers of
+        earlier work, such as a finished reply's arrays held in reference cycles, may be
+        freed *during* the load and make the model look smaller than it is.
+        """
         with self._mlx_lock:
             for victim in victims:
                 self._unload(victim, "lru")
-            before = self._measure() if self._measure else 0
+            before = self._settled_memory()
             started = time.perf_counter()
             handle = self._loader(info)
             seconds = time.perf_counter() - started
-            delta = (self._measure() - before) if self._measure else 0
+            delta = self._settled_memory() - before if self._measure else 0
         return handle, seconds, delta
 
-    def _fail(self, entry: _Entry, exc: BaseException) -> None:
+    def _settled_memory(self) -> int:
+        if self._measure is None:
+            return 0
+        if self._release is not None:
+            self._release()
+        return self._measure()
+
+    def _fail(self, entry: Entry, exc: BaseException) -> None:
         with self._lock:
             if self._entries.get(entry.info.id) is entry:
                 del self._entries[entry.info.id]
@@ -361,7 +316,7 @@ class ModelPool:
         if ready:
             self._changed()
 
-    def _unload(self, entry: _Entry, reason: str) -> None:
+    def _unload(self, entry: Entry, reason: str) -> None:
         """Close the engine, drop every reference to it, then let memory go back."""
         handle, entry.handle = entry.handle, None
         try:
@@ -383,43 +338,27 @@ class ModelPool:
     def plan(self, model_ids: Sequence[str]) -> tuple[LoadPlan, ...]:
         """What loading these models, in this order, would do — nothing is changed."""
         infos = [self.info(model_id) for model_id in model_ids]
-        needs = [self._remembered(info) for info in infos]
-        rate = self._seconds_per_gb()
+        rate = self._sizes.seconds_per_gb()
+        wanted = []
+        for info in infos:
+            measured, seconds = self._sizes.recall(info)
+            need = measured if measured is not None else info.estimated_bytes
+            wanted.append(Wanted(info.id, info.name, need, estimate_seconds(need, seconds, rate)))
         with self._lock:
             slots, budget = self._slots(), self._budget
-        plans = []
-        for info, (measured, seconds) in zip(infos, needs, strict=True):
-            need = measured if measured is not None else info.estimated_bytes
-            eta = estimate_seconds(need, seconds, rate)
-            held = next((s for s in slots if s.model_id == info.id), None)
-            if held is not None:
-                slots = [s for s in slots if s is not held] + [held]
-                available = budget.memory_limit_bytes - sum(
-                    s.bytes for s in slots if s.status != EVICTABLE
-                )
-                plans.append(LoadPlan(info.id, True, True, (), held.bytes, available))
-                continue
-            fit = check_fit(slots, need, budget)
-            plans.append(
-                LoadPlan(info.id, False, fit.fits, fit.evict, need, fit.available_bytes,
-                         reason=fit.reason, estimated_seconds=eta)
-            )  # fmt: skip
-            if fit.fits:
-                slots = [s for s in slots if s.model_id not in fit.evict]
-                slots.append(Slot(info.id, info.name, need, EVICTABLE))
-        return tuple(plans)
+        return simulate(slots, wanted, budget)
 
     def estimated_seconds(self, model_id: str) -> float | None:
         """How long loading this model should take, from past loads (None if no data)."""
         info = self.info(model_id)
-        measured, seconds = self._remembered(info)
+        measured, seconds = self._sizes.recall(info)
         need = measured if measured is not None else info.estimated_bytes
-        return estimate_seconds(need, seconds, self._seconds_per_gb())
+        return estimate_seconds(need, seconds, self._sizes.seconds_per_gb())
 
     def snapshot(self) -> PoolSnapshot:
         """An immutable picture of the pool, least recently used first."""
         with self._lock:
-            views = tuple(self._view(e) for e in self._entries.values())
+            views = tuple(e.view() for e in self._entries.values())
             note = over_budget_note(self._slots(), self._budget)
             budget = self._budget
         return PoolSnapshot(
@@ -439,25 +378,9 @@ class ModelPool:
     def _slots(self) -> list[Slot]:
         return [entry.slot() for entry in self._entries.values()]
 
-    def _touch(self, entry: _Entry) -> None:
+    def _touch(self, entry: Entry) -> None:
         entry.last_used = self._clock()
         self._entries.move_to_end(entry.info.id)
-
-    def _view(self, entry: _Entry) -> PoolEntryView:
-        info = entry.info
-        return PoolEntryView(
-            model_id=info.id,
-            name=info.name,
-            kind=info.kind,
-            family=info.family,
-            state=entry.state,
-            pinned=entry.pinned,
-            leases=entry.leases,
-            estimated_bytes=info.estimated_bytes,
-            measured_bytes=entry.measured_bytes,
-            last_used=entry.last_used,
-            load_seconds=entry.load_seconds,
-        )
 
     def _changed(self) -> None:
         if self._on_changed is not None:

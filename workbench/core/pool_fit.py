@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workbench.core.budget import Budget, format_bytes
+from workbench.core.protocol import LoadPlan
 
 EVICTABLE = "evictable"
 PINNED = "pinned"
@@ -109,6 +110,46 @@ def over_budget_note(slots: Sequence[Slot], budget: Budget) -> str | None:
         f"({format_bytes(used)}) against a budget of {format_bytes(limit)} and {most} "
         f"model{'s' if most != 1 else ''}; {_kept(kept)}"
     )
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A model a plan would load: its size as the pool counts it, and a load-time guess."""
+
+    model_id: str
+    name: str
+    need_bytes: int
+    estimated_seconds: float | None
+
+
+def simulate(
+    slots: Sequence[Slot], wanted: Sequence[Wanted], budget: Budget
+) -> tuple[LoadPlan, ...]:
+    """Plans for loading ``wanted`` in order into a pool holding ``slots`` (LRU first).
+
+    Each simulated load is then held like a real one: the most recently used, evictable.
+    """
+    slots, plans = list(slots), []
+    for want in wanted:
+        held = next((s for s in slots if s.model_id == want.model_id), None)
+        if held is not None:
+            slots = [s for s in slots if s is not held] + [held]
+            kept = sum(s.bytes for s in slots if s.status != EVICTABLE)
+            plans.append(
+                LoadPlan(
+                    want.model_id, True, True, (), held.bytes, budget.memory_limit_bytes - kept
+                )
+            )
+            continue
+        fit = check_fit(slots, want.need_bytes, budget)
+        plans.append(
+            LoadPlan(want.model_id, False, fit.fits, fit.evict, want.need_bytes,
+                     fit.available_bytes, fit.reason, want.estimated_seconds)
+        )  # fmt: skip
+        if fit.fits:
+            slots = [s for s in slots if s.model_id not in fit.evict]
+            slots.append(Slot(want.model_id, want.name, want.need_bytes, EVICTABLE))
+    return tuple(plans)
 
 
 def estimate_seconds(

@@ -135,16 +135,22 @@ class Runner:
             self._stopping.set()
             self._drain()
             return
-        self.emit(RunnerReady(None, blas=blas, device=device))
-        self.emit(PoolChanged(None, self.pool.snapshot()))
+        try:
+            self.emit(RunnerReady(None, blas=blas, device=device))
+            self.emit(PoolChanged(None, self.pool.snapshot()))
+            self._loop()
+        finally:
+            self._stopping.set()
+            self._drain()
+            self.pool.close()
+            self._hooks.finish()
+
+    def _loop(self) -> None:
         while not self._stopping.is_set():
             request = self._queue.get()
             if request is None or isinstance(request, ShutdownRequest):
-                break
+                return
             self._serve(request)
-        self._stopping.set()
-        self._drain()
-        self.pool.close()
 
     def submit(self, request: Request) -> None:
         """Hand a request to the runner (thread-safe, never blocks on model work)."""

@@ -1,0 +1,110 @@
+"""One model's record inside the pool, and the sizes the pool knows for models.
+
+Split from ``pool.py`` so the pool module is about rules and locking only. ``Entry`` is
+mutable and lives under the pool's lock; the UI only ever sees its frozen
+``PoolEntryView``. ``SizeMemory`` answers "how big is this model, really?" from this run's
+loads first, then the sizes remembered on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.pool_fit import EVICTABLE, IN_USE, LOADING, PINNED, Slot
+from workbench.core.protocol import PoolEntryView
+from workbench.core.sizes_store import SizesStore
+from workbench.core.types import ModelInfo
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Both sizes of a model: from its files, and as last measured (None if never)."""
+
+    estimated_bytes: int
+    measured_bytes: int | None
+
+    @property
+    def bytes(self) -> int:
+        return self.measured_bytes if self.measured_bytes is not None else self.estimated_bytes
+
+
+@dataclass(eq=False)
+class Entry:
+    """A loading or loaded model. ``done`` is set when its load ends (``error`` if failed)."""
+
+    info: ModelInfo
+    measured_bytes: int | None  # remembered while loading, then this load's measurement
+    state: str = "loading"
+    pinned: bool = False
+    leases: int = 0
+    last_used: float = 0.0
+    load_seconds: float | None = None
+    handle: Any = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def bytes(self) -> int:
+        return self.measured_bytes if self.measured_bytes is not None else self.info.estimated_bytes
+
+    def slot(self) -> Slot:
+        """How the fit check sees this entry."""
+        if self.state != "ready":
+            status = LOADING
+        elif self.leases:
+            status = IN_USE
+        else:
+            status = PINNED if self.pinned else EVICTABLE
+        return Slot(self.info.id, self.info.name, self.bytes, status)
+
+    def view(self) -> PoolEntryView:
+        """A frozen copy for the UI."""
+        info = self.info
+        return PoolEntryView(
+            model_id=info.id,
+            name=info.name,
+            kind=info.kind,
+            family=info.family,
+            state=self.state,
+            pinned=self.pinned,
+            leases=self.leases,
+            estimated_bytes=info.estimated_bytes,
+            measured_bytes=self.measured_bytes,
+            last_used=self.last_used,
+            load_seconds=self.load_seconds,
+        )
+
+
+class SizeMemory:
+    """Measured sizes and load times: this run's first, then the store's (thread-safe)."""
+
+    def __init__(self, store: SizesStore | None) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[int | None, float | None]] = {}
+
+    def recall(self, info: ModelInfo) -> tuple[int | None, float | None]:
+        """``(measured bytes, load seconds)``, each None when unknown."""
+        with self._lock:
+            known = self._seen.get(info.id)
+        if known is not None:
+            return known
+        record = self._store.lookup(info) if self._store is not None else None
+        return (record.measured_bytes, record.load_seconds) if record else (None, None)
+
+    def note(self, info: ModelInfo, measured: int | None, seconds: float, fresh: bool) -> None:
+        """Remember a load; ``fresh`` measurements are also written to the store."""
+        with self._lock:
+            self._seen[info.id] = (measured, seconds)
+        if fresh and measured and self._store is not None:
+            self._store.remember(info, measured, seconds)
+
+    def seconds_per_gb(self) -> float | None:
+        """Load speed seen in this run, else over every remembered load."""
+        with self._lock:
+            pairs = [(b, s) for b, s in self._seen.values() if b and s]
+        if pairs:
+            return sum(s for _, s in pairs) / (sum(b for b, _ in pairs) / 1024**3)
+        return self._store.seconds_per_gb() if self._store is not None else None
