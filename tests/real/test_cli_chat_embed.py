@@ -140,3 +140,20 @@ def test_embed_process_exits_cleanly_every_time() -> None:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert (done.returncode, done.stderr) == (0, "")
         assert json.loads(done.stdout)["object"] == "list"
+
+
+def test_chat_sends_an_image_to_a_vision_model(capsys, tiny_vlm_dir: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    picture = tmp_path / "red.png"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture)
+    status, out, err = run(capsys, "chat", str(tiny_vlm_dir), "What colour is this?",
+                           "--image", str(picture), "--max-tokens", "4", "--json")  # fmt: skip
+    assert status == 0, err
+    record = json.loads(out)
+    assert record["stats"]["generation_tokens"] >= 1  # random weights: any words will do
+    assert record["stats"]["prompt_tokens"] > 5  # the image's tokens are in the prompt
+    status, _, err = run(
+        capsys, "chat", str(tiny_vlm_dir), "hi", "--image", str(tmp_path / "no.png")
+    )
+    assert status == 2 and err.count("\n") == 1 and "no.png" in err
