@@ -336,3 +336,20 @@ def test_runner_constructor_matches_what_the_app_passes() -> None:
 
     runner = Runner(lambda e: None, catalog=[], budget=Budget(MB, 1), config=Config())
     assert runner.pool.snapshot().entries == ()
+
+
+def test_a_runner_stopped_before_it_runs_never_starts_mlx() -> None:
+    started: list[bool] = []
+    hooks = MlxHooks(
+        start=lambda: (started.append(True), ("b", "cpu"))[1],
+        active_memory=lambda: 0,
+        release=lambda: None,
+    )
+    events: list[Event] = []
+    runner = Runner(events.append, catalog=[], budget=Budget(MB, 1), mlx_hooks=hooks)
+    queued = PlanRequest(model_ids=())
+    runner._queue.put(queued)
+    runner.stop()
+    runner.run()
+    assert started == []
+    assert [type(e) for e in events] == [RequestFailed]

@@ -127,6 +127,9 @@ class Runner:
 
     def run(self) -> None:
         """Serve requests until ``stop`` or a ``ShutdownRequest`` (blocks)."""
+        if self._stopping.is_set():  # stopped before it ever ran: do not import MLX
+            self._drain()
+            return
         try:
             blas, device = self._hooks.start()
         except Exception as exc:
