@@ -210,6 +210,15 @@ async def test_f5_switches_tabs_and_focus_follows(tmp_path: Path) -> None:
         tabs = app.main_screen.query_one(TabbedContent)
         assert tabs.active == "tab-embeddings"
         assert app.focused is not None and app.focused.id == "embed-model"
+        pool = app.main_screen.pool
+        assert not pool.display  # the explorer gets the width
+        await pilot.press("ctrl+b")
+        assert pool.display
+        await pilot.press("ctrl+b")
+        assert not pool.display
+        await pilot.press("f2")  # jumps to the model list, showing the pane again
+        assert pool.display and app.focused is app.main_screen.query_one(ModelList)
         await pilot.press("f5")
         await pilot.pause()
         assert tabs.active == "tab-chat" and app.focused is app.main_screen.chat.input
+        assert pool.display

@@ -22,7 +22,8 @@ SESSION_COMMANDS = (
     ("Chat settings…", "settings", "System prompt, temperature, top_p, max tokens, seed"),
     ("Rename session…", "rename_session", "Give this conversation a title"),
     ("Regenerate last reply", "regenerate", "Answer the last question again"),
-    ("Switch Chat / Embeddings tab", "toggle_tab", "Show the other tab"),
+    ("Switch Chat / Embeddings tab", "toggle_tab", "Show the other tab (F5)"),
+    ("Show / hide the models pane", "toggle_pool", "Ctrl+B"),
 )
 
 

@@ -47,11 +47,13 @@ class MainScreen(Screen[None]):
     """Pool, chat, embeddings. Commands here are also offered in the command palette."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "focus_models", "Models"),
         Binding("ctrl+n", "new_session", "New chat"),
         Binding("ctrl+o", "sessions", "Sessions"),
         Binding("ctrl+g", "settings", "Chat settings"),
         Binding("f4", "export", "Export .md", show=False),
         Binding("f5", "toggle_tab", "Chat/Embeddings", show=False),
+        Binding("ctrl+b", "toggle_pool", "Models pane", show=False),
     ]
 
     def __init__(
@@ -261,6 +263,21 @@ class MainScreen(Screen[None]):
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
         self.show_tab("tab-embeddings" if tabs.active == "tab-chat" else "tab-chat")
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The explorer needs the width: the models pane steps aside for it (Ctrl+B)."""
+        self.pool.display = event.pane.id != "tab-embeddings"
+
+    def action_focus_models(self) -> None:
+        """Jump to the model list (showing the models pane if it was hidden)."""
+        self.pool.display = True
+        self.query_one("#model-list").focus()
+
+    def action_toggle_pool(self) -> None:
+        pool = self.pool
+        pool.display = not pool.display
+        if not pool.display and pool.has_focus_within:
+            self.show_tab(self.query_one(TabbedContent).active)
 
     def show_tab(self, tab_id: str) -> None:
         """Switch tabs and focus the new tab's first input.

@@ -48,7 +48,7 @@ class MemoryBar(Widget):
 
     DEFAULT_CSS = """
     MemoryBar {
-        height: 2;
+        height: auto;
     }
     MemoryBar > .memory-bar--pinned { color: $warning; }
     MemoryBar > .memory-bar--used { color: $accent; }
