@@ -4,6 +4,17 @@ Deliberately small. The runner comes from a factory the caller passes in (the co
 builds the real one, tests a fake), so this layer never imports MLX. The runner starts
 after the first frame is drawn; until it reports ready the pool pane says
 "starting engine…". Layout and behaviour live in ``screens.main.MainScreen``.
+
+Keys (the footer shows those of the focused pane; Ctrl+P lists every command):
+
+- anywhere: F2 models list · Ctrl+N new chat · Ctrl+O sessions · Ctrl+G chat settings
+  (system prompt, temperature, top_p, max tokens, seed) · F4 export Markdown ·
+  F5 Chat/Embeddings tab · Ctrl+B show/hide models pane · Ctrl+P palette · Ctrl+Q quit
+- models: Enter use (chat, or the explorer for embedding models) · l load · p pin/unpin
+  (loads and pins an unloaded model) · e evict; highlighting a model shows its load plan
+- chat: Ctrl+S send (Ctrl+Enter too where the terminal reports it; Enter is a newline) ·
+  Esc cancel the reply · Ctrl+R regenerate the last reply
+- sessions list: Enter resume · / search · r rename · d delete · x export · Esc close
 """
 
 from __future__ import annotations
