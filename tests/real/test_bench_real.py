@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,23 @@ def test_quick_json_run_of_the_model_free_groups(tmp_path: Path) -> None:
     blas_rows = report["groups"][2]["metrics"]
     assert {m["a_label"] for m in blas_rows} == {"OpenBLAS"}
     assert report["machine"]["blas"].startswith("OpenBLAS")
+
+
+def test_quick_json_run_through_the_runner_and_the_app(tmp_path: Path) -> None:
+    report = run_bench("decode,tui,cache,load,embed,responsive", tmp_path)
+    groups = {g["name"]: g for g in report["groups"]}
+    assert [g["status"] for g in report["groups"]] == ["ok"] * 6, report["groups"]
+    for metric in every_metric(report):
+        assert metric["a"] > 0, metric
+        assert metric["b"] is None or metric["b"] > 0, metric
+    for name in ("decode", "tui"):
+        decode_tps, ttft, tokens = groups[name]["metrics"]
+        assert tokens["a_samples"] == tokens["b_samples"] == [8.0]  # --quick: 8 greedy tokens
+        assert "same 8-token greedy reply" in tokens["note"]
+        assert decode_tps["goal"] is not None and ttft["goal"] is not None
+    cached = groups["cache"]["metrics"][0]
+    reused = re.search(r"(\d+) prompt tokens, (\d+) reused", cached["note"])
+    assert reused is not None, cached["note"]
+    assert 0 < int(reused[2]) < int(reused[1])  # turn 3 really fed most of it from the cache
+    assert "same vectors" in groups["embed"]["metrics"][0]["note"]
+    assert len(groups["load"]["metrics"]) == 2

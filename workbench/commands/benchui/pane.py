@@ -82,7 +82,7 @@ async def send_once(screen) -> float:
     return await settled(screen) - started
 
 
-async def measure(rounds: int, per_round: int, folder: Path) -> Paired:
+async def measure(rounds: int, per_round: int, folder: Path) -> tuple[Paired, dict[int, int]]:
     from workbench.tui.app import MlxbenchApp
 
     app = MlxbenchApp(
@@ -90,6 +90,7 @@ async def measure(rounds: int, per_round: int, folder: Path) -> Paired:
         theme="textual-dark",
     )  # fmt: skip
     paired = Paired()
+    mounted: dict[int, int] = {}
     async with app.run_test(size=SCREEN_SIZE):
         screen = app.main_screen
         bases = {n: transcript(screen.controller.store.new_session(), n) for n in SIZES}
@@ -97,6 +98,7 @@ async def measure(rounds: int, per_round: int, folder: Path) -> Paired:
             order = SIZES if index % 2 == 0 else SIZES[::-1]
             for size in order:
                 await show(screen, bases[size])
+                mounted[size] = len(screen.chat.log_view.messages)
                 appends = [await append_once(screen) for _ in range(per_round)]
                 await show(screen, bases[size])
                 sends = [await send_once(screen) for _ in range(per_round)]
@@ -104,7 +106,7 @@ async def measure(rounds: int, per_round: int, folder: Path) -> Paired:
                 for append, send in zip(appends, sends, strict=True):
                     if index:
                         paired.add(side, {"append": append, "send": send})
-    return paired
+    return paired, mounted
 
 
 def run(context: BenchContext) -> list[Metric]:
@@ -112,10 +114,14 @@ def run(context: BenchContext) -> list[Metric]:
     per_round = 2 if options.quick else 8
     context.say(f"appending to transcripts of {SIZES[0]} and {SIZES[1]} messages…")
     with tempfile.TemporaryDirectory(prefix="mlxbench-bench-") as tmp:
-        paired = asyncio.run(measure(options.rounds, per_round, Path(tmp)))
+        paired, mounted = asyncio.run(measure(options.rounds, per_round, Path(tmp)))
     labels = (f"{SIZES[1]} msgs", f"{SIZES[0]} msgs")
+    widgets = ", ".join(f"{mounted.get(n, '?')} of {n}" for n in SIZES[::-1])
     return [
-        paired.metric("append", "append a message to the pane", "s", labels, goal=FLAT_GOAL),
+        paired.metric(
+            "append", "append a message to the pane", "s", labels, goal=FLAT_GOAL,
+            note=f"messages mounted as widgets before appending: {widgets}",
+        ),
         paired.metric(
             "send", "send a turn (instant model), shown", "s", labels, goal=FLAT_GOAL,
             note="includes saving the session file, which grows with the transcript",

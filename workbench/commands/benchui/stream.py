@@ -92,7 +92,7 @@ async def measure(context: BenchContext) -> list[Metric]:
             return reply.sample()
 
         context.say(f"decoding {options.max_tokens} tokens in the app and raw, in turn…")
-        paired = await alternate_async(tui_side, raw_side, options.rounds)
+        paired = await alternate_async(tui_side, raw_side, options.decode_rounds)
     note = same_reply_note(replies["tui"], replies["raw"], "TUI")
     return decode_metrics(paired, "TUI", TUI_GOAL, note)
 

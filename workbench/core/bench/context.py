@@ -43,6 +43,11 @@ class BenchOptions:
         return 1 if self.quick else 3
 
     @property
+    def decode_rounds(self) -> int:
+        """Rounds for the decode comparisons, whose goals are tightest (within 2–5 %)."""
+        return 1 if self.quick else 5
+
+    @property
     def max_tokens(self) -> int:
         return 8 if self.quick else 32
 
@@ -70,6 +75,7 @@ class BenchOptions:
             "embed_model": self.embed_model or DEFAULT_EMBED,
             "only": list(self.only),
             "rounds": self.rounds,
+            "decode_rounds": self.decode_rounds,
             "max_tokens": self.max_tokens,
             "sentences": self.sentences,
             "chat_turns": self.chat_turns,

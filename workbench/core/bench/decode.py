@@ -65,6 +65,6 @@ def run(context: BenchContext) -> list[Metric]:
         return reply.sample()
 
     context.say(f"decoding {options.max_tokens} tokens, pool and raw in turn…")
-    paired = alternate(ours_side, raw_side, options.rounds)
+    paired = alternate(ours_side, raw_side, options.decode_rounds)
     note = same_reply_note(replies["ours"], replies["raw"], "pool")
     return decode_metrics(paired, "pool", TPS_GOAL, note)
