@@ -124,3 +124,25 @@ def test_cli_unknown_group_is_one_line_error(
     assert cli.main(["bench", "--only", "decode,warp"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "mlxbench: error: unknown bench group warp; choose from: decode, tui"
+
+
+def test_cli_model_that_does_not_exist_is_one_line_error(
+    fake_groups: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["bench", "--model", "/nonexistent/model-folder"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mlxbench: error: ")
+    assert "/nonexistent/model-folder" in err[-1]
+
+
+def test_cli_embedding_model_given_as_text_model_is_refused(
+    fake_groups: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.core.demo import installed_demo_models
+
+    minilm = installed_demo_models()["all-MiniLM-L6-v2"]
+    assert cli.main(["bench", "--model", str(minilm)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "mlxbench: error: --model needs a text model, and all-MiniLM-L6-v2 is an embeddings model"
+    )

@@ -58,6 +58,14 @@ def _rank(name: str) -> int:
     return ORDER.index(name) if name in ORDER else len(ORDER)
 
 
+def check_models(context: BenchContext) -> None:
+    """Models the user named must exist and be of the right kind before anything runs."""
+    if context.options.text_model is not None:
+        context.text_model()
+    if context.options.embed_model is not None:
+        context.embed_model()
+
+
 def run_bench(
     options: BenchOptions, groups: Sequence[Group], progress: Progress | None = None
 ) -> tuple[list[GroupResult], float]:
@@ -68,6 +76,7 @@ def run_bench(
     started = time.perf_counter()
     results = []
     try:
+        check_models(context)
         for group in chosen:
             say(f"── {group.title}")
             result = run_group(group, context)

@@ -118,7 +118,10 @@ class BenchContext:
         if role not in self._models:
             info = resolve(query, default, self.options.config)
             if info.kind is not kind:
-                raise WrongModelKindError(f"{info.name} is a {info.kind} model, not {kind}")
+                flag = "--model" if role == "text" else "--embed-model"
+                raise WrongModelKindError(
+                    f"{flag} needs {_a(kind)} model, and {info.name} is {_a(info.kind)} model"
+                )
             self._models[role] = info
         return self._models[role]
 
@@ -193,3 +196,8 @@ def resolve(query: str | None, default: str, config: Config) -> ModelInfo:
         raise NotAvailable(f"demo model {default} is not installed (run `mlxbench demo install`)")
     resolver = require("workbench.core.resolve", "resolve_model")
     return resolver.resolve_model(query, catalog.scan_catalog(config))
+
+
+def _a(kind: ModelKind) -> str:
+    """ "a text", "an embeddings": the kind with its article."""
+    return f"{'an' if kind.value[0] in 'aeiou' else 'a'} {kind.value}"
