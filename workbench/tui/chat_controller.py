@@ -3,25 +3,41 @@
 Widgets show things; this decides what a send, a regenerate, a reply or a failure does to
 the conversation and what is saved. The question is saved as soon as it is sent (a crash
 keeps it); when the turn fails, or is cancelled before any text came back, the question is
-taken out again and handed back as a draft so nothing typed is lost.
+taken out again and handed back as a draft so nothing typed is lost — text and images.
+
+Attached images are stored next to the session (``SessionStore.images_dir``), named by
+content hash, when the question is sent; the session file lists them. The prepared images
+stay in the draft, so a question taken back can be sent again even if its session file (and
+with it the image folder) was removed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from workbench.core.errors import InputError
+from workbench.core.images import PreparedImage, save_prepared
 from workbench.core.protocol import ChatDone, ChatRequest
 from workbench.core.sessions import Session, SessionMessage, SessionStore
 from workbench.core.types import SamplingSettings
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A question given back to the editor: its text and its attached images."""
+
+    text: str
+    images: tuple[PreparedImage, ...] = ()
+
+
+@dataclass(frozen=True)
 class PendingTurn:
-    """A chat request in flight. ``draft`` is the typed text to give back on failure."""
+    """A chat request in flight. ``draft`` is what to give back on failure."""
 
     request: ChatRequest
-    draft: str | None = None
+    draft: Draft | None = None
     replaces: SessionMessage | None = None  # the reply a regenerate will replace
 
 
@@ -88,17 +104,29 @@ class ChatController:
             session_id=session.id,
         )
 
-    def send(self, text: str, images: tuple[str, ...] = ()) -> tuple[ChatRequest, SessionMessage]:
-        """Add the question, save, and return the request to submit (``InputError`` if not)."""
+    def send(
+        self, text: str, images: Sequence[PreparedImage] = ()
+    ) -> tuple[ChatRequest, SessionMessage]:
+        """Store the images, add the question, save, and return the request to submit.
+
+        ``InputError`` when there is nothing to send or no model; ``ImageError`` when an
+        image cannot be stored. Nothing is written unless the checks pass.
+        """
         if not text.strip() and not images:
             raise InputError("type a message first")
         model_id = self._check_ready()
-        question = SessionMessage("user", text, images=images, created=self.store.now())
+        paths = self.store_images(images)
+        question = SessionMessage("user", text, images=paths, created=self.store.now())
         session = replace(self.session, model_id=model_id).with_message(question)
         self.session = self.store.save(session)
         request = self._request(model_id, self.session)
-        self.pending = PendingTurn(request, draft=text)
+        self.pending = PendingTurn(request, draft=Draft(text, tuple(images)))
         return request, question
+
+    def store_images(self, images: Sequence[PreparedImage]) -> tuple[str, ...]:
+        """Save prepared images into this session's image folder; their paths, in order."""
+        folder = self.store.images_dir(self.session.id)
+        return tuple(str(save_prepared(image, folder)) for image in images)
 
     def regenerate(self) -> ChatRequest:
         """Ask again for the last question's reply (the old reply stays until the new one)."""
@@ -122,7 +150,7 @@ class ChatController:
         self.pending.request.cancel.set()
         return True
 
-    def finish(self, done: ChatDone) -> str | None:
+    def finish(self, done: ChatDone) -> Draft | None:
         """Record the reply; returns a draft to restore when nothing came back."""
         pending, self.pending = self.pending, None
         if pending is None:
@@ -140,12 +168,12 @@ class ChatController:
         self.session = self.store.save(base.with_message(reply))
         return None
 
-    def fail(self) -> str | None:
+    def fail(self) -> Draft | None:
         """The turn failed: take the question back out; returns the draft to restore."""
         pending, self.pending = self.pending, None
         return self._undo(pending) if pending is not None else None
 
-    def _undo(self, pending: PendingTurn) -> str | None:
+    def _undo(self, pending: PendingTurn) -> Draft | None:
         if pending.draft is None:
             return None
         last = self.session.messages[-1] if self.session.messages else None
@@ -153,6 +181,16 @@ class ChatController:
             self.session = self.session.without_last()
             if self.session.messages:
                 self.session = self.store.save(self.session)
+                self._forget_images(last.images)
             else:
                 self.store.delete(self.session.id)
         return pending.draft
+
+    def _forget_images(self, images: tuple[str, ...]) -> None:
+        """Delete stored images no remaining message refers to (the draft keeps the data)."""
+        kept = {path for message in self.session.messages for path in message.images}
+        folder = self.store.images_dir(self.session.id)
+        for image in set(images) - kept:
+            path = Path(image)
+            if path.parent == folder:
+                path.unlink(missing_ok=True)

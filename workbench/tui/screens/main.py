@@ -20,7 +20,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import InputError, WorkbenchError
+from workbench.core.images import PreparedImage
 from workbench.core.protocol import (
     EmbedRequest,
     LoadRequest,
@@ -29,8 +30,9 @@ from workbench.core.protocol import (
     PoolSnapshot,
     UnloadRequest,
 )
+from workbench.core.runner_handlers import check_chat
 from workbench.core.session_export import export_markdown
-from workbench.core.types import ModelInfo, ModelKind
+from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat_controller import ChatController
 from workbench.tui.messages import RunnerEvent
@@ -166,15 +168,32 @@ class MainScreen(Screen[None]):
 
     async def on_chat_pane_send_requested(self, message: ChatPane.SendRequested) -> None:
         try:
-            request, question = self.controller.send(message.text)
-        except WorkbenchError as exc:
+            self.check_model_can_answer(message.text, message.images)
+            request, question = self.controller.send(message.text, message.images)
+        except InputError as exc:
             self.notify(str(exc), severity="warning")
             return
-        self.chat.input.clear()
+        except WorkbenchError as exc:
+            self.notify(str(exc), title="Not sent", severity="error", timeout=8)
+            return
+        await self.chat.clear_draft()
         await self.chat.add_messages([question], self.names)
         await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
         self.bridge.submit(request)
         self.update_header()
+
+    def check_model_can_answer(self, text: str, images: tuple[PreparedImage, ...]) -> None:
+        """The runner's own rule, applied before anything is stored or sent.
+
+        A text model given images (in this question or earlier ones) is refused here with
+        the same one line the runner would give, so the draft and its images simply stay.
+        """
+        info = self.catalog.get(self.controller.model_id or "")
+        if info is None:
+            return
+        names = tuple(image.sha256 for image in images)  # only their presence matters
+        question = ChatMessage("user", text, images=names)
+        check_chat(info, (*self.controller.session.chat_messages(), question))
 
     def on_chat_pane_cancel_requested(self) -> None:
         if self.controller.cancel():

@@ -1,24 +1,27 @@
 """One turn in the transcript: who spoke, the text as Markdown, images, and its stats.
 
+A user turn with images shows a thumbnail of each (read from the session's image folder
+on a thread worker, so resuming a long session never stalls the screen) and its size.
+
 A reply being generated gets a ``ReplyStream`` over its Markdown body; finished turns are
 plain Markdown set once.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Markdown, Static
 
 from workbench.core.types import TurnStats
 from workbench.tui.streaming import ReplyStream
+from workbench.tui.widgets.image_preview import ImagePreview
 from workbench.tui.widgets.turn_stats import TurnStatsView
 
 ROLES = ("user", "assistant", "error")
+THUMB_COLS, THUMB_ROWS = 16, 6
 
 
 def chat_markdown_parser() -> MarkdownIt:
@@ -56,7 +59,8 @@ class ChatMessageView(Vertical):
     ChatMessageView.-error { border-left: thick $error; }
     ChatMessageView.-user { border-left: thick $secondary 50%; }
     ChatMessageView > Markdown { margin: 0; padding: 0; }
-    ChatMessageView > .images { color: $text-muted; }
+    ChatMessageView > .images { height: auto; margin-bottom: 1; }
+    ChatMessageView > .images > ImagePreview { margin-right: 2; }
     """
 
     def __init__(
@@ -79,8 +83,11 @@ class ChatMessageView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(self.label, classes="role")
         if self.images:
-            names = ", ".join(Path(p).name for p in self.images)
-            yield Static(f"📎 {names}", classes="images")
+            with Horizontal(classes="images"):
+                for path in self.images:
+                    yield ImagePreview(
+                        path=path, max_cols=THUMB_COLS, max_rows=THUMB_ROWS, caption=True
+                    )
         yield Markdown(self.content, parser_factory=chat_markdown_parser)
         yield TurnStatsView()
 

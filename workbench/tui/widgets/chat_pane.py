@@ -1,13 +1,20 @@
-"""The chat pane: a header, the transcript, and the editor.
+"""The chat pane: a header, the transcript, the images to attach, and the editor.
 
 It shows a conversation and streams a reply into it; what a send or a cancel means is
 decided above it (the screen and its chat controller). Tokens are fed into a buffer and a
 ~25 Hz timer drains it into the reply's ``MarkdownStream``.
+
+Images are attached with F3 (a dialog: path, URL, data URI or a file tree) or by pasting a
+data URI or an image path into the editor. Each is read and prepared on a thread worker —
+a URL may take seconds, and neither the UI thread nor the MLX owner thread may wait for
+it — which reports back with a message; a failure is one notification and the draft stays.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -16,15 +23,24 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
+from workbench.core.errors import WorkbenchError
+from workbench.core.images import DEFAULT_MAX_SIDE, PreparedImage, prepare_image
 from workbench.core.sessions import Session, SessionMessage
 from workbench.core.types import TurnStats
+from workbench.tui.chat_controller import Draft
+from workbench.tui.screens.attach import AttachScreen
 from workbench.tui.streaming import DRAIN_HZ
+from workbench.tui.widgets.attachments import AttachmentStrip, short_source
 from workbench.tui.widgets.chat_input import ChatInput
 from workbench.tui.widgets.chat_log import MAX_MOUNTED, ChatLog
 from workbench.tui.widgets.chat_message import ChatMessageView
 
-EMPTY_TEXT = "No messages yet. Choose a chat model in Models (Enter), type below, Ctrl+S sends."
+EMPTY_TEXT = (
+    "No messages yet. Choose a chat model in Models (Enter), type below, Ctrl+S sends. "
+    "F3 attaches an image (vision models)."
+)
 
 
 def message_view(message: SessionMessage, names: Mapping[str, str]) -> ChatMessageView:
@@ -44,6 +60,7 @@ class ChatPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel reply"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("f3", "attach", "Attach"),
     ]
 
     DEFAULT_CSS = """
@@ -57,11 +74,28 @@ class ChatPane(Vertical):
     """
 
     class SendRequested(Message):
-        """Send this text as the next question."""
+        """Send this text, with these images, as the next question."""
 
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, images: tuple[PreparedImage, ...] = ()) -> None:
             super().__init__()
             self.text = text
+            self.images = images
+
+    class ImagePrepared(Message):
+        """An image is ready to attach (posted from the preparing thread)."""
+
+        def __init__(self, token: int, prepared: PreparedImage) -> None:
+            super().__init__()
+            self.token = token
+            self.prepared = prepared
+
+    class ImageFailed(Message):
+        """An image cannot be attached; ``reason`` is one line (posted from the thread)."""
+
+        def __init__(self, token: int, reason: str) -> None:
+            super().__init__()
+            self.token = token
+            self.reason = reason
 
     class CancelRequested(Message):
         """Stop the reply being generated."""
@@ -73,10 +107,15 @@ class ChatPane(Vertical):
         super().__init__(id=id)
         self._reply: ChatMessageView | None = None
         self._timer: Timer | None = None
+        self._tokens = itertools.count(1)
+        self._preparing: dict[Worker, tuple[int, str]] = {}
+        self.image_max_side = DEFAULT_MAX_SIDE  # longest side of images sent to a model
+        self.attach_folder: Path | None = None  # where the file picker opens next
 
     def compose(self) -> ComposeResult:
         yield Static("no model chosen", id="chat-header")
         yield ChatLog(id="chat-log")
+        yield AttachmentStrip(id="attachments")
         yield ChatInput(id="chat-input")
 
     def on_mount(self) -> None:
@@ -91,6 +130,10 @@ class ChatPane(Vertical):
         return self.query_one(ChatInput)
 
     @property
+    def attachments(self) -> AttachmentStrip:
+        return self.query_one(AttachmentStrip)
+
+    @property
     def streaming(self) -> bool:
         return self._reply is not None
 
@@ -101,7 +144,12 @@ class ChatPane(Vertical):
 
     def on_chat_input_submitted(self, event: ChatInput.Submitted) -> None:
         event.stop()
-        self.post_message(self.SendRequested(event.text))
+        waiting = self.attachments.preparing
+        if waiting:
+            plural = "s are" if waiting > 1 else " is"
+            self.notify(f"{waiting} image{plural} still being prepared", severity="warning")
+            return
+        self.post_message(self.SendRequested(event.text, self.attachments.attachments))
 
     def action_cancel(self) -> None:
         self.post_message(self.CancelRequested())
@@ -109,8 +157,83 @@ class ChatPane(Vertical):
     def action_regenerate(self) -> None:
         self.post_message(self.RegenerateRequested())
 
-    def restore_draft(self, draft: str) -> None:
-        self.input.restore(draft)
+    def restore_draft(self, draft: Draft) -> None:
+        """Give a question back to the editor: its text and its images."""
+        self.input.restore(draft.text)
+        self.attachments.restore(draft.images)
+
+    async def clear_draft(self) -> None:
+        """Empty the editor and the attachments (the question was sent)."""
+        self.input.clear()
+        await self.attachments.clear()
+
+    # ----------------------------------------------------------------- attachments
+
+    def action_attach(self) -> None:
+        """Open the attach dialog; what it returns is prepared in the background."""
+
+        def chosen(source: str | None) -> None:
+            if source:
+                self.attach(source)
+            self.input.focus()
+
+        self.app.push_screen(AttachScreen(self.attach_folder), chosen)
+
+    def attach(self, source: str) -> None:
+        """Prepare ``source`` (path, URL or data URI) on a thread worker and attach it."""
+        token = next(self._tokens)
+        self.attachments.add_pending(token, source)
+        worker = self.run_worker(
+            lambda: self._prepare(token, source),
+            name="attach-image",
+            group="attach",
+            thread=True,
+            exit_on_error=False,
+        )
+        self._preparing[worker] = (token, source)
+
+    def _prepare(self, token: int, source: str) -> None:
+        """On the worker thread: read, check and normalise; report back by message."""
+        try:
+            prepared = prepare_image(source, self.image_max_side)
+        except WorkbenchError as exc:
+            self.post_message(self.ImageFailed(token, str(exc)))
+        else:
+            self.post_message(self.ImagePrepared(token, prepared))
+
+    async def on_chat_pane_image_prepared(self, message: ImagePrepared) -> None:
+        message.stop()
+        prepared = message.prepared
+        if not await self.attachments.resolve(message.token, prepared):
+            self.notify(f"{short_source(prepared.source)} is already attached", timeout=3)
+        elif prepared.source[:5].lower() not in ("data ", "http:", "https"):
+            self.attach_folder = Path(prepared.source).expanduser().absolute().parent
+
+    async def on_chat_pane_image_failed(self, message: ImageFailed) -> None:
+        message.stop()
+        await self.attachments.drop_pending(message.token)
+        self.notify(message.reason, title="Cannot attach image", severity="error", timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An unexpected failure while preparing is reported like a bad image, not raised."""
+        job = self._preparing.get(event.worker)
+        if job is None or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        event.stop()
+        del self._preparing[event.worker]
+        if event.state is WorkerState.ERROR:
+            token, source = job
+            reason = f"{short_source(source)}: {event.worker.error}"
+            self.post_message(self.ImageFailed(token, reason))
+
+    def on_chat_input_images_pasted(self, event: ChatInput.ImagesPasted) -> None:
+        event.stop()
+        for source in event.sources:
+            self.attach(source)
+
+    def on_attachment_strip_emptied(self, message: AttachmentStrip.Emptied) -> None:
+        message.stop()
+        self.input.focus()
 
     # ----------------------------------------------------------------- transcript
 
