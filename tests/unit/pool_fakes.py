@@ -63,6 +63,10 @@ class FakeEngine:
         self.step.set()
         self.started = threading.Event()
         self.free_tokens = 0  # tokens produced before ``step`` is waited for
+        self.cache = 0  # bytes of prompt caches held (counted in ``memory`` too)
+        self.cache_per_turn = 0  # what each chat turn adds to the cache
+        self.cache_drops = 0
+        self.generating = False
 
     def _wait_for_step(self, cancel: threading.Event) -> None:
         deadline = time.monotonic() + 10
@@ -72,7 +76,20 @@ class FakeEngine:
     def close(self) -> None:
         assert not self.closed, "closed twice"
         self.closed = True
-        self.memory.add(-self.size)
+        self.memory.add(-self.size - self.cache)
+
+    def grow_cache(self, amount: int) -> None:
+        self.cache += amount
+        self.memory.add(amount)
+
+    def prompt_cache_bytes(self) -> int:
+        return self.cache
+
+    def drop_prompt_caches(self) -> None:
+        assert not self.generating, "cache dropped mid-generation"
+        self.memory.add(-self.cache)
+        self.cache = 0
+        self.cache_drops += 1
 
     def stream_chat(
         self,
@@ -88,15 +105,20 @@ class FakeEngine:
     ) -> Iterator[GenerationChunk]:
         words = self.reply.split(" ")[: sampling.max_tokens]
         finish = "stop"
-        for i, word in enumerate(words):
-            self.started.set()
-            if i >= self.free_tokens:
-                self._wait_for_step(cancel)
-            if cancel.is_set():
-                finish = "cancelled"
-                break
-            assert not self.closed, "generating with a closed engine"
-            yield GenerationChunk(word if i == 0 else " " + word)
+        self.generating = True
+        try:
+            for i, word in enumerate(words):
+                self.started.set()
+                if i >= self.free_tokens:
+                    self._wait_for_step(cancel)
+                if cancel.is_set():
+                    finish = "cancelled"
+                    break
+                assert not self.closed, "generating with a closed engine"
+                yield GenerationChunk(word if i == 0 else " " + word)
+            self.grow_cache(self.cache_per_turn)
+        finally:
+            self.generating = False
         stats = TurnStats(3, len(words), 0.01, 100.0, 50.0, self.size, finish)
         yield GenerationChunk("", stats=stats)
 

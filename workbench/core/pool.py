@@ -13,6 +13,11 @@ never calls UI code; observers get plain callbacks, always outside the lock.
 Evicting = the injected ``unloader(engine)`` (closes it), every reference dropped, then the
 injected ``release()`` (the runner's: ``gc.collect()`` and ``mx.clear_cache()``).
 
+Caches: engines keep prompt caches that grow with each conversation. Whoever runs the model
+reports their size (``set_cache_bytes``, while still holding the lease) and the budget
+counts weights plus caches. Making room drops caches of models not in use (the engine's
+``drop_prompt_caches()``) before it evicts any model; see ``pool_fit``.
+
 Threads: every method is thread-safe. Concurrent ``ensure_loaded`` calls for the same model
 share one load. Loads and unloads themselves are serialised (one at a time), which keeps
 the memory measured around a load free of other threads' allocations.
@@ -35,17 +40,15 @@ from typing import Any
 
 from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError, ModelNotFoundError, WorkbenchError
-from workbench.core.pool_entry import Entry, ModelSize, SizeMemory
-from workbench.core.pool_fit import (
-    IN_USE,
-    Slot,
-    Wanted,
-    check_fit,
-    estimate_seconds,
-    over_budget,
-    over_budget_note,
-    simulate,
+from workbench.core.pool_entry import (
+    Entry,
+    ModelSize,
+    SizeMemory,
+    copy_error,
+    notify,
+    snapshot_of,
 )
+from workbench.core.pool_fit import Slot, check_fit, over_budget, simulate
 from workbench.core.protocol import LoadPlan, PoolEntryView, PoolSnapshot
 from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
@@ -171,7 +174,7 @@ class ModelPool:
             if role == "wait":
                 entry.done.wait()
                 if entry.error is not None:
-                    raise _copy(entry.error)
+                    raise copy_error(entry.error)
                 continue  # ready now (or evicted meanwhile: then load it again)
             self._changed()
             return self._load(entry, victims) if role == "load" else entry
@@ -184,6 +187,7 @@ class ModelPool:
         fit = check_fit(self._slots(), need, self._budget)
         if not fit.fits:
             raise InsufficientMemoryError(f"cannot load {info.name}: {fit.reason}")
+        self._drop_caches(fit.drop)
         victims = [self._entries.pop(model_id) for model_id in fit.evict]
         entry = Entry(info, remembered, pinned=pin, leases=int(lease))
         self._entries[info.id] = entry
@@ -206,7 +210,7 @@ class ModelPool:
             view = entry.view()
         self._sizes.note(info, measured, seconds, fresh=delta > 0)
         if self._on_loaded is not None:
-            _notify(self._on_loaded, view)
+            notify(self._on_loaded, view)
         self._changed()
         self.rebalance(protect=info.id)  # the measurement may be larger than the estimate
         return entry
@@ -231,9 +235,15 @@ class ModelPool:
     def _settled_memory(self) -> int:
         if self._measure is None:
             return 0
-        if self._release is not None:
-            self._release()
+        self._release_memory()
         return self._measure()
+
+    def _release_memory(self) -> None:
+        try:
+            if self._release is not None:
+                self._release()
+        except Exception:
+            log.exception("releasing memory failed")
 
     def _fail(self, entry: Entry, exc: BaseException) -> None:
         with self._lock:
@@ -287,22 +297,50 @@ class ModelPool:
         return evicted
 
     def rebalance(self, protect: str | None = None) -> tuple[str, ...]:
-        """Evict evictable models (LRU first) while the pool is over budget; returns ids.
+        """Back under budget: drop caches of models not in use, then evict evictable models
+        (LRU first); returns the evicted ids.
 
-        ``protect`` names a model to keep regardless (the one that was just loaded).
+        ``protect`` names a model to keep regardless (just loaded, or just chatted with):
+        it is not evicted, and its own cache is dropped only if nothing else is left to go.
         """
         with self._lock:
-            slots = [replace(s, status=IN_USE) if s.model_id == protect else s
-                     for s in self._slots()]  # fmt: skip
-            ids = over_budget(slots, self._budget)
-            victims = [self._entries.pop(model_id) for model_id in ids]
-        if not victims:
+            slots = [replace(s, protected=s.model_id == protect) for s in self._slots()]
+            room = over_budget(slots, self._budget)
+            dropped = self._drop_caches(room.drop)
+            victims = [self._entries.pop(model_id) for model_id in room.evict]
+        if not victims and not dropped:
             return ()
         with self._mlx_lock:
             for victim in victims:
                 self._unload(victim, "budget")
+            if dropped and not victims:
+                self._release_memory()
         self._changed()
-        return ids
+        return room.evict
+
+    def set_cache_bytes(self, model_id: str, cache_bytes: int) -> None:
+        """Record how much memory the model's prompt caches hold now (bookkeeping only).
+
+        Call it while holding the model's lease, after the work that grew the cache; a
+        model that is no longer loaded is ignored. Never drops or unloads anything:
+        ``rebalance`` does, on the thread that owns MLX.
+        """
+        with self._lock:
+            entry = self._entries.get(model_id)
+            if entry is None or entry.state != "ready" or entry.cache_bytes == cache_bytes:
+                return
+            entry.cache_bytes = max(int(cache_bytes), 0)
+        self._changed()
+
+    def _drop_caches(self, model_ids: Sequence[str]) -> tuple[str, ...]:
+        """Under the lock (so no lease can start meanwhile): make these engines forget
+        their prompt caches. The memory comes back at the next ``release()``."""
+        for model_id in model_ids:
+            entry = self._entries[model_id]
+            assert not entry.leases, "a leased model's cache must never be dropped"
+            entry.drop_caches()
+            log.info("dropped the prompt caches of %s to stay within budget", entry.info.name)
+        return tuple(model_ids)
 
     def close(self) -> None:
         """Unload everything that is not loading, pins and leases notwithstanding."""
@@ -325,50 +363,27 @@ class ModelPool:
         except Exception:  # a model that fails to close must not wedge the pool
             log.exception("closing %s failed", entry.info.name)
         del handle
-        try:
-            if self._release is not None:
-                self._release()
-        except Exception:
-            log.exception("releasing memory after %s failed", entry.info.name)
+        self._release_memory()
         if self._on_evicted is not None:
-            _notify(self._on_evicted, entry.info.id, reason)
+            notify(self._on_evicted, entry.info.id, reason)
 
     # ------------------------------------------------------------------ views
 
     def plan(self, model_ids: Sequence[str]) -> tuple[LoadPlan, ...]:
         """What loading these models, in this order, would do — nothing is changed."""
-        infos = [self.info(model_id) for model_id in model_ids]
-        rate = self._sizes.seconds_per_gb()
-        wanted = []
-        for info in infos:
-            measured, seconds = self._sizes.recall(info)
-            need = measured if measured is not None else info.estimated_bytes
-            wanted.append(Wanted(info.id, info.name, need, estimate_seconds(need, seconds, rate)))
+        wanted = [self._sizes.wanted(self.info(model_id)) for model_id in model_ids]
         with self._lock:
             slots, budget = self._slots(), self._budget
         return simulate(slots, wanted, budget)
 
     def estimated_seconds(self, model_id: str) -> float | None:
         """How long loading this model should take, from past loads (None if no data)."""
-        info = self.info(model_id)
-        measured, seconds = self._sizes.recall(info)
-        need = measured if measured is not None else info.estimated_bytes
-        return estimate_seconds(need, seconds, self._sizes.seconds_per_gb())
+        return self._sizes.wanted(self.info(model_id)).estimated_seconds
 
     def snapshot(self) -> PoolSnapshot:
         """An immutable picture of the pool, least recently used first."""
         with self._lock:
-            views = tuple(e.view() for e in self._entries.values())
-            note = over_budget_note(self._slots(), self._budget)
-            budget = self._budget
-        return PoolSnapshot(
-            entries=views,
-            budget_bytes=budget.memory_limit_bytes,
-            max_models=budget.max_models,
-            used_bytes=sum(v.bytes for v in views),
-            pinned_bytes=sum(v.bytes for v in views if v.pinned),
-            over_budget=note,
-        )
+            return snapshot_of(list(self._entries.values()), self._budget)
 
     def loaded_ids(self) -> tuple[str, ...]:
         """Ids of ready models, least recently used first."""
@@ -384,24 +399,7 @@ class ModelPool:
 
     def _changed(self) -> None:
         if self._on_changed is not None:
-            _notify(self._on_changed)
-
-
-def _notify(callback: Callable[..., None], *args: object) -> None:
-    """Tell an observer; an observer that fails must not leave the pool half-changed."""
-    try:
-        callback(*args)
-    except Exception:
-        log.exception("pool observer failed")
-
-
-def _copy(error: BaseException) -> BaseException:
-    """The error a shared load failed with, fresh for each waiting thread."""
-    if isinstance(error, WorkbenchError):
-        copy = type(error)(*error.args)
-        copy.__cause__ = error
-        return copy
-    return error
+            notify(self._on_changed)
 
 
 __all__ = ["ModelPool", "ModelSize"]

@@ -3,19 +3,35 @@
 Split from ``pool.py`` so the pool module is about rules and locking only. ``Entry`` is
 mutable and lives under the pool's lock; the UI only ever sees its frozen
 ``PoolEntryView``. ``SizeMemory`` answers "how big is this model, really?" from this run's
-loads first, then the sizes remembered on disk.
+loads first, then the sizes remembered on disk. ``notify`` and ``copy_error`` are the small
+rules for telling observers and waiting threads what happened.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.pool_fit import EVICTABLE, IN_USE, LOADING, PINNED, Slot
-from workbench.core.protocol import PoolEntryView
+from workbench.core.budget import Budget
+from workbench.core.errors import WorkbenchError
+from workbench.core.pool_fit import (
+    EVICTABLE,
+    IN_USE,
+    LOADING,
+    PINNED,
+    Slot,
+    Wanted,
+    estimate_seconds,
+    over_budget_note,
+)
+from workbench.core.protocol import PoolEntryView, PoolSnapshot
 from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
+
+log = logging.getLogger("workbench.core.pool")
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,7 @@ class Entry:
     leases: int = 0
     last_used: float = 0.0
     load_seconds: float | None = None
+    cache_bytes: int = 0  # the engine's prompt caches, as last reported
     handle: Any = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -57,7 +74,7 @@ class Entry:
             status = IN_USE
         else:
             status = PINNED if self.pinned else EVICTABLE
-        return Slot(self.info.id, self.info.name, self.bytes, status)
+        return Slot(self.info.id, self.info.name, self.bytes, status, self.cache_bytes)
 
     def view(self) -> PoolEntryView:
         """A frozen copy for the UI."""
@@ -74,7 +91,19 @@ class Entry:
             measured_bytes=self.measured_bytes,
             last_used=self.last_used,
             load_seconds=self.load_seconds,
+            cache_bytes=self.cache_bytes,
         )
+
+    def drop_caches(self) -> None:
+        """Ask the engine to forget its prompt caches (the model stays loaded)."""
+        drop = getattr(self.handle, "drop_prompt_caches", None)
+        try:
+            if drop is not None:
+                drop()
+        except Exception:  # a cache that fails to go must not wedge the pool (it still counts)
+            log.exception("dropping the caches of %s failed", self.info.name)
+        else:
+            self.cache_bytes = 0
 
 
 class SizeMemory:
@@ -94,6 +123,14 @@ class SizeMemory:
         record = self._store.lookup(info) if self._store is not None else None
         return (record.measured_bytes, record.load_seconds) if record else (None, None)
 
+    def wanted(self, info: ModelInfo) -> Wanted:
+        """The model as a load would count it: remembered size (else the estimate), and
+        how long its load should take."""
+        measured, seconds = self.recall(info)
+        need = measured if measured is not None else info.estimated_bytes
+        rate = self.seconds_per_gb()
+        return Wanted(info.id, info.name, need, estimate_seconds(need, seconds, rate))
+
     def note(self, info: ModelInfo, measured: int | None, seconds: float, fresh: bool) -> None:
         """Remember a load; ``fresh`` measurements are also written to the store."""
         with self._lock:
@@ -108,3 +145,34 @@ class SizeMemory:
         if pairs:
             return sum(s for _, s in pairs) / (sum(b for b, _ in pairs) / 1024**3)
         return self._store.seconds_per_gb() if self._store is not None else None
+
+
+def snapshot_of(entries: list[Entry], budget: Budget) -> PoolSnapshot:
+    """The frozen picture of these entries (LRU first) against ``budget``."""
+    views = tuple(entry.view() for entry in entries)
+    return PoolSnapshot(
+        entries=views,
+        budget_bytes=budget.memory_limit_bytes,
+        max_models=budget.max_models,
+        used_bytes=sum(v.total_bytes for v in views),
+        pinned_bytes=sum(v.bytes for v in views if v.pinned),
+        over_budget=over_budget_note([entry.slot() for entry in entries], budget),
+        cache_bytes=sum(v.cache_bytes for v in views),
+    )
+
+
+def notify(callback: Callable[..., None], *args: object) -> None:
+    """Tell an observer; an observer that fails must not leave the pool half-changed."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("pool observer failed")
+
+
+def copy_error(error: BaseException) -> BaseException:
+    """The error a shared load failed with, fresh for each waiting thread."""
+    if isinstance(error, WorkbenchError):
+        copy = type(error)(*error.args)
+        copy.__cause__ = error
+        return copy
+    return error

@@ -47,11 +47,17 @@ class PoolEntryView:
     measured_bytes: int | None
     last_used: float
     load_seconds: float | None = None
+    cache_bytes: int = 0  # prompt caches the engine keeps for recent conversations
 
     @property
     def bytes(self) -> int:
-        """The size the budget counts: measured when known, else estimated."""
+        """The weights' size: measured when known, else estimated."""
         return self.measured_bytes if self.measured_bytes is not None else self.estimated_bytes
+
+    @property
+    def total_bytes(self) -> int:
+        """What the budget counts for this model: weights plus prompt caches."""
+        return self.bytes + self.cache_bytes
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,10 @@ class PoolSnapshot:
     entries: tuple[PoolEntryView, ...]
     budget_bytes: int
     max_models: int
-    used_bytes: int
-    pinned_bytes: int
+    used_bytes: int  # weights and prompt caches of every entry
+    pinned_bytes: int  # weights of pinned models (their caches may still be dropped)
     over_budget: str | None = None  # one line when pinned / in-use models exceed the budget
+    cache_bytes: int = 0  # the prompt caches within ``used_bytes``
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class LoadPlan:
     available_bytes: int
     reason: str | None = None  # why it cannot fit (names pinned / in-use models)
     estimated_seconds: float | None = None
+    drop_caches: tuple[str, ...] = ()  # models whose prompt caches go first (they stay loaded)
 
 
 # --------------------------------------------------------------------------- requests

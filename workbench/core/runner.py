@@ -20,6 +20,10 @@ Guarantees a caller can build on:
 - Requests run in order, so a load that needs memory a generation holds waits for that
   generation to finish (queued behind it) and then evicts normally. Inside the pool itself
   nothing waits: a load that cannot fit *now* fails with the reason (see ``pool.py``).
+- Prompt caches count against the budget: after each chat turn the model's cache size goes
+  to the pool, and the rebalance that ends every owner-thread request drops other models'
+  caches, then evicts least-recently-used models, keeping the model just chatted with (its
+  own cache goes only if nothing else can).
 """
 
 from __future__ import annotations
@@ -204,7 +208,8 @@ class Runner:
             self._local.request_id = previous
             if owner:
                 self._current = None
-                self._rebalance()
+                # a chat may have grown its model's cache: others' caches and models go first
+                self._rebalance(request.model_id if isinstance(request, ChatRequest) else None)
 
     def _dispatch(self, request: Request) -> None:
         handlers = self._handlers
@@ -249,9 +254,9 @@ class Runner:
                 continue
             self._fail(request, CancelledError("the model runner has stopped"))
 
-    def _rebalance(self) -> None:
+    def _rebalance(self, protect: str | None = None) -> None:
         try:
-            self.pool.rebalance()
+            self.pool.rebalance(protect)
         except Exception:
             log.exception("rebalancing the pool failed")
 

@@ -3,7 +3,8 @@
 Split from ``runner.py`` (the loop, threads and wiring) so each handler reads on its own:
 check the request against the model *before* anything loads (kind, images, empty input),
 then work under a pool lease so the model cannot be evicted mid-use, and emit the events
-the protocol promises.
+the protocol promises. After a chat turn, still under the lease, the engine's prompt-cache
+size goes to the pool, which counts it against the budget.
 """
 
 from __future__ import annotations
@@ -94,11 +95,20 @@ class Handlers:
             if request.cancel.is_set():  # cancelled while the model was loading
                 self._emit(cancelled_chat(request))
                 return
-            text, stats = self._stream(engine, request)
+            try:
+                text, stats = self._stream(engine, request)
+            finally:  # still leased: the cache cannot be dropped while it is measured
+                self.report_cache(request.model_id, engine)
         if stats is None:
             finish = "cancelled" if request.cancel.is_set() else "stop"
             stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, finish)
         self._emit(ChatDone(request.request_id, text, stats))
+
+    def report_cache(self, model_id: str, engine: Any) -> None:
+        """Tell the pool how much memory the engine's prompt caches hold now."""
+        measure = getattr(engine, "prompt_cache_bytes", None)
+        if measure is not None:
+            self._pool.set_cache_bytes(model_id, int(measure()))
 
     def _stream(self, engine: Any, request: ChatRequest) -> tuple[str, TurnStats | None]:
         chunks = engine.stream_chat(

@@ -221,6 +221,18 @@ class VisionModel:
                 raise
         return self._template(fold_system(messages), num_images)  # template has no system
 
+    def prompt_cache_bytes(self) -> int:
+        """Memory held by the kept conversation caches (it grows with conversation length)."""
+        if not self._sessions:
+            return 0
+        from mlx_vlm.models.cache import cache_nbytes
+
+        return cache_nbytes([state.cache for state in self._sessions.values()])
+
+    def drop_prompt_caches(self) -> None:
+        """Forget every conversation cache (the next turns recompute their prompts)."""
+        self._sessions.clear()
+
     def close(self) -> None:
         """Drop the model, the processor and every conversation cache."""
         self._sessions.clear()
