@@ -1,11 +1,13 @@
 """Random operation sequences against the pool, checked step by step against a reference.
 
 A hypothesis state machine drives thousands of loads, leases, pins, evictions, budget
-changes and concurrent loads through a pool of fake models of known sizes, and after every
-step checks what users rely on: the budget (memory and count) is never exceeded, pinned and
-leased models are never evicted, the LRU order is right, no model is loaded twice, and a
-refused load leaves the pool exactly as it was. The reference below is written
-independently of ``pool_fit`` so that the two have to agree.
+changes, growing prompt caches and concurrent loads through a pool of fake models of known
+sizes, and after every step checks what users rely on: the budget (memory, caches included,
+and count) is honoured unless pinned or leased memory forces it over (or a bookkeeping
+change awaits the rebalance the runner always follows it with), pinned and leased models
+are never evicted, a leased model's cache is never dropped, the LRU order is right, no
+model is loaded twice, and a refused load leaves the pool exactly as it was. The reference
+below is written independently of ``pool_fit`` so that the two have to agree.
 """
 
 from __future__ import annotations
@@ -29,19 +31,27 @@ SIZES = {"a": 100 * MB, "b": 200 * MB, "c": 300 * MB, "d": 50 * MB, "e": 400 * M
 MODELS = st.sampled_from(sorted(SIZES))
 LIMITS = st.sampled_from([150, 300, 450, 600, 800, 1200])
 COUNTS = st.integers(min_value=1, max_value=5)
+GROWTH = st.sampled_from([10 * MB, 60 * MB, 150 * MB, 500 * MB])
 
 
 class Reference:
-    """The pool's rules, restated plainly: LRU list, pins, lease counts, budget."""
+    """The pool's rules, restated plainly: LRU list, pins, lease counts, caches, budget.
+
+    Making room: evict the fewest least-recently-used evictable models needed if every
+    cache that may go were gone (a leased model's never may; a protected one's only last),
+    then drop caches, least recently used first, until it fits.
+    """
 
     def __init__(self, limit: int, most: int) -> None:
         self.order: list[str] = []
         self.pinned: set[str] = set()
         self.leases: Counter[str] = Counter()
+        self.cache: Counter[str] = Counter()
         self.limit, self.most = limit, most
+        self.pending = False  # a bookkeeping change the runner follows with a rebalance
 
     def used(self) -> int:
-        return sum(SIZES[m] for m in self.order)
+        return sum(SIZES[m] + self.cache[m] for m in self.order)
 
     def evictable(self, model: str) -> bool:
         return model not in self.pinned and self.leases[model] == 0
@@ -50,49 +60,74 @@ class Reference:
         self.order.remove(model)
         self.order.append(model)
 
-    def load(self, model: str) -> list[str] | None:
-        """Victims if ``model`` can be loaded (already loaded: []), None if refused."""
-        if model in self.order:
-            return []
-        need = SIZES[model]
-        used, count, victims = self.used(), len(self.order), []
-        for other in self.order:
-            if used + need <= self.limit and count < self.most:
-                break
-            if self.evictable(other):
-                victims.append(other)
-                used, count = used - SIZES[other], count - 1
-        if used + need > self.limit or count >= self.most:
-            return None
-        return victims
+    def room(self, need: int, extra: int, protect: str | None = None) -> tuple[list, list, bool]:
+        """(caches to drop, models to evict, whether that is enough)."""
 
-    def apply_load(self, model: str, victims: list[str]) -> None:
+        def may_drop(m: str) -> bool:
+            return self.leases[m] == 0 and self.cache[m] > 0
+
+        fixed = sum(self.cache[m] for m in self.order if not may_drop(m) or m == protect)
+        floor = sum(SIZES[m] for m in self.order) + fixed
+        count, victims = len(self.order), []
+        for other in self.order:
+            if floor + need <= self.limit and count + extra <= self.most:
+                break
+            if self.evictable(other) and other != protect:
+                victims.append(other)
+                floor, count = floor - SIZES[other], count - 1
+        used = self.used() - sum(SIZES[v] + self.cache[v] for v in victims)
+        drops = []
+        rest = [m for m in self.order if m not in victims and m != protect]
+        for other in rest + ([protect] if protect in self.order else []):
+            if used + need <= self.limit:
+                break
+            if may_drop(other):
+                drops.append(other)
+                used -= self.cache[other]
+        return drops, victims, used + need <= self.limit and count + extra <= self.most
+
+    def load(self, model: str) -> tuple[list, list] | None:
+        """(drops, victims) if ``model`` can be loaded (already loaded: nothing), None if
+        refused."""
+        if model in self.order:
+            return [], []
+        drops, victims, ok = self.room(SIZES[model], 1)
+        return (drops, victims) if ok else None
+
+    def apply_load(self, model: str, drops: list[str], victims: list[str]) -> None:
         if model in self.order:
             self.touch(model)
             return
+        for dropped in drops:
+            self.cache[dropped] = 0
         for victim in victims:
             self.drop(victim)
         self.order.append(model)
+        self.pending = False  # a load makes the whole pool fit
 
     def drop(self, model: str) -> None:
         self.order.remove(model)
         self.pinned.discard(model)
+        self.cache[model] = 0
 
-    def shrink(self) -> list[str]:
-        """Evict LRU evictable models while over budget (what set_budget/rebalance do)."""
-        used, count, victims = self.used(), len(self.order), []
-        for other in list(self.order):
-            if used <= self.limit and count <= self.most:
-                break
-            if self.evictable(other):
-                victims.append(other)
-                used, count = used - SIZES[other], count - 1
+    def shrink(self, protect: str | None = None) -> list[str]:
+        """What rebalance does: drop caches, evict LRU evictable models, while over budget."""
+        drops, victims, _ok = self.room(0, 0, protect)
+        for dropped in drops:
+            self.cache[dropped] = 0
         for victim in victims:
             self.drop(victim)
+        self.pending = protect is not None and self.over()
         return victims
 
     def over(self) -> bool:
         return self.used() > self.limit or len(self.order) > self.most
+
+    def forced_over(self) -> bool:
+        """Pinned and leased models alone (a leased one's cache too) exceed the budget."""
+        held = [m for m in self.order if m in self.pinned or self.leases[m]]
+        memory = sum(SIZES[m] + (self.cache[m] if self.leases[m] else 0) for m in held)
+        return memory > self.limit or len(held) > self.most
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -121,6 +156,10 @@ class PoolMachine(RuleBasedStateMachine):
         self.created.append(engine)
         return engine
 
+    @property
+    def engines(self) -> dict[str, Any]:
+        return {e.info.id: e for e in self.created if not e.closed}
+
     def _evicted(self, model: str, reason: str) -> None:
         if reason != "unload" and model in self.ref.pinned:
             self.violations.append(f"pinned {model} was evicted")
@@ -130,9 +169,9 @@ class PoolMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ rules
 
     def _expect_load(self, model: str, call: Any) -> bool:
-        victims = self.ref.load(model)
+        expected = self.ref.load(model)
         before, memory, loads = self.pool.snapshot(), self.memory(), sum(self.loader.loads.values())
-        if victims is None:
+        if expected is None:
             try:
                 call()
             except InsufficientMemoryError as exc:
@@ -145,7 +184,7 @@ class PoolMachine(RuleBasedStateMachine):
         if model not in self.ref.order:
             self.expected_loads[model] += 1
         call()
-        self.ref.apply_load(model, victims)
+        self.ref.apply_load(model, *expected)
         return True
 
     @rule(model=MODELS, pin=st.booleans())
@@ -174,6 +213,32 @@ class PoolMachine(RuleBasedStateMachine):
         manager.__exit__(None, None, None)
         self.ref.leases[model] -= 1
         self.ref.touch(model)
+        self.ref.pending = self.ref.pending or self.ref.over()  # never unloads by itself
+
+    @precondition(lambda self: self.held)
+    @rule(index=st.integers(min_value=0, max_value=10), amount=GROWTH)
+    def cache_grows_mid_turn(self, index: int, amount: int) -> None:
+        """A generation grows its model's cache and reports it, still under the lease."""
+        model, _manager = self.held[index % len(self.held)]
+        engine = self.engines[model]
+        engine.grow_cache(amount)
+        self.pool.set_cache_bytes(model, engine.prompt_cache_bytes())
+        self.ref.cache[model] += amount
+        self.ref.pending = self.ref.pending or self.ref.over()  # the turn's end rebalances
+
+    @rule(model=MODELS, amount=GROWTH)
+    def chat_turn(self, model: str, amount: int) -> None:
+        """What the runner does for a chat with a loaded model: lease, grow, report,
+        return the lease, rebalance keeping that model."""
+        if model not in self.ref.order:
+            return
+        with self.pool.acquire(model, load=False) as engine:
+            engine.grow_cache(amount)
+            self.pool.set_cache_bytes(model, engine.prompt_cache_bytes())
+        self.ref.cache[model] += amount
+        self.ref.touch(model)
+        expected = self.ref.shrink(protect=model)
+        assert list(self.pool.rebalance(protect=model)) == expected
 
     @rule(model=MODELS, pinned=st.booleans())
     def set_pinned(self, model: str, pinned: bool) -> None:
@@ -185,6 +250,7 @@ class PoolMachine(RuleBasedStateMachine):
             raise AssertionError("pinning an unloaded model should fail")
         self.pool.set_pinned(model, pinned)
         (self.ref.pinned.add if pinned else self.ref.pinned.discard)(model)
+        self.ref.pending = self.ref.pending or self.ref.over()  # unpinning never unloads
 
     @rule(model=MODELS)
     def evict(self, model: str) -> None:
@@ -256,6 +322,8 @@ class PoolMachine(RuleBasedStateMachine):
         snapshot = self.pool.snapshot()
         self.ref.order = [e.model_id for e in snapshot.entries]
         self.ref.pinned = {e.model_id for e in snapshot.entries if e.pinned}
+        self.ref.cache = Counter({e.model_id: e.cache_bytes for e in snapshot.entries})
+        self.ref.pending = self.ref.pending and self.ref.over()
 
     # ------------------------------------------------------------------ invariants
 
@@ -278,15 +346,19 @@ class PoolMachine(RuleBasedStateMachine):
         within = snapshot.used_bytes <= snapshot.budget_bytes and len(snapshot.entries) <= (
             snapshot.max_models
         )
-        assert within or self.ref.over(), "over budget"
+        assert within or self.ref.forced_over() or self.ref.pending, "over budget"
         assert (snapshot.over_budget is None) == within
 
     @invariant()
     def memory_and_loads_add_up(self) -> None:
         live = [e for e in self.created if not e.closed]
         assert sorted(e.info.id for e in live) == sorted(self.ref.order), "engine leaked"
-        assert self.memory() == sum(SIZES[m] for m in self.ref.order)
-        assert self.memory() == self.pool.snapshot().used_bytes
+        snapshot = self.pool.snapshot()
+        caches = {e.model_id: e.cache_bytes for e in snapshot.entries}
+        assert caches == {m: self.ref.cache[m] for m in self.ref.order}, "caches differ"
+        assert all(e.cache == caches[e.info.id] for e in live), "cache not what was reported"
+        assert self.memory() == self.ref.used() == snapshot.used_bytes
+        assert snapshot.cache_bytes == sum(caches.values())
         assert self.loader.loads == self.expected_loads, "a model was loaded twice"
 
     def teardown(self) -> None:

@@ -353,3 +353,58 @@ def test_a_runner_stopped_before_it_runs_never_starts_mlx() -> None:
     runner.run()
     assert started == []
     assert [type(e) for e in events] == [RequestFailed]
+
+
+def test_a_chat_reports_its_cache_and_the_pool_counts_it(harness: Harness) -> None:
+    harness.client.load("chat")
+    engine = harness.loader.engines["chat"]
+    engine.cache_per_turn = 40 * MB
+    harness.client.chat("chat", HELLO)
+    harness.client.chat("chat", HELLO)
+    snapshot = harness.client.snapshot()
+    (entry,) = snapshot.entries
+    assert entry.cache_bytes == engine.prompt_cache_bytes() == 80 * MB
+    assert snapshot.cache_bytes == 80 * MB
+    assert snapshot.used_bytes == harness.memory() == SIZES["chat"] + 80 * MB
+    changes = [e.snapshot for e in harness.events if isinstance(e, PoolChanged)]
+    assert any(s.entries and s.entries[0].cache_bytes == 40 * MB for s in changes)
+
+
+def test_a_cache_that_outgrows_the_budget_costs_other_caches_then_lru_models() -> None:
+    """800 MB: emb (100), other (300, its cache 50), chat (300) whose cache grows 180."""
+    harness = Harness(limit=800 * MB)
+    with harness.client as client:
+        for model_id in ("emb", "other", "chat"):
+            client.load(model_id)
+        other = harness.loader.engines["other"]
+        other.cache_per_turn = 50 * MB
+        client.chat("other", HELLO)  # 750 MB
+        dropped_on: list[str] = []
+        drop = other.drop_prompt_caches
+        other.drop_prompt_caches = lambda: (dropped_on.append(threading.current_thread().name),
+                                            drop())  # fmt: skip
+        harness.loader.engines["chat"].cache_per_turn = 180 * MB
+        assert client.chat("chat", HELLO).text == "Hello from CHAT"  # 930 MB
+        client.load("chat")  # queued behind the turn's rebalance: the pool has settled
+        evicted = [(e.model_id, e.reason) for e in harness.events if isinstance(e, ModelEvicted)]
+        assert evicted == [("emb", "budget")]  # not enough alone: other's cache went too
+        assert dropped_on == ["mlx-owner"]  # never the caller's thread
+        snapshot = client.snapshot()
+        assert {e.model_id: e.cache_bytes for e in snapshot.entries} == {
+            "other": 0,
+            "chat": 180 * MB,
+        }
+        assert snapshot.used_bytes == harness.memory() == 780 * MB
+        assert snapshot.over_budget is None
+
+
+def test_a_load_makes_room_by_dropping_an_idle_cache_first(harness: Harness) -> None:
+    harness.client.load("chat")
+    harness.loader.engines["chat"].cache_per_turn = 200 * MB
+    harness.client.chat("chat", HELLO)  # 500 of 700 MB
+    (plan,) = harness.client.plan(["other"])
+    assert (plan.fits, plan.evict, plan.drop_caches) == (True, (), ("chat",))
+    harness.client.load("other")
+    assert not any(isinstance(e, ModelEvicted) for e in harness.events)
+    assert harness.loader.engines["chat"].cache_drops == 1
+    assert harness.memory() == harness.client.snapshot().used_bytes == 600 * MB
