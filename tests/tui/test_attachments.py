@@ -124,7 +124,7 @@ async def test_attach_by_path_shows_thumbnail_size_line_and_source_then_remove(
 
         assert strip(app).display
         [card] = cards(app)
-        assert card_text(card) == ("3000×1500 → 2048×1024", "…" + str(picture)[-35:])
+        assert card_text(card) == ("3000×1500 → 2048×1024", "…" + str(picture)[-29:])
         assert card.prepared.sent_size == (2048, 1024)
         preview = card.query_one(ImagePreview)
         image = preview.query_one(HalfcellImage)  # headless: half-blocks, never the terminal

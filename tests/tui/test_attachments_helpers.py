@@ -75,4 +75,4 @@ def test_short_sources_fit_a_card() -> None:
     assert short_source("/tmp/cat.png") == "/tmp/cat.png"
     long = "/home/someone/Pictures/holidays/2025/summer/beach/sunset-over-the-sea.jpg"
     cut = short_source(long)
-    assert len(cut) == 36 and cut.startswith("…") and cut.endswith("sunset-over-the-sea.jpg")
+    assert len(cut) == 30 and cut.startswith("…") and cut.endswith("sunset-over-the-sea.jpg")

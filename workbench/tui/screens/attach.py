@@ -61,7 +61,7 @@ class AttachScreen(ModalScreen[str | None]):
     }
     AttachScreen ImageTree { height: 1fr; margin-top: 1; border: round $secondary 50%; }
     AttachScreen ImageTree:focus { border: round $secondary; }
-    AttachScreen .hint { color: $text-muted; }
+    AttachScreen .hint { color: $text-muted; width: 100%; }
     """
 
     def __init__(self, folder: Path | None = None) -> None:
@@ -75,8 +75,8 @@ class AttachScreen(ModalScreen[str | None]):
             yield Input(placeholder="path, http(s) URL or data:image/… URI", id="attach-source")
             yield ImageTree(self.folder, id="attach-tree")
             yield Label(
-                "Enter attaches · a folder path + Enter opens it · Tab: files "
-                "(Enter picks, Backspace goes up) · Esc cancels",
+                "Enter attaches (a folder opens in the list) · Tab: file list, where Enter "
+                "picks and Backspace goes up · Esc cancels",
                 classes="hint",
             )
 

@@ -22,7 +22,7 @@ from textual.widgets import Button, Static
 from workbench.core.images import PreparedImage
 from workbench.tui.widgets.image_preview import ImagePreview
 
-SOURCE_MAX = 36
+SOURCE_MAX = 30
 THUMB_COLS, THUMB_ROWS = 12, 5
 # What the file picker lists and a pasted path may end with (the formats the image
 # pipeline decodes; anything else named like an image still gets its clear error).
@@ -97,7 +97,8 @@ class AttachmentCard(Horizontal, can_focus=True):
         border: round $secondary 40%;
     }
     AttachmentCard:focus { border: round $secondary; background: $boost; }
-    AttachmentCard > .details { width: auto; height: auto; padding-left: 1; }
+    AttachmentCard > .details { width: 32; height: auto; padding-left: 1; }
+    AttachmentCard .details > Static { text-wrap: nowrap; text-overflow: ellipsis; }
     AttachmentCard .size { text-style: bold; }
     AttachmentCard .source { color: $text-muted; }
     AttachmentCard Button { min-width: 5; }
