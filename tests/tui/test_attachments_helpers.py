@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +80,35 @@ def test_short_sources_fit_a_card() -> None:
     long = "/home/someone/Pictures/holidays/2025/summer/beach/sunset-over-the-sea.jpg"
     cut = short_source(long)
     assert len(cut) == 30 and cut.startswith("…") and cut.endswith("sunset-over-the-sea.jpg")
+
+
+def test_the_app_imports_with_stdout_on_a_terminal_but_stdin_not(tmp_path: Path) -> None:
+    """textual-image would ask the terminal and fail (termios.error); it must ask nothing."""
+    result = tmp_path / "result.txt"
+    program = (
+        "import workbench.tui.app\n"
+        "from workbench.tui.widgets import image_preview\n"
+        f"open({str(result)!r}, 'w').write(str(image_preview._DETECTED))\n"
+    )
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", program],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        os.set_blocking(controller, False)
+        try:
+            written = os.read(controller, 4096)
+        except (BlockingIOError, OSError):
+            written = b""
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0, done.stderr
+    assert result.read_text() == "False"  # not asked: half-blocks will be used
+    assert b"\x1b[" not in written  # no query was sent to the terminal

@@ -3,9 +3,12 @@
 Rendering is textual-image's. It decides at import how this terminal can show pixels
 (Sixel, the Kitty graphics protocol, or coloured half-blocks) by asking the terminal — which
 only works before Textual owns the terminal, so this module imports it at the top and the
-app's modules import this one before the app runs. Under a headless driver (``run_test``)
-the half-block renderer is used explicitly: every test run draws the same cells and nothing
-depends on the terminal pytest happens to run in.
+app's modules import this one before the app runs. That question needs both ends of a
+terminal: with stdout on a terminal but stdin not (``mlxbench bench < /dev/null``), the
+library's import raises ``termios.error``. So it is imported with a stand-in stdout that is
+no terminal unless stdin and stdout both are: then it asks nothing, and half-blocks are used.
+Under a headless driver (``run_test``) half-blocks are used too: every test run draws the
+same cells, whatever terminal pytest happens to run in.
 
 The thumbnail's size in cells is fixed here from the image's aspect ratio (a cell is about
 twice as tall as wide), so layout never depends on the terminal's pixel size either. The
@@ -16,7 +19,10 @@ thread; until then the preview says "loading…".
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from PIL import Image as PILImage
 from textual.app import App, ComposeResult
@@ -24,8 +30,6 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
-from textual_image.widget import HalfcellImage
-from textual_image.widget import Image as AutoImage
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.images import load_image_file
@@ -34,9 +38,35 @@ THUMBNAIL_PIXELS = 192  # longest side of the copy handed to the renderer
 CELL_ASPECT = 2.0  # a terminal cell is about twice as tall as it is wide
 
 
+def _on_a_terminal() -> bool:
+    streams = (sys.__stdin__, sys.__stdout__)
+    try:
+        return all(stream is not None and stream.isatty() for stream in streams)
+    except ValueError:  # a closed stream
+        return False
+
+
+def _import_textual_image() -> tuple[ModuleType, bool]:
+    """textual-image's widgets, and whether it was allowed to ask the terminal."""
+    detect = _on_a_terminal()
+    saved = sys.__stdout__
+    if not detect:
+        sys.__stdout__ = io.StringIO()  # not a terminal: the import asks nothing
+    try:
+        from textual_image import widget
+    finally:
+        sys.__stdout__ = saved
+    return widget, detect
+
+
+_widgets, _DETECTED = _import_textual_image()
+
+
 def image_widget_class(app: App) -> type[Widget]:
-    """Half-blocks when headless (tests); otherwise what textual-image found for this terminal."""
-    return HalfcellImage if app.is_headless else AutoImage
+    """textual-image's pick for this terminal; half-blocks when headless or not asked."""
+    if app.is_headless or not _DETECTED:
+        return _widgets.HalfcellImage
+    return _widgets.Image
 
 
 def thumbnail_cells(size: tuple[int, int], max_cols: int, max_rows: int) -> tuple[int, int]:
