@@ -2,11 +2,13 @@
 
 SmolLM2-135M (4-bit, ~94 MB) and MiniLM-L6 (fp32, ~87 MB) are loaded through the real
 runner on its owner thread; MLX's own active-memory counter is the witness that a refused
-load allocates nothing and that an eviction gives everything back.
+load allocates nothing, that an eviction gives everything back, and that the prompt cache
+the pool counts (and drops to make room) is the memory MLX really holds.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +162,59 @@ def test_pinned_model_blocks_the_other_and_nothing_is_allocated(models) -> None:
         client.pin(mini.id, pinned=False)
         client.load(smol.id)
         assert events.evicted() == [(mini.id, "lru")]
+
+
+def settled_active() -> int:
+    """Active memory once a finished reply's garbage is collected (the runner is idle).
+
+    A reply leaves arrays in reference cycles (about 8 MB for a 40-token SmolLM2 turn)
+    until the next collection; Python's cycle collector may run on any thread anyway.
+    """
+    gc.collect()
+    return active()
+
+
+def test_a_chats_cache_is_counted_and_dropped_to_make_room_before_any_eviction(models) -> None:
+    smol, mini = models
+    events = Recorded()
+    with start(models, Budget(1024 * MB, 4), events) as client:
+        baseline = settled_active()
+        client.load(smol.id)
+        question = [ChatMessage("user", "Tell me a short story about a cat.")]
+        greedy = SamplingSettings(temperature=0.0, max_tokens=40)
+        client.chat(smol.id, question, sampling=greedy, session_id="cats")  # keeps a cache
+        (entry,) = client.snapshot().entries
+        with client.runner.pool.acquire(smol.id, load=False) as engine:
+            kept = engine.prompt_cache_bytes()
+        assert entry.cache_bytes == kept > 0
+        assert client.snapshot().used_bytes == entry.bytes + kept
+        held = settled_active() - baseline
+        print(f"\nSmolLM2 weights {entry.bytes}, cache {kept}, MLX holds {held} above baseline")
+        assert abs(held - entry.bytes - kept) <= TINY  # the cache the pool counts is real
+
+        (plan,) = client.plan([mini.id])
+        budget = entry.bytes + plan.need_bytes + kept // 2  # MiniLM fits without the cache only
+        client.set_budget(Budget(budget, 4))
+        (plan,) = client.plan([mini.id])
+        assert (plan.fits, plan.evict, plan.drop_caches) == (True, (), (smol.id,))
+        before = settled_active()
+        loaded = client.load(mini.id)
+        after = active()
+        snapshot = client.snapshot()
+        assert events.evicted() == []
+        assert [e.model_id for e in snapshot.entries] == [smol.id, mini.id]
+        assert snapshot.cache_bytes == 0  # SmolLM2 stays loaded, without its cache
+        assert snapshot.used_bytes == entry.bytes + loaded.measured_bytes <= budget
+        fell = before + loaded.measured_bytes - after
+        print(f"budget {budget}: MiniLM {loaded.measured_bytes} loaded; memory fell by {fell}")
+        assert abs(fell - kept) <= TINY
+        assert abs(after - baseline - entry.bytes - loaded.measured_bytes) <= TINY
+        # the conversation goes on (its prompt recomputed); its new cache no longer fits
+        # beside MiniLM, and the model just chatted with keeps it: MiniLM (LRU) goes
+        sampling = SamplingSettings(temperature=0.0, max_tokens=4)
+        done = client.chat(smol.id, question, sampling=sampling, session_id="cats")
+        assert done.stats.cached_prompt_tokens == 0 and done.stats.generation_tokens >= 1
+        client.load(smol.id)  # queued behind the turn's rebalance
+        assert events.evicted() == [(mini.id, "budget")]
+        (entry,) = client.snapshot().entries
+        assert entry.cache_bytes > 0 and client.snapshot().over_budget is None
