@@ -128,6 +128,7 @@ async def test_attach_by_path_shows_thumbnail_size_line_and_source_then_remove(
         assert card.prepared.sent_size == (2048, 1024)
         preview = card.query_one(ImagePreview)
         image = preview.query_one(HalfcellImage)  # headless: half-blocks, never the terminal
+        await wait_for(pilot, lambda: image.size.width, "the thumbnail laid out")
         assert (image.size.width, image.size.height) == (12, 3)  # 2:1 picture, 1:2 cells
         assert app.main_screen.chat.input.text == "What is in this picture?"
 
@@ -280,8 +281,9 @@ async def test_resuming_a_session_shows_its_thumbnails_again(tmp_path: Path) -> 
         question = again.main_screen.query_one(ChatLog).messages[0]
         preview = question.query_one(ImagePreview)
         await wait_for(pilot, lambda: preview.query(HalfcellImage), "the thumbnail")
-        assert str(preview.query_one(".caption").content) == "300×600"
         image = preview.query_one(HalfcellImage)
+        await wait_for(pilot, lambda: image.size.width, "the thumbnail laid out")
+        assert str(preview.query_one(".caption").content) == "300×600"
         assert (image.size.width, image.size.height) == (6, 6)  # 1:2 picture, 6 rows high
 
 
