@@ -134,3 +134,9 @@ def test_select_keeps_report_order_and_refuses_unknown_names() -> None:
     assert [g.name for g in select(groups, ())] == ["decode", "cache", "load", "embed", "blas"]
     with pytest.raises(InputError, match="unknown bench group nope"):
         select(groups, ("nope",))
+
+
+def test_pair_ratios_compare_samples_of_the_same_round() -> None:
+    metric = Metric("x", "s", 2.0, 2.0, a_samples=(1.0, 2.0, 3.0), b_samples=(2.0, 2.0, 0.0))
+    assert metric.pair_ratios == (0.5, 1.0)  # a zero baseline sample has no ratio
+    assert Metric("y", "s", 1.0, a_samples=(1.0,)).pair_ratios == ()

@@ -63,6 +63,7 @@ def test_json_has_every_metric_with_samples_ratio_goal_and_verdict() -> None:
     assert first["goal"] == {"op": ">=", "limit": 0.98, "on": "ratio", "unit": "×",
                              "text": "≥ 0.98×"}  # fmt: skip
     assert first["a_samples"] == [4.9]
+    assert first["pair_ratios"] == [pytest.approx(0.98)]
     assert data["groups"][2]["metrics"][0]["passed"] is False
     assert data["machine"] == MACHINE
     assert data["settings"] == {"quick": True}

@@ -94,6 +94,14 @@ class Metric:
         return ratio(self.a, self.b)
 
     @property
+    def pair_ratios(self) -> tuple[float, ...]:
+        """A/B of the samples taken side by side (same round): the spread of the ratio."""
+        if len(self.a_samples) != len(self.b_samples):
+            return ()
+        pairs = zip(self.a_samples, self.b_samples, strict=True)
+        return tuple(a / b for a, b in pairs if b)
+
+    @property
     def passed(self) -> bool | None:
         if self.goal is None:
             return None

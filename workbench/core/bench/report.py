@@ -102,6 +102,7 @@ def metric_json(metric: Metric) -> dict[str, object]:
     goal = metric.goal
     data["goal"] = None if goal is None else {**asdict(goal), "text": goal.text}
     data["ratio"] = metric.ratio
+    data["pair_ratios"] = list(metric.pair_ratios)
     data["passed"] = metric.passed
     return data
 
