@@ -80,6 +80,8 @@ class ChatInput(TextArea):
     def restore(self, draft: str) -> None:
         """Give back a draft, keeping anything typed since (draft first)."""
         current = self.text
+        if not draft.strip():  # an images-only question: nothing to give back here
+            return
         if current.strip() and current != draft:
             draft = f"{draft}\n{current}"
         self.text = draft
