@@ -6,6 +6,8 @@ separately, so stats and text are checked against an independent count.
 
 from __future__ import annotations
 
+import gc
+import json
 import threading
 from pathlib import Path
 
@@ -267,3 +269,34 @@ def test_cancel_during_prompt_processing_ends_without_tokens_and_drops_the_cache
     again, again_stats = chat(engine, follow_up, session_id="prefill-cancel")
     assert again_stats.cached_prompt_tokens == 0  # a half-filled cache is never reused
     assert again == chat(engine, follow_up)[0]
+
+
+def settled_active() -> int:
+    """MLX's active memory once a finished turn's garbage (reference cycles) is collected."""
+    import mlx.core as mx
+
+    gc.collect()
+    return int(mx.get_active_memory())
+
+
+def test_prompt_cache_bytes_is_the_memory_mlx_holds_and_dropping_gives_it_back(engine, smollm2_dir):
+    config = json.loads((smollm2_dir / "config.json").read_text())
+    # keys + values, per layer, per KV head, float32 (the GGUF's scales make activations fp32)
+    layers, heads = config["num_hidden_layers"], config["num_key_value_heads"]
+    per_token = 2 * layers * heads * config["head_dim"] * 4
+    short = SamplingSettings(temperature=0.0, max_tokens=8)  # greedy: no random-key arrays
+    engine.drop_prompt_caches()
+    empty = settled_active()
+    assert engine.prompt_cache_bytes() == 0
+    _, stats = chat(engine, QUESTION, short, session_id="one")
+    assert stats.prompt_tokens + stats.generation_tokens < 256
+    one = engine.prompt_cache_bytes()
+    assert one == 256 * per_token  # mlx-lm allocates the cache in 256-token steps
+    assert settled_active() - empty == one  # exact: the count is the memory
+    chat(engine, QUESTION, short, session_id="two")
+    assert engine.prompt_cache_bytes() == 2 * one
+    assert settled_active() - empty == 2 * one
+    engine.drop_prompt_caches()
+    assert engine.prompt_cache_bytes() == 0
+    assert settled_active() == empty
+    print(f"\nSmolLM2 KV cache: {per_token} bytes per token, {one} per conversation of <256")
