@@ -218,3 +218,25 @@ def test_a_chats_cache_is_counted_and_dropped_to_make_room_before_any_eviction(m
         assert events.evicted() == [(mini.id, "budget")]
         (entry,) = client.snapshot().entries
         assert entry.cache_bytes > 0 and client.snapshot().over_budget is None
+
+
+def test_a_vision_models_cache_counts_too_and_a_smaller_budget_drops_it(tiny_vlm_dir) -> None:
+    vlm = model_from_path(tiny_vlm_dir)
+    assert vlm.kind is ModelKind.VISION
+    events = Recorded()
+    hello = [ChatMessage("user", "Hello there, tiny model.")]
+    greedy = SamplingSettings(temperature=0.0, max_tokens=6)
+    with start((vlm,), Budget(1024 * MB, 4), events) as client:
+        client.chat(vlm.id, hello, sampling=greedy)  # warm-up: no session, no cache kept
+        baseline = settled_active()
+        client.chat(vlm.id, hello, sampling=greedy, session_id="tiny")
+        (entry,) = client.snapshot().entries
+        with client.runner.pool.acquire(vlm.id, load=False) as engine:
+            kept = engine.prompt_cache_bytes()
+        assert entry.cache_bytes == kept > 0
+        assert abs(settled_active() - baseline - kept) <= TINY
+        print(f"\ntiny LLaVA: weights {entry.bytes}, cache {kept}")
+        client.set_budget(Budget(entry.bytes + kept // 2, 4))
+        (entry,) = client.snapshot().entries  # still loaded, cache gone
+        assert entry.cache_bytes == 0 and events.evicted() == []
+        assert abs(active() - baseline) <= TINY
