@@ -322,7 +322,11 @@ class StepClock:
 
 
 def build_app(
-    tmp_path: Path, script: Script | None = None, **options: int
+    tmp_path: Path,
+    script: Script | None = None,
+    *,
+    image_max_side: int | None = None,
+    **options: int,
 ) -> tuple[MlxbenchApp, FakeFactory]:
     """The real app over the fake runner, sessions in ``tmp_path/sessions``."""
     catalog = make_catalog()
@@ -334,6 +338,7 @@ def build_app(
         export_dir=tmp_path / "exports",
         theme="textual-dark",
         clock=StepClock(),
+        image_max_side=image_max_side,
     )
     return app, factory
 

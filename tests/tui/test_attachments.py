@@ -111,6 +111,17 @@ async def type_draft(pilot, text: str) -> None:
     await pilot.pause()
 
 
+async def test_configured_image_max_side_caps_attached_images(tmp_path: Path) -> None:
+    picture = make_png(tmp_path / "pics" / "wide.png")
+    app, _factory = build_app(tmp_path, image_max_side=512)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await attach_by_typing(pilot, str(picture))
+        [card] = cards(app)
+        assert card.prepared.sent_size == (512, 256)
+        assert card_text(card)[0] == "3000×1500 → 512×256"
+
+
 async def test_attach_by_path_shows_thumbnail_size_line_and_source_then_remove(
     tmp_path: Path,
 ) -> None:

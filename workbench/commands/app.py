@@ -62,7 +62,12 @@ def build_app(args: argparse.Namespace) -> MlxbenchApp:
     found = setup(args)  # config, budget (bad flags fail here), catalog; no MLX
     sessions_dir = args.sessions_dir or found.config.resolved_sessions_dir
     factory = runner_factory(found.catalog, found.budget, found.config)
-    return MlxbenchApp(found.catalog, factory, Path(sessions_dir))
+    return MlxbenchApp(
+        found.catalog,
+        factory,
+        Path(sessions_dir),
+        image_max_side=found.config.image_max_side,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
+from workbench.core.images import DEFAULT_MAX_SIDE
 from workbench.core.sessions import SessionStore
 from workbench.core.types import ModelInfo
 from workbench.tui.bridge import WORKER_NAME, RunnerBridge, RunnerFactory
@@ -57,8 +58,12 @@ class MlxbenchApp(App[None]):
         export_dir: Path | None = None,
         theme: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        image_max_side: int | None = None,
     ) -> None:
-        """``theme`` forces a theme (tests); otherwise the user's saved choice is used."""
+        """``theme`` forces a theme (tests); otherwise the user's saved choice is used.
+
+        ``image_max_side`` caps the longest side of attached images (config ``image_max_side``).
+        """
         super().__init__()
         self.catalog = list(catalog)
         self.bridge = RunnerBridge(self, runner_factory)
@@ -66,7 +71,13 @@ class MlxbenchApp(App[None]):
         self.controller = ChatController(store)
         self.export_dir = export_dir or Path(sessions_dir) / "exports"
         self._forced_theme = theme
-        self.main_screen = MainScreen(self.catalog, self.bridge, self.controller, self.export_dir)
+        self.main_screen = MainScreen(
+            self.catalog,
+            self.bridge,
+            self.controller,
+            self.export_dir,
+            image_max_side=image_max_side or DEFAULT_MAX_SIDE,
+        )
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen

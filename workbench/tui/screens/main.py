@@ -21,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from workbench.core.errors import InputError, WorkbenchError
-from workbench.core.images import PreparedImage
+from workbench.core.images import DEFAULT_MAX_SIDE, PreparedImage
 from workbench.core.protocol import (
     EmbedRequest,
     LoadRequest,
@@ -64,8 +64,11 @@ class MainScreen(Screen[None]):
         bridge: RunnerBridge,
         controller: ChatController,
         export_dir: Path,
+        *,
+        image_max_side: int = DEFAULT_MAX_SIDE,
     ) -> None:
         super().__init__()
+        self.image_max_side = image_max_side
         self.catalog = {m.id: m for m in catalog}
         self.names = {m.id: m.name for m in catalog}
         self.bridge = bridge
@@ -81,7 +84,7 @@ class MainScreen(Screen[None]):
             yield PoolPane(list(self.catalog.values()), id="pool")
             with TabbedContent(id="tabs", initial="tab-chat"):
                 with TabPane("Chat", id="tab-chat"):
-                    yield ChatPane(id="chat")
+                    yield ChatPane(image_max_side=self.image_max_side, id="chat")
                 with TabPane("Embeddings", id="tab-embeddings"):
                     yield EmbeddingsPane(list(self.catalog.values()), id="embeddings")
         yield Footer()

@@ -103,13 +103,13 @@ class ChatPane(Vertical):
     class RegenerateRequested(Message):
         """Answer the last question again."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, image_max_side: int = DEFAULT_MAX_SIDE, id: str | None = None) -> None:
         super().__init__(id=id)
         self._reply: ChatMessageView | None = None
         self._timer: Timer | None = None
         self._tokens = itertools.count(1)
         self._preparing: dict[Worker, tuple[int, str]] = {}
-        self.image_max_side = DEFAULT_MAX_SIDE  # longest side of images sent to a model
+        self.image_max_side = image_max_side  # longest side of images sent to a model
         self.attach_folder: Path | None = None  # where the file picker opens next
 
     def compose(self) -> ComposeResult:
