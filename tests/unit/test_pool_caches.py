@@ -209,3 +209,28 @@ def test_an_evicted_model_takes_its_cache_with_it() -> None:
     chat_turn(pool, "a", 70 * MB)
     pool.evict("a")
     assert memory() == 0 and pool.snapshot().used_bytes == 0
+
+
+def test_a_cache_leased_after_the_decision_to_drop_it_is_kept_and_still_counted() -> None:
+    pool, loader, memory, evicted = make_pool(limit=700 * MB)
+    pool.ensure_loaded("b")
+    chat_turn(pool, "b", 160 * MB)  # 360 MB
+    loader.gate.clear()
+    first = threading.Thread(target=pool.ensure_loaded, args=("c",))  # holds the MLX lock
+    first.start()
+    while "c" not in caches(pool):
+        pass
+    second = threading.Thread(target=pool.ensure_loaded, args=("d",))  # needs b's cache
+    second.start()
+    while "d" not in caches(pool):
+        pass
+    assert caches(pool)["b"] == 0  # decided: off the books, waiting for the MLX lock
+    with pool.acquire("b", load=False) as engine:  # a generation starts first
+        loader.gate.set()
+        first.join(5)
+        second.join(5)
+        assert engine.cache_drops == 0 and caches(pool)["b"] == 160 * MB  # kept, counted
+        # 710 MB with c and d loaded: the budget is kept by evicting c, not b's cache
+        assert evicted == [("c", "budget")]
+        assert memory() == pool.snapshot().used_bytes == 410 * MB
+        assert pool.snapshot().over_budget is None

@@ -265,10 +265,9 @@ def test_unpin_over_budget_is_rebalanced_on_the_owner_thread(harness: Harness) -
     snapshot = harness.client.set_budget(Budget(100 * MB, 3))
     assert snapshot.over_budget is not None and "pinned: CHAT" in snapshot.over_budget
     owner: list[str] = []
-    harness.runner.pool._unloader = lambda engine: (
-        owner.append(threading.current_thread().name),
-        engine.close(),
-    )
+    engine = harness.loader.engines["chat"]
+    close = engine.close
+    engine.close = lambda: (owner.append(threading.current_thread().name), close())
     harness.client.pin("chat", pinned=False)
     harness.wait_for(lambda e: isinstance(e, ModelEvicted) and e.model_id == "chat")
     assert owner == ["mlx-owner"]

@@ -43,6 +43,8 @@ from workbench.core.errors import InsufficientMemoryError, ModelNotFoundError, W
 from workbench.core.pool_entry import (
     Entry,
     ModelSize,
+    Reclaim,
+    Releaser,
     SizeMemory,
     copy_error,
     notify,
@@ -80,10 +82,10 @@ class ModelPool:
     ) -> None:
         self._catalog = {info.id: info for info in catalog}
         self._budget = budget
-        self._loader, self._unloader, self._measure = loader, unloader, measure
-        self._release = release
+        self._loader, self._measure = loader, measure
+        self._memory = Releaser(unloader, release, on_evicted)
         self._sizes = SizeMemory(sizes)
-        self._on_evicted, self._on_changed, self._on_loaded = on_evicted, on_changed, on_loaded
+        self._on_changed, self._on_loaded = on_changed, on_loaded
         self._clock = clock
         self._lock = threading.RLock()
         self._mlx_lock = threading.RLock()  # one load/unload at a time
@@ -158,11 +160,11 @@ class ModelPool:
         info = self.info(model_id)
         remembered, _ = self._sizes.recall(info)
         while True:
-            victims: list[Entry] = []
+            reclaim = Reclaim()
             with self._lock:
                 entry = self._entries.get(model_id)
                 if entry is None:
-                    victims = self._reserve(info, remembered, pin=pin, lease=lease)
+                    reclaim = self._reserve(info, remembered, pin=pin, lease=lease)
                     entry, role = self._entries[model_id], "load"
                 elif entry.state == "ready":
                     entry.leases += int(lease)
@@ -177,27 +179,26 @@ class ModelPool:
                     raise copy_error(entry.error)
                 continue  # ready now (or evicted meanwhile: then load it again)
             self._changed()
-            return self._load(entry, victims) if role == "load" else entry
+            return self._load(entry, reclaim) if role == "load" else entry
 
     def _reserve(
         self, info: ModelInfo, remembered: int | None, *, pin: bool, lease: bool
-    ) -> list[Entry]:
-        """Under the lock: check the fit, take the victims out, add a loading entry."""
+    ) -> Reclaim:
+        """Under the lock: check the fit, take out what must go, add a loading entry."""
         need = remembered if remembered is not None else info.estimated_bytes
         fit = check_fit(self._slots(), need, self._budget)
         if not fit.fits:
             raise InsufficientMemoryError(f"cannot load {info.name}: {fit.reason}")
-        self._drop_caches(fit.drop)
-        victims = [self._entries.pop(model_id) for model_id in fit.evict]
+        reclaim = self._take(fit.drop, fit.evict)
         entry = Entry(info, remembered, pinned=pin, leases=int(lease))
         self._entries[info.id] = entry
         self._touch(entry)
-        return victims
+        return reclaim
 
-    def _load(self, entry: Entry, victims: list[Entry]) -> Entry:
+    def _load(self, entry: Entry, reclaim: Reclaim) -> Entry:
         info = entry.info
         try:
-            handle, seconds, delta = self._run_loader(info, victims)
+            handle, seconds, delta = self._run_loader(info, reclaim)
         except BaseException as exc:
             self._fail(entry, exc)
             raise
@@ -215,35 +216,21 @@ class ModelPool:
         self.rebalance(protect=info.id)  # the measurement may be larger than the estimate
         return entry
 
-    def _run_loader(self, info: ModelInfo, victims: list[Entry]) -> tuple[Any, float, int]:
-        """Unload the victims, then load; returns the engine, seconds and measured bytes.
+    def _run_loader(self, info: ModelInfo, reclaim: Reclaim) -> tuple[Any, float, int]:
+        """Make room, then load; returns the engine, seconds and measured bytes.
 
         Memory is settled (garbage collected) before each reading: otherwise leftovers of
         earlier work, such as a finished reply's arrays held in reference cycles, may be
         freed *during* the load and make the model look smaller than it is.
         """
         with self._mlx_lock:
-            for victim in victims:
-                self._unload(victim, "lru")
-            before = self._settled_memory()
+            self._reclaim(reclaim, "lru")
+            before = self._memory.settled(self._measure)
             started = time.perf_counter()
             handle = self._loader(info)
             seconds = time.perf_counter() - started
-            delta = self._settled_memory() - before if self._measure else 0
+            delta = self._memory.settled(self._measure) - before if self._measure else 0
         return handle, seconds, delta
-
-    def _settled_memory(self) -> int:
-        if self._measure is None:
-            return 0
-        self._release_memory()
-        return self._measure()
-
-    def _release_memory(self) -> None:
-        try:
-            if self._release is not None:
-                self._release()
-        except Exception:
-            log.exception("releasing memory failed")
 
     def _fail(self, entry: Entry, exc: BaseException) -> None:
         with self._lock:
@@ -284,7 +271,7 @@ class ModelPool:
                 raise WorkbenchError(f"{name} is in use; wait for it to finish or cancel it")
             del self._entries[model_id]
         with self._mlx_lock:
-            self._unload(entry, reason)
+            self._memory.unload(entry, reason)
         self._changed()
 
     def set_budget(self, budget: Budget) -> tuple[str, ...]:
@@ -306,15 +293,11 @@ class ModelPool:
         with self._lock:
             slots = [replace(s, protected=s.model_id == protect) for s in self._slots()]
             room = over_budget(slots, self._budget)
-            dropped = self._drop_caches(room.drop)
-            victims = [self._entries.pop(model_id) for model_id in room.evict]
-        if not victims and not dropped:
+            reclaim = self._take(room.drop, room.evict)
+        if not reclaim:
             return ()
         with self._mlx_lock:
-            for victim in victims:
-                self._unload(victim, "budget")
-            if dropped and not victims:
-                self._release_memory()
+            self._reclaim(reclaim, "budget")
         self._changed()
         return room.evict
 
@@ -332,15 +315,28 @@ class ModelPool:
             entry.cache_bytes = max(int(cache_bytes), 0)
         self._changed()
 
-    def _drop_caches(self, model_ids: Sequence[str]) -> tuple[str, ...]:
-        """Under the lock (so no lease can start meanwhile): make these engines forget
-        their prompt caches. The memory comes back at the next ``release()``."""
-        for model_id in model_ids:
+    def _take(self, drop: Sequence[str], evict: Sequence[str]) -> Reclaim:
+        """Under the lock: evicted models out, dropped caches off the books."""
+        reclaim = Reclaim([self._entries.pop(model_id) for model_id in evict])
+        for model_id in drop:
             entry = self._entries[model_id]
-            assert not entry.leases, "a leased model's cache must never be dropped"
-            entry.drop_caches()
+            reclaim.drops.append((entry, entry.cache_bytes))
+            entry.cache_bytes = 0
+        return reclaim
+
+    def _reclaim(self, reclaim: Reclaim, reason: str) -> None:
+        """Under the MLX lock: drop the caches (never while leased), unload the victims."""
+        for entry, counted in reclaim.drops:
+            with self._lock:  # no lease can start while the engine forgets its caches
+                idle = not entry.leases and self._entries.get(entry.info.id) is entry
+                if not (idle and entry.drop_caches()):
+                    entry.cache_bytes = max(entry.cache_bytes, counted)  # still held
+                    continue
             log.info("dropped the prompt caches of %s to stay within budget", entry.info.name)
-        return tuple(model_ids)
+        for victim in reclaim.victims:
+            self._memory.unload(victim, reason)
+        if reclaim.drops and not reclaim.victims:
+            self._memory.release()
 
     def close(self) -> None:
         """Unload everything that is not loading, pins and leases notwithstanding."""
@@ -350,22 +346,9 @@ class ModelPool:
                 del self._entries[entry.info.id]
         with self._mlx_lock:
             for entry in ready:
-                self._unload(entry, "unload")
+                self._memory.unload(entry, "unload")
         if ready:
             self._changed()
-
-    def _unload(self, entry: Entry, reason: str) -> None:
-        """Close the engine, drop every reference to it, then let memory go back."""
-        handle, entry.handle = entry.handle, None
-        try:
-            if self._unloader is not None:
-                self._unloader(handle)
-        except Exception:  # a model that fails to close must not wedge the pool
-            log.exception("closing %s failed", entry.info.name)
-        del handle
-        self._release_memory()
-        if self._on_evicted is not None:
-            notify(self._on_evicted, entry.info.id, reason)
 
     # ------------------------------------------------------------------ views
 

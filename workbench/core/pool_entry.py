@@ -94,16 +94,32 @@ class Entry:
             cache_bytes=self.cache_bytes,
         )
 
-    def drop_caches(self) -> None:
+    def drop_caches(self) -> bool:
         """Ask the engine to forget its prompt caches (the model stays loaded)."""
         drop = getattr(self.handle, "drop_prompt_caches", None)
         try:
             if drop is not None:
                 drop()
-        except Exception:  # a cache that fails to go must not wedge the pool (it still counts)
+        except Exception:  # a cache that fails to go must not wedge the pool
             log.exception("dropping the caches of %s failed", self.info.name)
-        else:
-            self.cache_bytes = 0
+            return False
+        return True
+
+
+@dataclass
+class Reclaim:
+    """Memory that making room takes back: decided under the pool's lock, done under its
+    MLX lock (like every unload, so no load's measurement sees memory come and go).
+
+    ``victims`` are out of the pool already; ``drops`` pairs each engine whose caches go
+    with the cache bytes it was counted for (already zero in the pool's books).
+    """
+
+    victims: list[Entry] = field(default_factory=list)
+    drops: list[tuple[Entry, int]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.victims or self.drops)
 
 
 class SizeMemory:
@@ -145,6 +161,48 @@ class SizeMemory:
         if pairs:
             return sum(s for _, s in pairs) / (sum(b for b, _ in pairs) / 1024**3)
         return self._store.seconds_per_gb() if self._store is not None else None
+
+
+class Releaser:
+    """Unloading and giving memory back, with the injected functions (see ``pool.py``).
+
+    Failures are logged, never raised: a model that fails to close must not wedge the pool.
+    """
+
+    def __init__(
+        self,
+        unloader: Callable[[Any], None] | None,
+        release: Callable[[], None] | None,
+        on_evicted: Callable[[str, str], None] | None,
+    ) -> None:
+        self._unloader, self._release, self._on_evicted = unloader, release, on_evicted
+
+    def unload(self, entry: Entry, reason: str) -> None:
+        """Close the engine, drop every reference to it, then let memory go back."""
+        handle, entry.handle = entry.handle, None
+        try:
+            if self._unloader is not None:
+                self._unloader(handle)
+        except Exception:
+            log.exception("closing %s failed", entry.info.name)
+        del handle
+        self.release()
+        if self._on_evicted is not None:
+            notify(self._on_evicted, entry.info.id, reason)
+
+    def release(self) -> None:
+        try:
+            if self._release is not None:
+                self._release()
+        except Exception:
+            log.exception("releasing memory failed")
+
+    def settled(self, measure: Callable[[], int] | None) -> int:
+        """Memory in use once freed arrays are given back (0 without a measure)."""
+        if measure is None:
+            return 0
+        self.release()
+        return measure()
 
 
 def snapshot_of(entries: list[Entry], budget: Budget) -> PoolSnapshot:
