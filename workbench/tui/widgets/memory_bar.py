@@ -1,8 +1,11 @@
 """The pool's memory against its budget, with the pinned share visible.
 
 Two lines: a bar (pinned | other loaded | free) and the figures, e.g.
-"1.2 GB / 8.0 GB · pinned 0.5 GB · 2/4 models". Until the engine reports its first pool
-snapshot the second line says what the engine is doing ("starting engine…").
+"1.2 GB / 8.0 GB · pinned 0.5 GB · cache 12 MB · 2/4 models" — "used" counts the models'
+prompt caches too, since they hold memory like the weights do; a third line explains an
+over-budget pool (pinned or in-use models above a lowered budget). Until the engine
+reports its first pool snapshot the second line says what the engine is doing
+("starting engine…").
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ def bar_cells(snapshot: PoolSnapshot, width: int) -> tuple[int, int, int]:
 
 
 def memory_text(snapshot: PoolSnapshot) -> str:
-    """ "1.2 GB / 8.0 GB · pinned 0.5 GB · 2/4 models"."""
-    return (
+    """ "1.2 GB / 8.0 GB · pinned 0.5 GB · cache 12 MB · 2/4 models"."""
+    cache = f" · cache {human_bytes(snapshot.cache_bytes)}" if snapshot.cache_bytes else ""
+    text = (
         f"{human_bytes(snapshot.used_bytes)} / {human_bytes(snapshot.budget_bytes)}"
-        f" · pinned {human_bytes(snapshot.pinned_bytes)}"
+        f" · pinned {human_bytes(snapshot.pinned_bytes)}{cache}"
         f" · {len(snapshot.entries)}/{snapshot.max_models} models"
     )
+    return f"{text}\n{snapshot.over_budget}" if snapshot.over_budget else text
 
 
 class MemoryBar(Widget):

@@ -23,10 +23,15 @@ def describe_plan(plan: LoadPlan, names: Mapping[str, str]) -> str:
     eta = f" · load ≈ {human_seconds(plan.estimated_seconds)}" if plan.estimated_seconds else ""
     if not plan.fits:
         return f"cannot fit: {plan.reason or need}"
+    drops = ""
+    if plan.drop_caches:
+        drops = (
+            f" · drops the prompt cache of {', '.join(names.get(m, m) for m in plan.drop_caches)}"
+        )
     if plan.evict:
         evicted = ", ".join(names.get(m, m) for m in plan.evict)
-        return f"will evict {evicted} ({need}){eta}"
-    return f"fits ({need}){eta}"
+        return f"will evict {evicted} ({need}){drops}{eta}"
+    return f"fits ({need}){drops}{eta}"
 
 
 def describe_model(model: ModelInfo) -> str:
