@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,6 +75,18 @@ def test_save_leaves_no_temporary_files(store: SessionStore) -> None:
     assert sorted(p.name for p in store.root.iterdir()) == [f"{session.id}.json"]
     data = json.loads(store.path_for(session.id).read_text())
     assert data["format"] == "mlxbench-session" and len(data["messages"]) == 3
+
+
+def test_file_has_one_line_per_message_and_follows_every_change(store: SessionStore) -> None:
+    session = store.save(_conversation(store))
+    lines = store.path_for(session.id).read_text().splitlines()
+    assert sum(line.lstrip().startswith('{"role"') for line in lines) == 2
+    # A regenerated reply (same question, new text) is written as it is now, not as cached.
+    redone = replace(session.messages[1], content="Paris, on the Seine.")
+    session = store.save(session.without_last().with_message(redone))
+    assert store.load(session.id).messages[1].content == "Paris, on the Seine."
+    empty = store.save(store.new_session(model_id="m"))
+    assert json.loads(store.path_for(empty.id).read_text())["messages"] == []
 
 
 def test_list_is_newest_first_and_titles_come_from_the_first_question(

@@ -58,6 +58,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------- the store
 
+LINE_CACHE_SIZE = 20_000  # encoded message lines remembered per store (then start over)
+
 
 @dataclass(frozen=True)
 class ListResult:
@@ -73,6 +75,7 @@ class SessionStore:
     def __init__(self, root: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.root = Path(root)
         self._clock = clock
+        self._lines: dict[SessionMessage, str] = {}  # a message's encoded line, by value
 
     # ----------------------------------------------------------------- paths and ids
 
@@ -115,9 +118,33 @@ class SessionStore:
         """Write the session atomically; returns it with ``updated`` set."""
         session = replace(session, updated=self.now())
         path = self.path_for(session.id)
-        text = json.dumps(session_to_json(session, self.root), indent=2, ensure_ascii=False)
-        atomic_write_text(path, text + "\n")
+        atomic_write_text(path, self._session_text(session))
         return session
+
+    def _session_text(self, session: Session) -> str:
+        """The file's text: the header indented, then one message per line.
+
+        Every turn rewrites the whole file, so its cost must not grow much with a long
+        chat: messages are immutable, so each one's line is encoded once and remembered
+        (``json.dumps`` with ``indent`` takes Python's slow encoder; this uses the C one).
+        """
+        head = session_to_json(replace(session, messages=()), self.root)
+        text = json.dumps(head, indent=2, ensure_ascii=False)
+        if not session.messages:
+            return text + "\n"
+        lines = ",\n".join(f"    {self._message_line(m)}" for m in session.messages)
+        empty = '"messages": []\n}'
+        return f'{text.removesuffix(empty)}"messages": [\n{lines}\n  ]\n}}\n'
+
+    def _message_line(self, message: SessionMessage) -> str:
+        line = self._lines.get(message)
+        if line is None:
+            if len(self._lines) >= LINE_CACHE_SIZE:
+                self._lines.clear()
+            data = session_to_json(Session(id="x", messages=(message,)), self.root)
+            line = json.dumps(data["messages"][0], ensure_ascii=False)
+            self._lines[message] = line
+        return line
 
     def rename(self, session_id: str, title: str) -> Session:
         title = " ".join(title.split())
