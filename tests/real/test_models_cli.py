@@ -58,7 +58,7 @@ def test_models_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0].split() == ["NAME", "KIND", "FAMILY", "QUANT", "SIZE", "SOURCE", "ID"]
     smol = next(line for line in lines if line.startswith("SmolLM2-135M-Instruct"))
     assert smol.split() == [
-        "SmolLM2-135M-Instruct", "text", "llama", "Q4_1", "~98.4", "MB", "demo",
+        "SmolLM2-135M-Instruct", "text", "llama", "Q4_1", "~93.8", "MB", "demo",
         "demo/SmolLM2-135M-Instruct",
     ]  # fmt: skip
     mini = next(line for line in lines if line.startswith("all-MiniLM-L6-v2"))
@@ -115,3 +115,21 @@ def test_corrupt_config(capsys: pytest.CaptureFixture[str], isolated: Path) -> N
     (isolated / "corrupt" / "config.json").write_text('{"model_type": "llama",')
     err = _one_line_error(capsys, str(isolated / "corrupt"))
     assert "config.json is not valid JSON" in err
+
+
+def test_models_json_shows_the_size_measured_at_the_last_load(
+    capsys: pytest.CaptureFixture[str], minilm_dir: Path
+) -> None:
+    from workbench.core.budget import make_budget
+    from workbench.core.catalog import scan_catalog
+    from workbench.core.runner_client import RunnerClient
+
+    catalog = scan_catalog()
+    mini = next(m for m in catalog if m.id == "demo/all-MiniLM-L6-v2")
+    with RunnerClient(catalog=catalog, budget=make_budget("2GB", 2)) as client:
+        client.load(mini.id)
+    status, out, _ = run(capsys, "--json")
+    assert status == 0
+    record = next(m for m in json.loads(out) if m["id"] == mini.id)
+    assert record["measured_bytes"] is not None
+    assert record["measured_bytes"] == pytest.approx(record["estimated_bytes"], rel=0.001)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from workbench.core.budget import format_bytes
 from workbench.core.catalog import scan_catalog
 from workbench.core.config import load_config
 from workbench.core.resolve import resolve_model
+from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
 
 COLUMNS = ("NAME", "KIND", "FAMILY", "QUANT", "SIZE", "SOURCE", "ID")
@@ -29,16 +31,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--all", action="store_true", help="also list unusable models and why")
     parser.set_defaults(handler=run)
-
-
-def human_bytes(count: int) -> str:
-    """Decimal units, as disk sizes are usually shown: 98362432 → "98.4 MB"."""
-    if count < 1000:
-        return f"{count} B"
-    units, value, index = ("kB", "MB", "GB", "TB"), count / 1000, 0
-    while value >= 1000 and index < len(units) - 1:
-        value, index = value / 1000, index + 1
-    return f"{value:.1f} {units[index]}"
 
 
 def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict:
@@ -61,7 +53,7 @@ def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict:
 
 
 def _row(info: ModelInfo) -> tuple[str, ...]:
-    size = f"~{human_bytes(info.estimated_bytes)}" if info.usable else "-"
+    size = f"~{format_bytes(info.estimated_bytes)}" if info.usable else "-"
     return (
         info.name,
         info.kind.value,
@@ -87,9 +79,15 @@ def format_table(models: list[ModelInfo], show_problems: bool) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _measured(sizes: SizesStore, info: ModelInfo) -> int | None:
+    """The size measured at the model's last load, if its weights have not changed since."""
+    record = sizes.lookup(info) if info.usable else None
+    return record.measured_bytes if record else None
+
+
 def _describe(info: ModelInfo) -> str:
     record = model_record(info)
-    record["estimated_bytes"] = human_bytes(info.estimated_bytes)
+    record["estimated_bytes"] = format_bytes(info.estimated_bytes)
     return "\n".join(f"{key:16} {'-' if value is None else value}" for key, value in record.items())
 
 
@@ -101,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     shown = catalog if args.all else [m for m in catalog if m.usable]
     if args.json:
-        print(json.dumps([model_record(m) for m in shown], indent=2))
+        sizes = SizesStore()
+        records = [model_record(m, _measured(sizes, m)) for m in shown]
+        print(json.dumps(records, indent=2))
     elif not shown:
         hidden = len(catalog) - len(shown)
         note = f" ({hidden} unusable; see --all)" if hidden else ""
