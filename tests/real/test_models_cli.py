@@ -62,7 +62,7 @@ def test_models_table(capsys: pytest.CaptureFixture[str]) -> None:
         "demo/SmolLM2-135M-Instruct",
     ]  # fmt: skip
     mini = next(line for line in lines if line.startswith("all-MiniLM-L6-v2"))
-    assert mini.split()[1:5] == ["embeddings", "other", "-", "~90.9"]
+    assert mini.split()[1:5] == ["embeddings", "other", "-", "~86.6"]
 
 
 def test_all_shows_unusable_models_with_the_reason(
