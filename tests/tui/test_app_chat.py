@@ -13,7 +13,7 @@ from textual.widgets import Input, Markdown
 from workbench.core.protocol import ChatRequest
 from workbench.core.sessions import SessionMessage
 from workbench.tui.screens.settings import SettingsScreen
-from workbench.tui.widgets.chat_log import MAX_MOUNTED, ChatLog
+from workbench.tui.widgets.chat_log import LOAD_STEP, MAX_MOUNTED, ChatLog
 from workbench.tui.widgets.chat_message import ChatMessageView, chat_markdown_parser
 from workbench.tui.widgets.model_list import ModelList
 from workbench.tui.widgets.turn_stats import TurnStatsView
@@ -215,30 +215,77 @@ async def test_settings_screen_changes_the_next_request(tmp_path: Path) -> None:
         assert saved(tmp_path)["system_prompt"] == "Answer in one word."
 
 
-async def test_only_the_last_messages_are_mounted(tmp_path: Path) -> None:
-    app, _factory = build_app(tmp_path)
+async def long_session(app, pilot, count: int) -> ChatLog:
+    """Show a stored session of ``count`` messages "message 0" … ; the transcript widget."""
     store = app.controller.store
     session = store.new_session(model_id=SMOL)
-    for index in range(50):
+    for index in range(count):
         role = "user" if index % 2 == 0 else "assistant"
         session = session.with_message(SessionMessage(role, f"message {index}", model_id=SMOL))
     session = store.save(session)
+    await ready(pilot)
+    app.controller.resume(session.id)
+    await app.main_screen.chat.show_session(app.controller.session, app.main_screen.names)
+    await pilot.pause()
+    return app.main_screen.query_one(ChatLog)
+
+
+def texts(app) -> list[str]:
+    return [text for _label, text in transcript(app)]
+
+
+async def test_only_the_last_messages_are_mounted(tmp_path: Path) -> None:
+    app, _factory = build_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await ready(pilot)
-        app.controller.resume(session.id)
-        await app.main_screen.chat.show_session(app.controller.session, app.main_screen.names)
-        await pilot.pause()
-        log = app.main_screen.query_one(ChatLog)
+        log = await long_session(app, pilot, 50)
         assert len(log.query(ChatMessageView)) == MAX_MOUNTED
-        assert transcript(app)[-1][1] == "message 49"
-        assert transcript(app)[0][1] == "message 10"
+        assert texts(app) == [f"message {i}" for i in range(50 - MAX_MOUNTED, 50)]
         earlier = log.query_one(".earlier")
-        assert str(earlier.content) == "… 10 earlier messages not shown (kept in the session)"
+        assert str(earlier.content).startswith(f"… {50 - MAX_MOUNTED} earlier messages (kept")
+        assert earlier.display
         await choose_smol(pilot)
         await send(pilot, "one more")
         await wait_for(pilot, lambda: not replying(app), "the reply")
         assert len(log.query(ChatMessageView)) == MAX_MOUNTED
-        assert log.hidden_count == 12
+        assert log.hidden_count == 52 - MAX_MOUNTED
+        assert texts(app)[-2:] == ["one more", "The capital of France is **Paris**."]
+
+
+async def test_scrolling_to_the_top_shows_earlier_messages(tmp_path: Path) -> None:
+    app, _factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = await long_session(app, pilot, 50)
+        first_shown = 50 - MAX_MOUNTED
+        was_first = log.messages[0]
+        log.scroll_home(animate=False)
+        await wait_for(pilot, lambda: log.hidden_count < first_shown, "earlier messages")
+        await wait_for(pilot, lambda: log.scroll_y > 0, "the view kept where it was")
+        assert texts(app) == [f"message {i}" for i in range(first_shown - LOAD_STEP, 50)]
+        # The message that was first is now at the top of the view: nothing jumped.
+        assert was_first.region.y == log.region.y
+        while before := log.hidden_count:
+            log.scroll_home(animate=False)
+            await wait_for(pilot, lambda: log.hidden_count < before, "more")  # noqa: B023
+            await wait_for(pilot, lambda: log.scroll_y > 0, "the view kept where it was")
+        assert texts(app) == [f"message {i}" for i in range(50)]
+        assert not log.query_one(".earlier").display
+        # A new turn follows the end again and keeps only the last messages mounted.
+        await choose_smol(pilot)
+        await send(pilot, "one more")
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        assert len(log.messages) == MAX_MOUNTED
+        assert log.hidden_count == 52 - MAX_MOUNTED
+        assert texts(app)[-1] == "The capital of France is **Paris**."
+
+
+async def test_clicking_the_earlier_line_shows_earlier_messages(tmp_path: Path) -> None:
+    app, _factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 90)) as pilot:  # tall: the line itself is in view
+        log = await long_session(app, pilot, 20)
+        await pilot.click(".earlier")
+        await pilot.pause()
+        assert texts(app) == [f"message {i}" for i in range(20)]
+        assert log.hidden_count == 0
 
 
 async def test_a_reply_keeps_streaming_behind_a_modal_screen(tmp_path: Path) -> None:

@@ -9,6 +9,9 @@ plain Markdown set once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from textual.app import ComposeResult
@@ -98,6 +101,18 @@ class ChatMessageView(Vertical):
         """Stream into this message's body (call once, on a mounted, empty reply)."""
         self.stream = ReplyStream(self.query_one(Markdown))
         return self.stream
+
+    def recipe(self) -> Callable[[], ChatMessageView]:
+        """What builds this message again once its widget is gone (with the text shown now)."""
+        content = self.query_one(Markdown).source if self.is_mounted else self.content
+        return partial(
+            ChatMessageView,
+            self.role,
+            content,
+            label=self.label,
+            stats=self.stats,
+            images=self.images,
+        )
 
     def set_label(self, label: str) -> None:
         self.label = label

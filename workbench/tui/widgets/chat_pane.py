@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -243,7 +244,8 @@ class ChatPane(Vertical):
         messages = session.messages
         hidden = max(len(messages) - MAX_MOUNTED, 0)
         log = self.log_view
-        await log.clear_messages(hidden, "" if messages else EMPTY_TEXT)
+        earlier = (partial(message_view, m, names) for m in messages[:hidden])
+        await log.clear_messages(earlier, "" if messages else EMPTY_TEXT)
         await log.add(*(message_view(m, names) for m in messages[hidden:]))
         log.scroll_end(animate=False)
 
@@ -297,7 +299,7 @@ class ChatPane(Vertical):
         if reply is not None:
             if reply.stream is not None:
                 await reply.stream.close()
-            await reply.remove()
+            await self.log_view.remove_message(reply)
 
     async def _abandon_reply(self) -> None:
         if self._reply is not None:
