@@ -265,7 +265,7 @@ async def test_scrolling_to_the_top_shows_earlier_messages(tmp_path: Path) -> No
         assert was_first.region.y == log.region.y
         while before := log.hidden_count:
             log.scroll_home(animate=False)
-            await wait_for(pilot, lambda: log.hidden_count < before, "more")  # noqa: B023
+            await wait_for(pilot, lambda: log.hidden_count < before, "more")
             await wait_for(pilot, lambda: log.scroll_y > 0, "the view kept where it was")
         assert texts(app) == [f"message {i}" for i in range(50)]
         assert not log.query_one(".earlier").display
