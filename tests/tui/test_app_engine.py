@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 from fake_runner import FakeFactory, Script, build_app, make_catalog, ready, wait_for
+from textual.widgets import Markdown
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.protocol import EmbedRequest, PlanRequest
+from workbench.core.protocol import ChatRequest, EmbedRequest, PlanRequest, Request
 from workbench.tui.app import MlxbenchApp
+from workbench.tui.widgets.chat_log import ChatLog
 from workbench.tui.widgets.embed_explorer import EmbeddingsPane
 from workbench.tui.widgets.memory_bar import MemoryBar
+from workbench.tui.widgets.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 
@@ -59,8 +62,8 @@ async def test_an_engine_that_cannot_start_says_why(tmp_path: Path) -> None:
         bar = app.main_screen.query_one(MemoryBar)
         await wait_for(pilot, lambda: bar.status.startswith("engine failed"), "failure shown")
         assert "got 'lots'" in bar.status
-        notice = list(app._notifications)[-1]
-        assert notice.title == "Engine failed" and notice.severity == "error"
+        notices = [n for n in app._notifications if n.title == "Engine failed"]
+        assert notices and notices[0].severity == "error"
 
 
 async def test_quitting_stops_the_runner_thread(tmp_path: Path) -> None:
@@ -83,3 +86,97 @@ async def test_embeddings_requests_go_to_the_runner_and_back_to_the_pane(tmp_pat
         request = factory.received(EmbedRequest)[0]
         assert (request.model_id, request.texts) == (MINILM, texts)
         assert "error" not in pane.message.lower()
+
+
+def broken_factory(callback):
+    raise WorkbenchError("cannot start MLX: libmlx.so not found")
+
+
+async def send_chat(pilot, text: str) -> None:
+    """Choose the first (chat) model and send ``text``, without waiting for the engine."""
+    screen = pilot.app.main_screen
+    catalog = screen.query_one(ModelList)
+    catalog.focus()
+    catalog.move_cursor(row=0)
+    await pilot.press("enter")
+    await pilot.pause()
+    screen.chat.input.focus()
+    screen.chat.input.insert(text)
+    await pilot.press("ctrl+s")
+
+
+def error_lines(app) -> list[str]:
+    views = app.main_screen.query_one(ChatLog).messages
+    return [v.query_one(Markdown).source for v in views if v.has_class("-error")]
+
+
+async def test_a_chat_sent_after_the_engine_failed_is_answered_not_hung(tmp_path: Path) -> None:
+    app = MlxbenchApp(make_catalog(), broken_factory, tmp_path / "sessions", theme="textual-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        bar = app.main_screen.query_one(MemoryBar)
+        await wait_for(pilot, lambda: bar.status.startswith("engine failed"), "failure shown")
+        await send_chat(pilot, "Still there?")
+        await wait_for(pilot, lambda: app.controller.pending is None, "the chat to fail")
+        await pilot.pause()
+        assert any("libmlx.so not found" in line for line in error_lines(app))
+        assert app.main_screen.chat.input.text == "Still there?"  # the draft is back
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert all("being generated" not in n.message for n in app._notifications)
+
+
+class FailingSlowFactory(SlowFactory):
+    """Starts slowly, then fails: requests made meanwhile must still be answered."""
+
+    def __call__(self, callback):
+        self.release.wait()
+        raise WorkbenchError("cannot start MLX: out of memory")
+
+
+async def test_requests_queued_while_the_engine_starts_fail_when_it_cannot(
+    tmp_path: Path,
+) -> None:
+    factory = FailingSlowFactory()
+    app = MlxbenchApp(make_catalog(), factory, tmp_path / "sessions", theme="textual-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await send_chat(pilot, "Early question")
+        assert app.controller.pending is not None
+        factory.release.set()
+        await wait_for(pilot, lambda: app.controller.pending is None, "the early chat to fail")
+        await pilot.pause()
+        assert any("out of memory" in line for line in error_lines(app))
+        assert app.main_screen.chat.input.text == "Early question"
+
+
+class DyingRunner:
+    """Takes requests, then its thread dies with one still unanswered."""
+
+    def __init__(self) -> None:
+        self.got: list[Request] = []
+        self.die = threading.Event()
+
+    def submit(self, request: Request) -> None:
+        self.got.append(request)
+        if isinstance(request, ChatRequest):
+            self.die.set()
+
+    def stop(self) -> None:
+        self.die.set()
+
+    def run(self) -> None:
+        self.die.wait()
+        raise RuntimeError("segfault-ish: runner thread crashed")
+
+
+async def test_a_runner_thread_that_dies_fails_the_pending_chat(tmp_path: Path) -> None:
+    runner = DyingRunner()
+    app = MlxbenchApp(
+        make_catalog(), lambda callback: runner, tmp_path / "sessions", theme="textual-dark"
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send_chat(pilot, "Are you alive?")
+        await wait_for(pilot, lambda: app.controller.pending is None, "the chat to fail")
+        await pilot.pause()
+        assert any("runner thread crashed" in line for line in error_lines(app))
+        assert app.main_screen.chat.input.text == "Are you alive?"

@@ -103,8 +103,10 @@ class MlxbenchApp(App[None]):
             error = event.worker.error
             pool.engine_status(f"engine failed: {error}")
             self.notify(f"{error}", title="Engine failed", severity="error", timeout=30)
+            self.bridge.fail_all(f"the engine failed: {error}")
         elif event.state is WorkerState.SUCCESS:
             pool.engine_stopped()
+            self.bridge.fail_all("the engine has stopped")
 
     def on_unmount(self) -> None:
         self.bridge.stop()

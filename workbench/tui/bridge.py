@@ -5,7 +5,9 @@ MLX) and runs inside a Textual thread worker. Its callback is ``App.post_message
 ``RunnerEvent`` wrapper: thread-safe and non-blocking, unlike ``call_from_thread``, which
 would hold generation until the screen had drawn. The factory itself runs on the worker
 thread too, so whatever it imports never delays the first frame; requests submitted before
-the runner exists are queued here and handed over once it does.
+the runner exists are queued here and handed over once it does. If the runner cannot be
+built, or its thread ends, the bridge is dead: every request still waiting, and every later
+one, is answered with ``RequestFailed`` so nothing waits forever.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual.app import App
 from textual.worker import Worker
 
 from workbench.core.protocol import (
+    BudgetRequest,
     ChatDone,
     ChatRequest,
     EmbeddingsReady,
@@ -32,6 +35,7 @@ from workbench.core.protocol import (
     PoolChanged,
     Request,
     RequestFailed,
+    ShutdownRequest,
     UnloadRequest,
 )
 from workbench.tui.messages import RunnerEvent
@@ -44,10 +48,13 @@ FINAL_EVENT: dict[type[Request], type[Event]] = {
     LoadRequest: ModelLoaded,
     UnloadRequest: ModelEvicted,
     PinRequest: PoolChanged,
+    BudgetRequest: PoolChanged,
     PlanRequest: PlanReady,
     ChatRequest: ChatDone,
     EmbedRequest: EmbeddingsReady,
 }
+# Requests nothing answers: the runner just stops. They are never tracked as pending.
+UNANSWERED: tuple[type[Request], ...] = (ShutdownRequest,)
 
 
 def is_final(request: Request, event: Event) -> bool:
@@ -82,6 +89,7 @@ class RunnerBridge:
         self._runner: RunnerLike | None = None
         self._early: list[Request] = []
         self._stopping = False
+        self._dead: str | None = None  # why no runner will ever answer (set on the UI thread)
         self._pending: dict[int, Request] = {}
 
     def start(self) -> Worker[None]:
@@ -105,8 +113,15 @@ class RunnerBridge:
         runner.run()
 
     def submit(self, request: Request) -> Request:
-        """Send a request to the runner (queued if it is still starting); returns it."""
-        self._pending[request.request_id] = request
+        """Send a request to the runner (queued if it is still starting); returns it.
+
+        On a dead bridge the request is answered at once with ``RequestFailed``.
+        """
+        if not isinstance(request, UNANSWERED):
+            self._pending[request.request_id] = request
+        if self._dead is not None:
+            self._post(_failure(request, self._dead))
+            return request
         with self._lock:
             runner = self._runner
             if runner is None:
@@ -114,6 +129,19 @@ class RunnerBridge:
                 return request
         runner.submit(request)
         return request
+
+    def fail_all(self, reason: str) -> None:
+        """The runner is gone (never built, or its thread ended): answer everything waiting.
+
+        Call on the UI thread. Later requests are answered with the same ``reason``.
+        """
+        if self._dead is not None:
+            return
+        with self._lock:
+            self._early = []
+        self._dead = reason
+        for request in list(self._pending.values()):
+            self._post(_failure(request, reason))
 
     def request_for(self, event: Event) -> Request | None:
         """The request an event answers (forgotten once its final event has been seen)."""
@@ -133,3 +161,8 @@ class RunnerBridge:
             request.cancel.set()
         if runner is not None:
             runner.stop()
+
+
+def _failure(request: Request, reason: str) -> RequestFailed:
+    model_id = getattr(request, "model_id", None)
+    return RequestFailed(request.request_id, reason, "WorkbenchError", model_id=model_id)
