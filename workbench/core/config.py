@@ -1,7 +1,8 @@
 """The user's configuration file (TOML), read into one validated dataclass.
 
 Every setting has a default, so a missing file is fine. A malformed file or a bad value
-raises ``InputError`` with the file and key named, never a TOML traceback.
+raises ``InputError`` with the file and key named, never a TOML traceback; so does an
+unknown key, since a typo (``memory-limit``) silently ignored would look like a bug.
 
 Example ``config.toml``::
 
@@ -55,6 +56,33 @@ def _expect(value: object, kind: type, key: str, source: Path) -> object:
     return value
 
 
+KNOWN_KEYS = (
+    "memory_limit",
+    "max_models",
+    "model_dirs",
+    "image_max_side",
+    "openblas",
+    "sessions_dir",
+    "lmstudio_dir",
+    "models",
+)
+
+
+def _positive(value: object, key: str, source: Path) -> int:
+    number = _expect(value, int, key, source)
+    if number < 1:  # type: ignore[operator]
+        raise InputError(f"{source}: '{key}' must be at least 1, got {number!r}")
+    return number  # type: ignore[return-value]
+
+
+def _model_dirs(value: object, source: Path) -> tuple[Path, ...]:
+    dirs = _expect(value, list, "model_dirs", source)
+    for item in dirs:  # type: ignore[attr-defined]
+        if not isinstance(item, str):
+            raise InputError(f"{source}: 'model_dirs' items must be strings, got {item!r}")
+    return tuple(Path(d).expanduser() for d in dirs)  # type: ignore[attr-defined]
+
+
 def _overrides(raw: object, source: Path) -> dict[str, ModelOverride]:
     if not isinstance(raw, dict):
         raise InputError(f"{source}: [models] must be a table of model names")
@@ -68,21 +96,25 @@ def _overrides(raw: object, source: Path) -> dict[str, ModelOverride]:
 
 def parse_config(data: dict, source: Path) -> Config:
     """Validate a parsed TOML table into a ``Config``."""
+    unknown = [key for key in data if key not in KNOWN_KEYS]
+    if unknown:
+        raise InputError(
+            f"{source}: unknown setting {unknown[0]!r} (known: {', '.join(KNOWN_KEYS)})"
+        )
     kwargs: dict = {}
     if "memory_limit" in data:
         kwargs["memory_limit"] = str(_expect(data["memory_limit"], str, "memory_limit", source))
     if "max_models" in data:
-        kwargs["max_models"] = _expect(data["max_models"], int, "max_models", source)
+        kwargs["max_models"] = _positive(data["max_models"], "max_models", source)
     if "image_max_side" in data:
-        kwargs["image_max_side"] = _expect(data["image_max_side"], int, "image_max_side", source)
+        kwargs["image_max_side"] = _positive(data["image_max_side"], "image_max_side", source)
     if "openblas" in data:
         value = _expect(data["openblas"], str, "openblas", source)
         if value not in ("auto", "off"):
             raise InputError(f'{source}: \'openblas\' must be "auto" or "off", got {value!r}')
         kwargs["openblas"] = value
     if "model_dirs" in data:
-        dirs = _expect(data["model_dirs"], list, "model_dirs", source)
-        kwargs["model_dirs"] = tuple(Path(str(d)).expanduser() for d in dirs)
+        kwargs["model_dirs"] = _model_dirs(data["model_dirs"], source)
     for key in ("sessions_dir", "lmstudio_dir"):
         if data.get(key):
             kwargs[key] = Path(str(_expect(data[key], str, key, source))).expanduser()
