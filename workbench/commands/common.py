@@ -29,17 +29,24 @@ KIND_WORDS = {
 
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--memory-limit`` and ``--max-models``, defaulting to the config file's values."""
+    """``--memory-limit`` and ``--max-models``, defaulting to the config file's values.
+
+    Added to the main parser and to subcommands, so the flags work before or after the
+    subcommand: ``SUPPRESS`` leaves a flag out of the namespace unless given, so a
+    subcommand's copy never overwrites one given before it (read with ``getattr``).
+    """
     group = parser.add_argument_group("model pool budget")
     group.add_argument(
         "--memory-limit",
         metavar="SIZE",
+        default=argparse.SUPPRESS,
         help='memory for loaded models: "8GB", "512MB", "60%%" of RAM, or a number of GB '
         "(default: memory_limit in config.toml, else 60%%)",
     )
     group.add_argument(
         "--max-models",
         type=int,
+        default=argparse.SUPPRESS,
         metavar="N",
         help="most models loaded at once (default: max_models in config.toml, else 4)",
     )
