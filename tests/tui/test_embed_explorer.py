@@ -7,6 +7,7 @@ screen has a known value: north·east = 0, north·north-east = cos 45° ≈ 0.70
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -354,6 +355,8 @@ async def test_loading_a_file_fills_the_texts(tmp_path: Path) -> None:
     good.write_text("north\n\neast\n  south  \n", encoding="utf-8")
     binary = tmp_path / "image.bin"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
     app = ExplorerApp()
     async with app.run_test(size=(120, 40)) as pilot:
         file_input = app.query_one("#embed-file", Input)
@@ -361,6 +364,7 @@ async def test_loading_a_file_fills_the_texts(tmp_path: Path) -> None:
             (tmp_path / "missing.txt", "missing.txt does not exist"),
             (binary, "image.bin is not UTF-8 text"),
             (tmp_path, "is a folder"),
+            (fifo, "pipe is not a regular file"),
         ]:
             file_input.value = str(path)
             file_input.focus()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,31 @@ def test_read_texts_file_rules(tmp_path: Path) -> None:
     latin.write_bytes("café".encode("latin-1"))
     with pytest.raises(InputError, match="not UTF-8 text"):
         read_texts_file(latin)
+
+
+def test_only_regular_files_are_read_and_nothing_blocks(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    errors: list[str] = []
+
+    def attempt() -> None:
+        try:
+            read_texts_file(fifo)
+        except InputError as exc:
+            errors.append(str(exc))
+
+    reader = threading.Thread(target=attempt, daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    if reader.is_alive():
+        with open(fifo, "w"):  # a writer lets the stuck reader finish, so the run can end
+            pass
+        pytest.fail("reading a FIFO blocked instead of being refused")
+    assert errors == [f"{fifo} is not a regular file (a device, pipe or socket)"]
+    with pytest.raises(InputError, match="not a regular file"):
+        read_texts_file(Path("/dev/zero"))  # endless: must be refused, not read
+    with pytest.raises(InputError, match="is a folder"):
+        read_texts_file(tmp_path)
 
 
 def test_truncate_fits_terminal_cells() -> None:

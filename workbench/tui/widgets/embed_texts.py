@@ -6,6 +6,8 @@ and why) are plain functions that read and test on their own.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -24,26 +26,44 @@ def split_texts(raw: str) -> tuple[str, ...]:
 def read_texts_file(path: Path) -> tuple[str, ...]:
     """Read a UTF-8 text file of one text per line.
 
+    Only regular files are read, and never more than the limit: a FIFO, a device such as
+    /dev/zero or a folder is refused before anything could block (opened non-blocking,
+    checked on the open file, so it cannot be swapped in between).
+
     Raises:
         InputError: one line naming the file and why it cannot be used.
     """
     try:
-        if path.is_dir():
-            raise InputError(f"{path} is a folder, not a text file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"{path} is {size // 1024} KiB; the limit is 1 MiB of text")
-        raw = path.read_text(encoding="utf-8")
+        data = _read_regular_file(path)
     except FileNotFoundError as exc:
         raise InputError(f"{path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path} is a folder, not a text file") from exc
     except OSError as exc:
         raise InputError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    try:
+        raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
     texts = split_texts(raw)
     if not texts:
         raise InputError(f"{path} has no non-blank lines")
     return texts
+
+
+def _read_regular_file(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{path} is a folder, not a text file")
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{path} is not a regular file (a device, pipe or socket)")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        size = max(len(data), path.stat().st_size)
+        raise InputError(f"{path} is {size // 1024} KiB; the limit is 1 MiB of text")
+    return data
 
 
 def one_line(text: str) -> str:
