@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,10 @@ def transcript_texts(app) -> list[str]:
 async def open_sessions(pilot) -> SessionsScreen:
     await pilot.press("ctrl+o")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, SessionsScreen), "sessions")
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.summaries is not None, "the folder read")
     await pilot.pause()
-    return pilot.app.screen
+    return screen
 
 
 async def test_resume_a_session_and_continue_it(tmp_path: Path) -> None:
@@ -87,7 +90,7 @@ async def test_rename_delete_and_search_in_the_list(tmp_path: Path) -> None:
         app.screen.query_one(Input).value = "Fruit talk"
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is screen, "back to the list")
-        assert titles(screen) == ["Fruit talk", "Name a colour"]
+        await wait_for(pilot, lambda: titles(screen) == ["Fruit talk", "Name a colour"], "rename")
         assert store.load(fruit.id).title == "Fruit talk"
 
         screen.query_one(Input).value = "blue"
@@ -101,9 +104,38 @@ async def test_rename_delete_and_search_in_the_list(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
         await pilot.press("y")
         await wait_for(pilot, lambda: app.screen is screen, "back to the list")
-        assert titles(screen) == ["Name a colour"]
+        await wait_for(pilot, lambda: titles(screen) == ["Name a colour"], "the delete shown")
         assert not store.path_for(fruit.id).exists()
         assert store.path_for(colour.id).exists()
+
+
+async def test_the_folder_is_read_once_off_the_ui_thread_and_search_filters_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _factory = build_app(tmp_path)
+    store = app.controller.store
+    add_session(store, "Name a colour", "Blue.")
+    add_session(store, "Name a fruit", "Apple.")
+    reads: list[str] = []
+    real_list = store.list
+
+    def counted_list():
+        reads.append(threading.current_thread().name)
+        return real_list()
+
+    def no_search(query: str):
+        raise AssertionError(f"the folder was searched again for {query!r}")
+
+    monkeypatch.setattr(store, "list", counted_list)
+    monkeypatch.setattr(store, "search", no_search)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        screen = await open_sessions(pilot)
+        assert len(reads) == 1 and reads[0] != threading.main_thread().name
+        await pilot.press("slash", "b", "l", "u", "e")
+        await pilot.pause()
+        assert titles(screen) == ["Name a colour"]  # message text is searched too
+        assert len(reads) == 1  # typing never re-reads the folder
 
 
 async def test_a_corrupt_session_file_is_reported_and_moved_aside(tmp_path: Path) -> None:

@@ -103,6 +103,7 @@ def test_sessions_screen(tmp_path: Path, snap_compare) -> None:
         await ready(pilot)
         await settle(pilot)
         await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "summaries", None), "the list")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

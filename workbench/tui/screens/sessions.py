@@ -3,12 +3,16 @@
 Works on the session store directly (files only, no runner). Files that cannot be read are
 listed as problems (the store has moved them aside), so one bad file never hides the rest.
 What changed is handed back on close, so the open conversation stays in step.
+
+Reading every session file takes time with many sessions, so the folder is read on a
+thread worker (on opening, and again after a rename, delete or failed export); the search
+box filters the summaries already read, in memory, on each keystroke.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -18,10 +22,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.session_export import export_markdown
-from workbench.core.sessions import SessionStore, SessionSummary
+from workbench.core.sessions import ListResult, SessionStore, SessionSummary
 from workbench.tui.screens.prompt import ConfirmScreen, TextPromptScreen
 
 
@@ -40,6 +45,9 @@ def when(stamp: str) -> str:
         return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return stamp
+
+
+LIST_WORKER = "sessions-list"
 
 
 class SessionsScreen(Screen[SessionsOutcome]):
@@ -67,6 +75,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
         self.export_dir = export_dir
         self.outcome = SessionsOutcome()
         self.shown: tuple[SessionSummary, ...] = ()
+        self.summaries: tuple[SessionSummary, ...] | None = None  # None until the first read
         self.problems: list[str] = []  # kept: a corrupt file is reported once, then moved
 
     def compose(self) -> ComposeResult:
@@ -78,28 +87,57 @@ class SessionsScreen(Screen[SessionsOutcome]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("Updated", "Title", "Model", "Messages")
-        self.refresh_list()
+        self.query_one("#sessions-problems", Static).display = False
+        self.query_one(Label).update("Sessions (reading…)")
+        self.reload()
         self.query_one(DataTable).focus()
 
+    def reload(self) -> None:
+        """Re-read the folder on a thread worker; the newest read wins."""
+        self.run_worker(
+            self.store.list, name=LIST_WORKER, group=LIST_WORKER, thread=True,
+            exclusive=True, exit_on_error=False,
+        )  # fmt: skip
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != LIST_WORKER:
+            return
+        if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, ListResult):
+            self.summaries = event.worker.result.sessions
+            self.problems += event.worker.result.problems
+            self.refresh_list()
+        elif event.state is WorkerState.ERROR:
+            self.problems.append(f"cannot read {self.store.root}: {event.worker.error}")
+            self.summaries = self.summaries or ()
+            self.refresh_list()
+
     def refresh_list(self) -> None:
-        """Re-read the folder with the current search applied."""
-        table = self.query_one(DataTable)
-        if not table.columns:
+        """Show the sessions already read that match the search (no file is read here)."""
+        if self.summaries is None:
             return
         query = self.query_one(Input).value.strip()
-        result = self.store.search(query) if query else self.store.list()
-        self.shown = result.sessions
+        self.shown = tuple(s for s in self.summaries if s.matches(query))
+        table = self.query_one(DataTable)
         table.clear()
-        for s in result.sessions:
+        for s in self.shown:
             model = self.names.get(s.model_id or "", s.model_id or "")
             table.add_row(when(s.updated), s.title, model, str(s.message_count), key=s.id)
-        count = len(result.sessions)
         matching = " matching" if query else ""
-        self.query_one("#sessions-title", Label).update(f"Sessions ({count}{matching})")
+        self.query_one("#sessions-title", Label).update(f"Sessions ({len(self.shown)}{matching})")
         problems = self.query_one("#sessions-problems", Static)
-        self.problems += result.problems
         problems.update("\n".join(f"⚠ {p}" for p in self.problems))
         problems.display = bool(self.problems)
+
+    def _changed(self, session_id: str, title: str | None) -> None:
+        """Show a rename (``title``) or a delete (None) at once, then re-read the folder."""
+        if self.summaries is not None:
+            self.summaries = tuple(
+                replace(s, title=title) if title is not None and s.id == session_id else s
+                for s in self.summaries
+                if title is not None or s.id != session_id
+            )
+            self.refresh_list()
+        self.reload()
 
     @property
     def selected(self) -> SessionSummary | None:
@@ -139,7 +177,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
                 self.notify(str(exc), severity="error")
                 return
             self.outcome.renamed[summary.id] = session.title
-            self.refresh_list()
+            self._changed(summary.id, session.title)
 
         self.app.push_screen(TextPromptScreen("New title", summary.title), renamed)
 
@@ -154,7 +192,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
             self.store.delete(summary.id)
             self.outcome.deleted.add(summary.id)
             self.notify(f"Deleted “{summary.title}”.")
-            self.refresh_list()
+            self._changed(summary.id, None)
 
         self.app.push_screen(ConfirmScreen(f"Delete “{summary.title}”?"), confirmed)
 
@@ -166,6 +204,6 @@ class SessionsScreen(Screen[SessionsOutcome]):
             path = export_markdown(self.store.load(summary.id), self.export_dir)
         except (WorkbenchError, OSError) as exc:
             self.notify(str(exc), title="Export failed", severity="error")
-            self.refresh_list()
+            self.reload()  # a corrupt file has been moved aside: show it gone
             return
         self.notify(str(path), title="Exported")
