@@ -143,6 +143,24 @@ def test_budget_for_one_evicts_the_other_in_lru_order(models) -> None:
         assert abs(active() - baseline - again.measured_bytes) <= TINY
 
 
+def test_a_load_right_after_a_reply_measures_the_model_alone(models) -> None:
+    """A reply leaves arrays in reference cycles (nothing is evicted here to collect them);
+    Python's collector may free them in the middle of the next load, which must not make
+    that model look smaller (MiniLM once measured 82.7 MB instead of 86.6)."""
+    smol, mini = models
+    story = [ChatMessage("user", "Tell me a short story about a cat.")]
+    with start(models, Budget(1024 * MB, 4), Recorded()) as client:
+        alone = client.load(mini.id).measured_bytes
+        client.unload(mini.id)
+        client.load(smol.id)
+        for _ in range(3):
+            client.chat(smol.id, story, sampling=SamplingSettings(temperature=0.0, max_tokens=40))
+            after_reply = client.load(mini.id).measured_bytes
+            print(f"\nMiniLM alone {alone}, right after a reply {after_reply}")
+            assert abs(after_reply - alone) <= TINY
+            client.unload(mini.id)
+
+
 def test_pinned_model_blocks_the_other_and_nothing_is_allocated(models) -> None:
     smol, mini = models
     events = Recorded()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pool_fakes import MB, FakeLoader, FakeMemory, fake_info, unload
+from pool_fakes import MB, FakeEngine, FakeLoader, FakeMemory, fake_info, unload
 
 from workbench.core.budget import Budget
 from workbench.core.errors import InputError, InsufficientMemoryError, WorkbenchError
 from workbench.core.pool import ModelPool
 from workbench.core.sizes_store import SizesStore
+from workbench.core.types import ModelInfo
 
 SIZES = {"a": 100 * MB, "b": 200 * MB, "c": 300 * MB, "d": 50 * MB}
 
@@ -259,6 +262,46 @@ def test_measured_size_larger_than_estimate_evicts_others_but_keeps_the_new_mode
     assert pool.loaded_ids() == ("b",)
     assert pool.size_of("b").measured_bytes == 400 * MB
     assert pool.size_of("b").estimated_bytes == 200 * MB
+
+
+class OlderGarbage:
+    """Memory held by earlier work's garbage, which any collection frees (Python's own may
+    run in the middle of a load) unless the pool measures inside ``isolate``."""
+
+    def __init__(self, memory: FakeMemory, amount: int) -> None:
+        self.memory, self.amount, self.isolated = memory, amount, False
+        memory.add(amount)
+
+    def collect(self) -> None:
+        if not self.isolated:
+            self.memory.add(-self.amount)
+            self.amount = 0
+
+    @contextlib.contextmanager
+    def isolate(self) -> Iterator[None]:
+        self.isolated = True
+        try:
+            yield
+        finally:
+            self.isolated = False
+
+
+def test_garbage_freed_during_a_load_is_not_taken_off_its_size() -> None:
+    memory = FakeMemory()
+    garbage = OlderGarbage(memory, 8 * MB)
+    fake = FakeLoader(SIZES, memory)
+
+    def loader(info: ModelInfo) -> FakeEngine:
+        garbage.collect()  # the collector runs mid-load
+        return fake(info)
+
+    pool = ModelPool([fake_info("a", SIZES["a"])], Budget(500 * MB, 4), loader=loader,
+                     unloader=unload, measure=memory, release=garbage.collect,
+                     isolate=garbage.isolate)  # fmt: skip
+    assert pool.ensure_loaded("a").measured_bytes == SIZES["a"]
+    assert memory() == SIZES["a"] + 8 * MB  # still there: nothing could free it meanwhile
+    pool.evict("a")
+    assert memory() == 0  # an eviction releases everything
 
 
 def test_plan_simulates_in_order_without_changing_anything() -> None:

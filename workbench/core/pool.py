@@ -11,7 +11,10 @@ runner passes the real MLX ones, tests pass fakes), so this module never imports
 never calls UI code; observers get plain callbacks, always outside the lock.
 
 Evicting = the injected ``unloader(engine)`` (closes it), every reference dropped, then the
-injected ``release()`` (the runner's: ``gc.collect()`` and ``mx.clear_cache()``).
+injected ``release()`` (the runner's: ``gc.collect()`` and ``mx.clear_cache()``). A load's
+size is the ``measure()`` delta around it, taken inside the injected ``isolate()`` context
+(the runner's finishes MLX work in flight and hides older objects from the garbage
+collector meanwhile: see ``mlx_hooks.isolate``).
 
 Caches: engines keep prompt caches that grow with each conversation. Whoever runs the model
 reports their size (``set_cache_bytes``, while still holding the lease) and the budget
@@ -74,6 +77,7 @@ class ModelPool:
         unloader: Unloader | None = None,
         release: Callable[[], None] | None = None,
         measure: Measure | None = None,
+        isolate: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
         sizes: SizesStore | None = None,
         on_evicted: Callable[[str, str], None] | None = None,
         on_changed: Callable[[], None] | None = None,
@@ -83,7 +87,7 @@ class ModelPool:
         self._catalog = {info.id: info for info in catalog}
         self._budget = budget
         self._loader, self._measure = loader, measure
-        self._memory = Releaser(unloader, release, on_evicted)
+        self._memory = Releaser(unloader, release, on_evicted, isolate)
         self._sizes = SizeMemory(sizes)
         self._on_changed, self._on_loaded = on_changed, on_loaded
         self._clock = clock
@@ -219,17 +223,16 @@ class ModelPool:
     def _run_loader(self, info: ModelInfo, reclaim: Reclaim) -> tuple[Any, float, int]:
         """Make room, then load; returns the engine, seconds and measured bytes.
 
-        Memory is settled (garbage collected) before each reading: otherwise leftovers of
-        earlier work, such as a finished reply's arrays held in reference cycles, may be
-        freed *during* the load and make the model look smaller than it is.
+        Making room releases memory for real (outside the measurement); the load is then
+        measured by ``Releaser.measured``, inside ``isolate``, so that nothing earlier (a
+        finished reply's last step, garbage in reference cycles) frees memory *during* the
+        load and makes the model look smaller than it is.
         """
         with self._mlx_lock:
             self._reclaim(reclaim, "lru")
-            before = self._memory.settled(self._measure)
             started = time.perf_counter()
-            handle = self._loader(info)
+            handle, delta = self._memory.measured(lambda: self._loader(info), self._measure)
             seconds = time.perf_counter() - started
-            delta = self._memory.settled(self._measure) - before if self._measure else 0
         return handle, seconds, delta
 
     def _fail(self, entry: Entry, exc: BaseException) -> None:

@@ -9,9 +9,11 @@ rules for telling observers and waiting threads what happened.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,7 +166,8 @@ class SizeMemory:
 
 
 class Releaser:
-    """Unloading and giving memory back, with the injected functions (see ``pool.py``).
+    """Unloading, giving memory back and measuring it, with the injected functions (see
+    ``pool.py``).
 
     Failures are logged, never raised: a model that fails to close must not wedge the pool.
     """
@@ -174,8 +177,10 @@ class Releaser:
         unloader: Callable[[Any], None] | None,
         release: Callable[[], None] | None,
         on_evicted: Callable[[str, str], None] | None,
+        isolate: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._unloader, self._release, self._on_evicted = unloader, release, on_evicted
+        self._isolate = isolate or contextlib.nullcontext
 
     def unload(self, entry: Entry, reason: str) -> None:
         """Close the engine, drop every reference to it, then let memory go back."""
@@ -203,6 +208,21 @@ class Releaser:
             return 0
         self.release()
         return measure()
+
+    def measured(
+        self, load: Callable[[], Any], measure: Callable[[], int] | None
+    ) -> tuple[Any, int]:
+        """``load()``'s result and the memory it added (0 without a measure).
+
+        Inside ``isolate`` nothing earlier can free memory during the load (the runner's
+        finishes MLX work in flight and hides older objects from the garbage collector), so
+        settling both readings stays cheap: it collects only what is new, and empties MLX's
+        buffer cache, whose reused buffers would otherwise be counted at their old size.
+        """
+        with self._isolate():
+            before = self.settled(measure)
+            result = load()
+            return result, self.settled(measure) - before
 
 
 def snapshot_of(entries: list[Entry], budget: Budget) -> PoolSnapshot:

@@ -120,6 +120,7 @@ class Runner:
             unloader=_close,
             release=self._hooks.release,
             measure=self._hooks.active_memory,
+            isolate=self._hooks.isolate,
             sizes=sizes if sizes is not None else SizesStore(),
             on_evicted=self._evicted,
             on_changed=self._changed,
