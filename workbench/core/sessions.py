@@ -75,7 +75,7 @@ class SessionStore:
     def __init__(self, root: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.root = Path(root)
         self._clock = clock
-        self._lines: dict[SessionMessage, str] = {}  # a message's encoded line, by value
+        self._lines: dict[int, tuple[SessionMessage, str]] = {}  # id → (message, its line)
 
     # ----------------------------------------------------------------- paths and ids
 
@@ -132,18 +132,24 @@ class SessionStore:
         text = json.dumps(head, indent=2, ensure_ascii=False)
         if not session.messages:
             return text + "\n"
-        lines = ",\n".join(f"    {self._message_line(m)}" for m in session.messages)
+        lines = ",\n".join([self._message_line(m) for m in session.messages])
         empty = '"messages": []\n}'
         return f'{text.removesuffix(empty)}"messages": [\n{lines}\n  ]\n}}\n'
 
     def _message_line(self, message: SessionMessage) -> str:
-        line = self._lines.get(message)
-        if line is None:
-            if len(self._lines) >= LINE_CACHE_SIZE:
-                self._lines.clear()
-            data = session_to_json(Session(id="x", messages=(message,)), self.root)
-            line = json.dumps(data["messages"][0], ensure_ascii=False)
-            self._lines[message] = line
+        """The message as one indented JSON line, remembered per message object.
+
+        Looked up by identity (a session keeps the same message objects from turn to turn),
+        so a save of a long chat neither hashes nor re-encodes the messages it already wrote.
+        """
+        known = self._lines.get(id(message))
+        if known is not None and known[0] is message:
+            return known[1]
+        if len(self._lines) >= LINE_CACHE_SIZE:
+            self._lines.clear()
+        data = session_to_json(Session(id="x", messages=(message,)), self.root)
+        line = "    " + json.dumps(data["messages"][0], ensure_ascii=False)
+        self._lines[id(message)] = (message, line)
         return line
 
     def rename(self, session_id: str, title: str) -> Session:

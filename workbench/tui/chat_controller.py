@@ -21,7 +21,7 @@ from workbench.core.errors import InputError
 from workbench.core.images import PreparedImage, save_prepared
 from workbench.core.protocol import ChatDone, ChatRequest
 from workbench.core.sessions import Session, SessionMessage, SessionStore
-from workbench.core.types import SamplingSettings
+from workbench.core.types import ChatMessage, SamplingSettings
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class ChatController:
         self.session: Session = store.new_session()
         self.model_id: str | None = None
         self.pending: PendingTurn | None = None
+        self._sent: tuple[tuple[SessionMessage, ...], tuple[ChatMessage, ...]] = ((), ())
 
     # ----------------------------------------------------------------- session level
 
@@ -99,10 +100,27 @@ class ChatController:
     def _request(self, model_id: str, session: Session) -> ChatRequest:
         return ChatRequest(
             model_id=model_id,
-            messages=session.chat_messages(),
+            messages=self._chat_messages(session),
             sampling=session.sampling,
             session_id=session.id,
         )
+
+    def _chat_messages(self, session: Session) -> tuple[ChatMessage, ...]:
+        """``session.chat_messages()``, reusing what was built for the turns sent before.
+
+        A long chat would otherwise rebuild a thousand engine messages on every send; the
+        turns it shares (the same objects) with the last request are taken as they were.
+        """
+        turns, (sent, built) = session.messages, self._sent
+        shared = 0
+        for old, new in zip(sent, turns, strict=False):
+            if old is not new:
+                break
+            shared += 1
+        chat = built[:shared] + tuple(m.to_chat() for m in turns[shared:])
+        self._sent = (turns, chat)
+        system = (ChatMessage("system", session.system_prompt),) if session.system_prompt else ()
+        return system + chat
 
     def send(
         self, text: str, images: Sequence[PreparedImage] = ()
