@@ -76,9 +76,18 @@ class ChatLog(VerticalScroll):
             self._busy = False
 
     async def add(self, *views: ChatMessageView) -> None:
-        """Mount messages at the bottom, unmounting the oldest beyond ``MAX_MOUNTED``."""
+        """Mount messages at the bottom, unmounting the oldest beyond ``MAX_MOUNTED``.
+
+        Mounting, unmounting and the count's update are one batch: the screen lays out
+        once for all of them, not once per step.
+        """
         if not views:
             return
+        with self.app.batch_update():
+            await self._add(views)
+        self.anchor()
+
+    async def _add(self, views: tuple[ChatMessageView, ...]) -> None:
         empty = self.query_children(".empty")
         if empty:
             await empty.remove()
@@ -88,13 +97,12 @@ class ChatLog(VerticalScroll):
         self._mounted = [*self._mounted[len(old) :], *keep]
         # Widgets never mounted (more given than the cap) are kept as data right away.
         dropped = [*(view.recipe() for view in old), *(v.recipe() for v in views[:-MAX_MOUNTED])]
+        if old:
+            await self.remove_children(old)
         await self.mount_all(keep)
         if dropped:
             self._earlier.extend(dropped)
-            if old:
-                await self.remove_children(old)
             self._show_hidden()
-        self.anchor()
 
     async def remove_last(self) -> None:
         if self._mounted:
