@@ -207,3 +207,17 @@ def test_a_renamed_file_keeps_its_session_under_the_new_name(store: SessionStore
     loaded = store.load("20260101-000000-renamed")
     assert loaded.messages == session.messages
     assert [s.id for s in store.list().sessions] == ["20260101-000000-renamed"]
+
+
+def test_a_folder_that_cannot_be_written_is_one_session_error(tmp_path: Path) -> None:
+    (tmp_path / "sessions").write_text("a file where the folder should be")
+    store = SessionStore(tmp_path / "sessions", clock=Clock())
+    session = _conversation(store)
+    with pytest.raises(SessionError, match=r"cannot write .*sessions is a file, not a folder$"):
+        store.save(session)
+    store.delete(session.id)  # nothing there to delete: not an error
+
+    good = SessionStore(tmp_path / "good", clock=Clock())
+    good.path_for(session.id).mkdir(parents=True)  # a folder where the file goes
+    with pytest.raises(SessionError, match=r"^cannot write .*\.json: Is a directory$"):
+        good.save(session)

@@ -115,10 +115,16 @@ class SessionStore:
     # ----------------------------------------------------------------- write
 
     def save(self, session: Session) -> Session:
-        """Write the session atomically; returns it with ``updated`` set."""
+        """Write the session atomically; returns it with ``updated`` set.
+
+        ``SessionError`` (naming the file and the reason) when it cannot be written.
+        """
         session = replace(session, updated=self.now())
         path = self.path_for(session.id)
-        atomic_write_text(path, self._session_text(session))
+        try:
+            atomic_write_text(path, self._session_text(session))
+        except OSError as exc:
+            raise _write_error(path, exc) from exc
         return session
 
     def _session_text(self, session: Session) -> str:
@@ -160,7 +166,13 @@ class SessionStore:
 
     def delete(self, session_id: str) -> None:
         """Remove the session file and its images (a missing file is not an error)."""
-        self.path_for(session_id).unlink(missing_ok=True)
+        path = self.path_for(session_id)
+        try:
+            path.unlink(missing_ok=True)
+        except NotADirectoryError:
+            return  # the folder is not a folder: there is no such file
+        except OSError as exc:
+            raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from exc
         shutil.rmtree(self.images_dir(session_id), ignore_errors=True)
 
     def store_image(self, session_id: str, source: Path) -> Path:
@@ -170,8 +182,11 @@ class SessionStore:
         folder = self.images_dir(session_id)
         target = folder / f"{digest}{Path(source).suffix.lower() or '.png'}"
         if not target.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, data)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(target, data)
+            except OSError as exc:
+                raise _write_error(target, exc) from exc
         return target
 
     # ----------------------------------------------------------------- read
@@ -238,6 +253,13 @@ def _newer_format(data: object) -> bool:
         return False
     version = data.get("version")
     return isinstance(version, int) and version > VERSION
+
+
+def _write_error(path: Path, exc: OSError) -> SessionError:
+    """One line: which file could not be written, and the system's reason."""
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    reason = f"{blocker} is a file, not a folder" if blocker else exc.strerror or str(exc)
+    return SessionError(f"cannot write {path}: {reason}")
 
 
 def _summary(session: Session) -> SessionSummary:

@@ -9,18 +9,22 @@ Attached images are stored next to the session (``SessionStore.images_dir``), na
 content hash, when the question is sent; the session file lists them. The prepared images
 stay in the draft, so a question taken back can be sent again even if its session file (and
 with it the image folder) was removed.
+
+The session in memory is the truth; the file follows it. A save that fails (a full disk, a
+sessions folder that is not a folder) changes nothing in memory — the turn goes on, the
+reply is kept — and is handed to ``on_save_error``; the next save that works writes it all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from workbench.core.errors import InputError
 from workbench.core.images import PreparedImage, save_prepared
 from workbench.core.protocol import ChatDone, ChatRequest
-from workbench.core.sessions import Session, SessionMessage, SessionStore
+from workbench.core.sessions import Session, SessionError, SessionMessage, SessionStore
 from workbench.core.types import ChatMessage, SamplingSettings
 
 
@@ -44,8 +48,16 @@ class PendingTurn:
 class ChatController:
     """One conversation at a time, saved to ``store`` after every change that matters."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        on_save_error: Callable[[SessionError], None] | None = None,
+    ) -> None:
         self.store = store
+        # Told when the session cannot be written (the change stays in memory); without
+        # it the error is raised — after the change, so memory is still consistent.
+        self.on_save_error = on_save_error
         self.session: Session = store.new_session()
         self.model_id: str | None = None
         self.pending: PendingTurn | None = None
@@ -79,14 +91,30 @@ class ChatController:
         self._save_if_started()
 
     def rename(self, title: str) -> None:
-        if self.session.messages:
-            self.session = self.store.rename(self.session.id, title)
-        else:
-            self.session = replace(self.session, title=" ".join(title.split()))
+        title = " ".join(title.split())
+        if not title and self.session.messages:
+            raise InputError("a session title cannot be empty")
+        self.session = replace(self.session, title=title)
+        self._save_if_started()
 
     def _save_if_started(self) -> None:
         if self.session.messages:
-            self.session = self.store.save(self.session)
+            self._save(self.session)
+
+    def _save(self, session: Session) -> bool:
+        """Make ``session`` current and write it; False (and reported) when the write fails."""
+        self.session = session
+        try:
+            self.session = self.store.save(session)
+        except SessionError as exc:
+            self._report(exc)
+            return False
+        return True
+
+    def _report(self, exc: SessionError) -> None:
+        if self.on_save_error is None:
+            raise exc
+        self.on_save_error(exc)
 
     # ----------------------------------------------------------------- turns
 
@@ -136,8 +164,8 @@ class ChatController:
         paths = self.store_images(images)
         question = SessionMessage("user", text, images=paths, created=self.store.now())
         session = replace(self.session, model_id=model_id).with_message(question)
-        self.session = self.store.save(session)
-        request = self._request(model_id, self.session)
+        request = self._request(model_id, session)
+        self._save(session)
         self.pending = PendingTurn(request, draft=Draft(text, tuple(images)))
         return request, question
 
@@ -183,7 +211,7 @@ class ChatController:
             created=self.store.now(),
         )
         base = self.session.without_last() if pending.replaces else self.session
-        self.session = self.store.save(base.with_message(reply))
+        self._save(base.with_message(reply))
         return None
 
     def fail(self) -> Draft | None:
@@ -196,13 +224,19 @@ class ChatController:
             return None
         last = self.session.messages[-1] if self.session.messages else None
         if last is not None and last.role == "user":
-            self.session = self.session.without_last()
-            if self.session.messages:
-                self.session = self.store.save(self.session)
+            session = self.session.without_last()
+            if not session.messages:
+                self.session = session
+                self._delete_file()
+            elif self._save(session):  # a file still listing the images keeps them
                 self._forget_images(last.images)
-            else:
-                self.store.delete(self.session.id)
         return pending.draft
+
+    def _delete_file(self) -> None:
+        try:
+            self.store.delete(self.session.id)
+        except SessionError as exc:
+            self._report(exc)
 
     def _forget_images(self, images: tuple[str, ...]) -> None:
         """Delete stored images no remaining message refers to (the draft keeps the data)."""

@@ -73,6 +73,7 @@ class MainScreen(Screen[None]):
         self.names = {m.id: m.name for m in catalog}
         self.bridge = bridge
         self.controller = controller
+        controller.on_save_error = self.save_failed
         self.export_dir = export_dir
         self.snapshot: PoolSnapshot | None = None
         self.embed_texts: dict[int, tuple[str, ...]] = {}
@@ -125,6 +126,12 @@ class MainScreen(Screen[None]):
         self.chat.set_header(
             f"{model or 'no model chosen'} · {session.display_title} · "
             f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
+        )
+
+    def save_failed(self, error: WorkbenchError) -> None:
+        """The chat goes on from memory; the next save that works writes it all."""
+        self.notify(
+            f"could not save session: {error}", title="Not saved", severity="error", timeout=10
         )
 
     # ----------------------------------------------------------------- model commands

@@ -1,0 +1,107 @@
+"""The chat survives a session folder it cannot write, and a regenerate cancelled early.
+
+A save that fails must not end the app or lose the reply: the user is told, the chat goes
+on from memory, and the first save that works writes everything. A regenerate cancelled
+before any text leaves the screen showing what the session holds: the old reply.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_runner import build_app, ready, wait_for
+from textual.widgets import Markdown
+
+from workbench.core.protocol import ChatRequest
+from workbench.tui.widgets.chat_log import ChatLog
+from workbench.tui.widgets.model_list import ModelList
+
+pytestmark = pytest.mark.anyio
+
+QUESTION = "What is the capital of France?"
+REPLY = "The capital of France is **Paris**."
+SMOL_NAME = "SmolLM2-135M-Instruct"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
+
+
+def transcript(app) -> list[tuple[str, str]]:
+    views = app.main_screen.query_one(ChatLog).messages
+    return [(v.label, v.query_one(Markdown).source) for v in views]
+
+
+def notices(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def choose_smol(pilot) -> None:
+    await ready(pilot)
+    catalog = pilot.app.main_screen.query_one(ModelList)
+    catalog.focus()
+    catalog.move_cursor(row=0)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def send(pilot, text: str) -> None:
+    chat_input = pilot.app.main_screen.chat.input
+    chat_input.focus()
+    chat_input.insert(text)
+    await pilot.press("ctrl+s")
+
+
+def replying(app) -> bool:
+    return app.controller.pending is not None
+
+
+async def test_a_session_folder_that_is_a_file_is_reported_and_the_reply_kept(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "sessions"
+    blocker.write_text("not a folder")
+    app, factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        await pilot.pause()
+        assert app.is_running
+        assert factory.received(ChatRequest)  # the question went out all the same
+        assert transcript(app) == [("You", QUESTION), (SMOL_NAME, REPLY)]
+        failures = [n for n in notices(app) if n.startswith("could not save session: ")]
+        assert failures, notices(app)
+        assert f"{blocker} is a file, not a folder" in failures[-1]
+        assert "\n" not in failures[-1]
+        assert [m.content for m in app.controller.session.messages] == [QUESTION, REPLY]
+
+        # Once the folder can be written, the next save writes the whole conversation.
+        blocker.unlink()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(factory.received(ChatRequest)) == 2, "regenerate")
+        await wait_for(pilot, lambda: not replying(app), "the second reply")
+        [file] = blocker.glob("*.json")
+        saved = json.loads(file.read_text())
+        assert [m["content"] for m in saved["messages"]] == [QUESTION, REPLY]
+
+
+async def test_a_failed_save_of_a_rename_or_settings_change_is_reported(tmp_path: Path) -> None:
+    app, _factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        [file] = (tmp_path / "sessions").glob("*.json")
+        file.unlink()
+        file.mkdir()  # a folder where the file goes: the write fails
+        app.main_screen.controller.rename("Capitals")
+        app.main_screen.choose_model("demo/SmolLM2-135M-Instruct")
+        await pilot.pause()
+        assert app.is_running
+        assert app.controller.session.title == "Capitals"
+        failures = [n for n in notices(app) if n.startswith("could not save session: ")]
+        assert len(failures) == 2, notices(app)
