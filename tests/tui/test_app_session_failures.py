@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_runner import build_app, ready, wait_for
+from fake_runner import Script, build_app, ready, wait_for
 from textual.widgets import Markdown
 
 from workbench.core.protocol import ChatRequest
@@ -105,3 +105,26 @@ async def test_a_failed_save_of_a_rename_or_settings_change_is_reported(tmp_path
         assert app.controller.session.title == "Capitals"
         failures = [n for n in notices(app) if n.startswith("could not save session: ")]
         assert len(failures) == 2, notices(app)
+
+
+async def test_a_regenerate_cancelled_before_any_text_shows_the_old_reply_again(
+    tmp_path: Path,
+) -> None:
+    script = Script()
+    app, factory = build_app(tmp_path, script)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: not replying(app), "the first reply")
+        script.hold_after = 0
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(factory.received(ChatRequest)) == 2, "regenerate")
+        assert transcript(app) == [("You", QUESTION), (f"{SMOL_NAME} · generating", "")]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not replying(app), "the cancelled regenerate")
+        await pilot.pause()
+        assert transcript(app) == [("You", QUESTION), (SMOL_NAME, REPLY)]
+        assert app.main_screen.chat.input.text == ""
+        [file] = (tmp_path / "sessions").glob("*.json")
+        saved = json.loads(file.read_text())
+        assert [m["content"] for m in saved["messages"]] == [QUESTION, REPLY]

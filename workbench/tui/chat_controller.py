@@ -196,12 +196,17 @@ class ChatController:
         self.pending.request.cancel.set()
         return True
 
+    @staticmethod
+    def records(done: ChatDone) -> bool:
+        """Whether ``finish`` keeps this reply: not when cancelled before any text came."""
+        return bool(done.text) or done.stats.finish_reason != "cancelled"
+
     def finish(self, done: ChatDone) -> Draft | None:
         """Record the reply; returns a draft to restore when nothing came back."""
         pending, self.pending = self.pending, None
         if pending is None:
             return None
-        if not done.text and done.stats.finish_reason == "cancelled":
+        if not self.records(done):
             return self._undo(pending)
         reply = SessionMessage(
             "assistant",

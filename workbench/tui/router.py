@@ -94,9 +94,11 @@ class EventRouter:
         screen = self.screen
         model_id = screen.controller.pending.request.model_id if screen.controller.pending else None
         await screen.chat.finish_reply(self.name(model_id), done.text, done.stats)
+        recorded = screen.controller.records(done)
         draft = screen.controller.finish(done)
-        if draft is not None:  # cancelled before any text: give the question back
+        if not recorded:  # cancelled before any text: show what the session still holds
             await screen.chat.show_session(screen.controller.session, screen.names)
+        if draft is not None:  # and give a new question back
             screen.chat.restore_draft(draft)
         screen.update_header()
 
