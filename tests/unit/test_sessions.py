@@ -221,3 +221,54 @@ def test_a_folder_that_cannot_be_written_is_one_session_error(tmp_path: Path) ->
     good.path_for(session.id).mkdir(parents=True)  # a folder where the file goes
     with pytest.raises(SessionError, match=r"^cannot write .*\.json: Is a directory$"):
         good.save(session)
+
+
+def _write_session(store: SessionStore, name: str, **fields: object) -> Path:
+    data = {"format": "mlxbench-session", "version": 1, "id": name, "messages": []}
+    path = store.root / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**data, **fields}))
+    return path
+
+
+def test_unknown_fields_are_ignored_and_known_ones_kept(store: SessionStore) -> None:
+    stats = {"prompt_tokens": 3, "generation_tokens": 2, "time_to_first_token_s": 0.1}
+    stats |= {"prompt_tps": 30, "generation_tps": 5.0, "peak_memory_bytes": 7}
+    stats |= {"finish_reason": "stop", "energy_joules": 1.5}
+    reply = {"role": "assistant", "content": "hi", "stats": stats}
+    sampling = {"temperature": 1, "top_p": 0.5, "max_tokens": 9, "seed": None, "min_p": 0.1}
+    _write_session(store, "20260101-000000-dddddd", sampling=sampling, messages=[reply])
+    session = store.load("20260101-000000-dddddd")
+    assert session.sampling == SamplingSettings(temperature=1.0, top_p=0.5, max_tokens=9)
+    assert isinstance(session.sampling.temperature, float)
+    assert session.messages[0].stats == TurnStats(3, 2, 0.1, 30.0, 5.0, 7, "stop")
+
+
+@pytest.mark.parametrize(
+    ("sampling", "reason"),
+    [
+        ({"temperature": "hot"}, "'sampling.temperature' must be a number, not 'hot'"),
+        ({"max_tokens": 2.5}, "'sampling.max_tokens' must be an integer, not 2.5"),
+        ({"top_p": True}, "'sampling.top_p' must be a number, not True"),
+        ({"seed": "7"}, "'sampling.seed' must be an integer or null, not '7'"),
+        ([1, 2], "'sampling' must be an object"),
+    ],
+)
+def test_a_sampling_field_of_the_wrong_type_makes_the_file_corrupt(
+    store: SessionStore, sampling: object, reason: str
+) -> None:
+    path = _write_session(store, "20260101-000000-eeeeee", sampling=sampling)
+    with pytest.raises(SessionError) as caught:
+        store.load("20260101-000000-eeeeee")
+    assert f"corrupt session ({reason}); moved to" in str(caught.value)
+    assert not path.exists() and path.with_name(path.name + ".corrupt").exists()
+
+
+def test_a_deeply_nested_file_is_corrupt_not_a_crash(store: SessionStore) -> None:
+    path = store.root / "20260101-000000-ffffff.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"format": "mlxbench-session", "version": 1, "id": ' + "[" * 100_000)
+    result = store.list()
+    assert result.sessions == ()
+    assert "nested too deeply" in result.problems[0]
+    assert path.with_name(path.name + ".corrupt").exists()

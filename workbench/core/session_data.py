@@ -2,7 +2,9 @@
 
 Plain frozen dataclasses plus the mapping to and from JSON, validated on the way in so
 that a damaged file is a ``ValueError`` (which the store turns into "moved aside"), never a
-half-built session. The format is documented in ``sessions/README.md``.
+half-built session. Fields this version does not know are ignored (a later mlxbench may add
+some); a known field of the wrong type makes the file corrupt, with the field named, rather
+than reaching the engine. The format is documented in ``sessions/README.md``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,27 @@ VERSION = 1
 TITLE_LENGTH = 60
 DEFAULT_SAMPLING = SamplingSettings()
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
+
+# The JSON types each known field accepts (``bool`` is never taken for a number).
+_INT: tuple[type, ...] = (int,)
+_NUMBER: tuple[type, ...] = (int, float)
+SAMPLING_TYPES = {
+    "temperature": _NUMBER,
+    "top_p": _NUMBER,
+    "max_tokens": _INT,
+    "seed": (int, type(None)),
+}
+STATS_TYPES = {
+    "prompt_tokens": _INT,
+    "generation_tokens": _INT,
+    "time_to_first_token_s": _NUMBER,
+    "prompt_tps": _NUMBER,
+    "generation_tps": _NUMBER,
+    "peak_memory_bytes": _INT,
+    "finish_reason": (str,),
+    "cached_prompt_tokens": _INT,
+}
+_TYPE_WORDS = {_INT: "an integer", _NUMBER: "a number", (str,): "text"}
 
 
 class SessionError(WorkbenchError):
@@ -124,12 +147,51 @@ def _stats_to_json(stats: TurnStats | None) -> dict | None:
     }
 
 
+def _known_fields(data: dict, types: dict[str, tuple[type, ...]], where: str) -> dict:
+    """The fields of ``data`` named in ``types``, type-checked; unknown ones are ignored."""
+    values = {}
+    for name, kinds in types.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = _TYPE_WORDS.get(kinds, "an integer or null")
+            raise ValueError(f"'{where}.{name}' must be {wanted}, not {_brief(value)}")
+        values[name] = float(value) if kinds is _NUMBER else value
+    return values
+
+
+def _brief(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _sampling_from_json(data: object) -> SamplingSettings:
+    if data is None:
+        return DEFAULT_SAMPLING
+    if not isinstance(data, dict):
+        raise ValueError("'sampling' must be an object")
+    return SamplingSettings(**_known_fields(data, SAMPLING_TYPES, "sampling"))
+
+
 def _stats_from_json(data: object) -> TurnStats | None:
     if data is None:
         return None
     if not isinstance(data, dict):
         raise ValueError("'stats' must be an object")
-    return TurnStats(**data)
+    values = _known_fields(data, STATS_TYPES, "stats")
+    optional = ("cached_prompt_tokens",)
+    missing = next((n for n in STATS_TYPES if n not in values and n not in optional), None)
+    if missing is not None:
+        raise ValueError(f"'stats.{missing}' is missing")
+    return TurnStats(**values)
+
+
+def _model_id(data: dict) -> str | None:
+    model_id = data.get("model_id")
+    if model_id is not None and not isinstance(model_id, str):
+        raise ValueError(f"'model_id' must be text or null, not {_brief(model_id)}")
+    return model_id
 
 
 def session_to_json(session: Session, root: Path) -> dict:
@@ -181,7 +243,7 @@ def _message_from_json(data: object, root: Path) -> SessionMessage:
         role=role,
         content=content,
         images=tuple(str(root / i) if not Path(i).is_absolute() else i for i in images),
-        model_id=data.get("model_id"),
+        model_id=_model_id(data),
         stats=_stats_from_json(data.get("stats")),
         created=str(data.get("created") or ""),
     )
@@ -193,9 +255,6 @@ def session_from_json(data: object, root: Path) -> Session:
         raise ValueError("not an mlxbench session")
     if not isinstance(data.get("version"), int):
         raise ValueError("missing format version")
-    sampling = data.get("sampling") or {}
-    if not isinstance(sampling, dict):
-        raise ValueError("'sampling' must be an object")
     messages = data.get("messages") or []
     if not isinstance(messages, list):
         raise ValueError("'messages' must be a list")
@@ -204,8 +263,8 @@ def session_from_json(data: object, root: Path) -> Session:
         title=str(data.get("title") or ""),
         created=str(data.get("created") or ""),
         updated=str(data.get("updated") or ""),
-        model_id=data.get("model_id"),
+        model_id=_model_id(data),
         system_prompt=str(data.get("system_prompt") or ""),
-        sampling=SamplingSettings(**sampling),
+        sampling=_sampling_from_json(data.get("sampling")),
         messages=tuple(_message_from_json(m, root) for m in messages),
     )

@@ -222,13 +222,15 @@ class SessionStore:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise self._quarantine(path, f"not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise self._quarantine(path, "not valid JSON (nested too deeply)") from exc
         except OSError as exc:
             raise SessionError(f"{path}: cannot read session: {exc.strerror or exc}") from exc
         if _newer_format(data):
             raise SessionError(f"{path}: written by a newer mlxbench (format {data['version']})")
         try:
             session = session_from_json(data, self.root)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise self._quarantine(path, str(exc)) from exc
         # The file name is the id (a renamed file is still the user's session).
         return session if session.id == path.stem else replace(session, id=path.stem)
