@@ -378,3 +378,37 @@ async def test_images_are_prepared_off_the_ui_and_runner_threads_and_sending_wai
         assert threads[0] is not factory.thread
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: factory.received(ChatRequest), "the request")
+
+
+async def test_thumbnails_are_made_off_the_ui_thread_when_attaching_and_given_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make_png(tmp_path / "a.png", (2000, 1000), (255, 0, 0))
+    second = make_png(tmp_path / "b.png", (1000, 2000), (0, 255, 0))
+    shrinking: list[threading.Thread] = []
+    real_thumbnail = Image.Image.thumbnail
+
+    def recording_thumbnail(self, *args, **kwargs):
+        shrinking.append(threading.current_thread())
+        return real_thumbnail(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "thumbnail", recording_thumbnail)
+    script = Script(chat_error=("InsufficientMemoryError", "insufficient memory for llava"))
+    app, factory = build_app(tmp_path, script)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose(pilot, LLAVA)
+        await type_draft(pilot, "Compare them")
+        await attach_by_typing(pilot, str(first))
+        await attach_by_typing(pilot, str(second))
+        assert len(shrinking) == 2
+        await pilot.press("ctrl+s")  # fails: both images are given back to the editor
+        await wait_for(pilot, lambda: factory.received(ChatRequest), "the request")
+        await wait_for(pilot, lambda: app.controller.pending is None, "the failure")
+        await wait_for(pilot, lambda: len(cards(app)) == 2, "the images given back")
+        previews = [card.query_one(ImagePreview) for card in cards(app)]
+        await wait_for(
+            pilot, lambda: all(p.query(HalfcellImage) for p in previews), "the thumbnails"
+        )
+        assert [p.pixel_size for p in previews] == [(2000, 1000), (1000, 2000)]
+        assert len(shrinking) >= 4  # two attached, two given back (and the sent question's)
+        assert threading.main_thread() not in shrinking

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
+from PIL.Image import Image
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, HorizontalScroll, Vertical
@@ -115,13 +116,20 @@ class AttachmentCard(Horizontal, can_focus=True):
         def control(self) -> AttachmentCard:
             return self.card
 
-    def __init__(self, prepared: PreparedImage) -> None:
+    def __init__(self, prepared: PreparedImage, thumbnail: Image | None = None) -> None:
+        """``thumbnail``: made off the UI thread with the image; without it, made by a worker."""
         super().__init__()
         self.prepared = prepared
+        self.thumbnail = thumbnail
         self.tooltip = prepared.source
 
     def compose(self) -> ComposeResult:
-        yield ImagePreview(self.prepared.image, max_cols=THUMB_COLS, max_rows=THUMB_ROWS)
+        yield ImagePreview(
+            self.prepared.image,
+            thumbnail=self.thumbnail,
+            max_cols=THUMB_COLS,
+            max_rows=THUMB_ROWS,
+        )
         with Vertical(classes="details"):
             yield Static(self.prepared.size_line(), classes="size")
             yield Static(short_source(self.prepared.source), classes="source")
@@ -189,12 +197,14 @@ class AttachmentStrip(HorizontalScroll):
         self.mount(PendingCard(token, source))
         self._update()
 
-    async def resolve(self, token: int, prepared: PreparedImage) -> bool:
+    async def resolve(
+        self, token: int, prepared: PreparedImage, thumbnail: Image | None = None
+    ) -> bool:
         """Replace the pending card with the image; False if the same image is already here."""
         pending = self._pending(token)
         duplicate = prepared.sha256 in {p.sha256 for p in self.attachments}
         if not duplicate:
-            card = AttachmentCard(prepared)
+            card = AttachmentCard(prepared, thumbnail)
             if pending is not None:
                 await self.mount(card, before=pending)
             else:

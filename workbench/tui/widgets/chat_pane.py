@@ -8,6 +8,7 @@ Images are attached with F3 (a dialog: path, URL, data URI or a file tree) or by
 data URI or an image path into the editor. Each is read and prepared on a thread worker —
 a URL may take seconds, and neither the UI thread nor the MLX owner thread may wait for
 it — which reports back with a message; a failure is one notification and the draft stays.
+The same worker makes the card's thumbnail (a resize the UI thread must not wait for).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from PIL.Image import Image
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -37,6 +39,7 @@ from workbench.tui.widgets.attachments import AttachmentStrip, short_source
 from workbench.tui.widgets.chat_input import ChatInput
 from workbench.tui.widgets.chat_log import MAX_MOUNTED, ChatLog
 from workbench.tui.widgets.chat_message import ChatMessageView
+from workbench.tui.widgets.image_preview import make_thumbnail
 
 EMPTY_TEXT = (
     "No messages yet. Choose a chat model in Models (Enter), type below, Ctrl+S sends. "
@@ -85,10 +88,11 @@ class ChatPane(Vertical):
     class ImagePrepared(Message):
         """An image is ready to attach (posted from the preparing thread)."""
 
-        def __init__(self, token: int, prepared: PreparedImage) -> None:
+        def __init__(self, token: int, prepared: PreparedImage, thumbnail: Image) -> None:
             super().__init__()
             self.token = token
             self.prepared = prepared
+            self.thumbnail = thumbnail
 
     class ImageFailed(Message):
         """An image cannot be attached; ``reason`` is one line (posted from the thread)."""
@@ -194,18 +198,19 @@ class ChatPane(Vertical):
         self._preparing[worker] = (token, source)
 
     def _prepare(self, token: int, source: str) -> None:
-        """On the worker thread: read, check and normalise; report back by message."""
+        """On the worker thread: read, check, normalise and shrink; report back by message."""
         try:
             prepared = prepare_image(source, self.image_max_side)
         except WorkbenchError as exc:
             self.post_message(self.ImageFailed(token, str(exc)))
         else:
-            self.post_message(self.ImagePrepared(token, prepared))
+            thumbnail = make_thumbnail(prepared.image)
+            self.post_message(self.ImagePrepared(token, prepared, thumbnail))
 
     async def on_chat_pane_image_prepared(self, message: ImagePrepared) -> None:
         message.stop()
         prepared = message.prepared
-        if not await self.attachments.resolve(message.token, prepared):
+        if not await self.attachments.resolve(message.token, prepared, message.thumbnail):
             self.notify(f"{short_source(prepared.source)} is already attached", timeout=3)
         elif prepared.source[:5].lower() not in ("data ", "http:", "https"):
             self.attach_folder = Path(prepared.source).expanduser().absolute().parent

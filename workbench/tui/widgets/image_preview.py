@@ -13,8 +13,10 @@ same cells, whatever terminal pytest happens to run in.
 The thumbnail's size in cells is fixed here from the image's aspect ratio (a cell is about
 twice as tall as wide), so layout never depends on the terminal's pixel size either. The
 picture handed to the renderer is a small copy: half-blocks re-scale it on every render.
-Images given by path (stored session images) are read on a thread worker, never on the UI
-thread; until then the preview says "loading…".
+Making that copy is a resize of up to 2048 px, so it never runs on the UI thread: whoever
+prepares an image makes its thumbnail on their worker and passes it in; an image given
+without one, or by path (stored session images), is shrunk — or read — on a thread worker
+here, and until then the preview says "loading…".
 """
 
 from __future__ import annotations
@@ -122,13 +124,15 @@ class ImagePreview(Widget):
         self,
         image: PILImage.Image | None = None,
         *,
+        thumbnail: PILImage.Image | None = None,
         path: str | Path | None = None,
         max_cols: int = 16,
         max_rows: int = 8,
         caption: bool = False,
         classes: str | None = None,
     ) -> None:
-        """Show ``image`` at once, or read the file at ``path`` on a thread worker.
+        """Show ``thumbnail`` (made by ``make_thumbnail`` from ``image``) at once; given only
+        ``image``, or the file at ``path``, make the thumbnail on a thread worker.
 
         With ``caption``, a line under the picture gives its size in pixels ("800×600").
         """
@@ -136,8 +140,10 @@ class ImagePreview(Widget):
         self.caption = caption
         self.path = Path(path) if path is not None else None
         self.max_cols, self.max_rows = max_cols, max_rows
-        self.thumbnail = make_thumbnail(image) if image is not None else None
-        self.pixel_size: tuple[int, int] | None = image.size if image is not None else None
+        self.image = image if thumbnail is None else None  # still to be shrunk
+        self.thumbnail = thumbnail
+        full = image or thumbnail
+        self.pixel_size: tuple[int, int] | None = full.size if full is not None else None
         self.problem: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -153,14 +159,17 @@ class ImagePreview(Widget):
         return widgets
 
     def on_mount(self) -> None:
-        if self.thumbnail is None and self.path is not None:
+        if self.thumbnail is None and (self.image is not None or self.path is not None):
             self.run_worker(self._load, thread=True, exit_on_error=False, name="thumbnail")
 
     def _load(self) -> None:
-        """On the worker thread: read and shrink the file, report back by message."""
-        assert self.path is not None
+        """On the worker thread: shrink the image or read the file, report back by message."""
         try:
-            image, size = load_thumbnail(self.path)
+            if self.image is not None:
+                image, size = make_thumbnail(self.image), self.image.size
+            else:
+                assert self.path is not None
+                image, size = load_thumbnail(self.path)
         except WorkbenchError as exc:
             self.post_message(self.Failed(str(exc)))
         else:
@@ -175,7 +184,7 @@ class ImagePreview(Widget):
 
     async def on_image_preview_loaded(self, message: Loaded) -> None:
         message.stop()
-        self.thumbnail, self.pixel_size = message.image, message.size
+        self.thumbnail, self.pixel_size, self.image = message.image, message.size, None
         await self.remove_children()
         await self.mount_all(self._picture(message.image))
 
