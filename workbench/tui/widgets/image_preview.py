@@ -142,7 +142,7 @@ class ImagePreview(Widget):
         self.max_cols, self.max_rows = max_cols, max_rows
         self.image = image if thumbnail is None else None  # still to be shrunk
         self.thumbnail = thumbnail
-        full = image or thumbnail
+        full = image if image is not None else thumbnail
         self.pixel_size: tuple[int, int] | None = full.size if full is not None else None
         self.problem: str | None = None
 
