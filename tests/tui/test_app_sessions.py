@@ -109,6 +109,30 @@ async def test_rename_delete_and_search_in_the_list(tmp_path: Path) -> None:
         assert store.path_for(colour.id).exists()
 
 
+async def test_a_delete_that_fails_is_reported_and_the_app_keeps_running(tmp_path: Path) -> None:
+    app, _factory = build_app(tmp_path)
+    store = app.controller.store
+    colour = add_session(store, "Name a colour", "Blue.")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        screen = await open_sessions(pilot)
+        path = store.path_for(colour.id)
+        path.unlink()
+        path.mkdir()  # the file became a folder: unlinking it fails
+        screen.query_one(DataTable).focus()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is screen, "back to the list")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == "Delete failed" for n in app._notifications),
+            "the failure reported",
+        )
+        assert titles(screen) == ["Name a colour"]  # still listed: it was not deleted
+        assert app.is_running
+
+
 async def test_the_folder_is_read_once_off_the_ui_thread_and_search_filters_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

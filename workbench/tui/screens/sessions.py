@@ -189,7 +189,11 @@ class SessionsScreen(Screen[SessionsOutcome]):
         def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
-            self.store.delete(summary.id)
+            try:
+                self.store.delete(summary.id)
+            except WorkbenchError as exc:
+                self.notify(str(exc), title="Delete failed", severity="error")
+                return
             self.outcome.deleted.add(summary.id)
             self.notify(f"Deleted “{summary.title}”.")
             self._changed(summary.id, None)
