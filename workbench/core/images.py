@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from workbench.core.atomic import atomic_write_bytes
 from workbench.core.errors import ImageError, InputError
 from workbench.core.images_fetch import RawImage, read_file, read_source
 
@@ -128,7 +127,7 @@ def save_prepared(prepared: PreparedImage, folder: Path) -> Path:
         if dest.is_file() and dest.stat().st_size == len(prepared.png):
             return dest
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(dest, prepared.png)
+        atomic_write_bytes(dest, prepared.png)
     except OSError as exc:
         raise ImageError(f"cannot store image in {folder}: {exc.strerror or exc}") from None
     return dest
@@ -322,16 +321,3 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
     if image.mode in SIXTEEN_BIT_MODES or int(wide.max(initial=0)) > 255:
         wide = (wide * 255 + 32767) // 65535
     return Image.fromarray(wide.astype(np.uint8))
-
-
-def _atomic_write(dest: Path, data: bytes) -> None:
-    handle, temp_name = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, dest)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

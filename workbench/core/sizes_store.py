@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core import paths
+from workbench.core.atomic import atomic_write_text
 from workbench.core.types import ModelInfo
 
 WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".npz", ".bin")
@@ -139,15 +138,8 @@ class SizesStore:
     def _write(self, records: dict[str, dict]) -> None:
         path = self.path
         payload = json.dumps({"version": FORMAT_VERSION, "models": records}, indent=1)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".sizes-", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.unlink(tmp)
+        with contextlib.suppress(OSError):  # a size not remembered is measured again next time
+            atomic_write_text(path, payload)
 
 
 def _valid(record: object) -> bool:

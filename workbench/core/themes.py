@@ -27,15 +27,14 @@ File format (keys at the top level)::
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.core import paths
+from workbench.core.atomic import atomic_write_text
 from workbench.core.errors import WorkbenchError
 
 REQUIRED_COLOURS = ("primary", "background", "foreground")
@@ -240,18 +239,7 @@ def remember_theme(name: str) -> None:
     state = _read_state(path)
     state["theme"] = name
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(state, handle, indent=2, sort_keys=True)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(state, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
         raise WorkbenchError(
             f"cannot save the theme choice to {path}: {exc.strerror or exc}"
