@@ -399,3 +399,21 @@ def test_corrupt_sizes_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
     store.remember(info, 77, None)
     assert SizesStore(path).lookup(info).measured_bytes == 77  # type: ignore[union-attr]
     assert not list(tmp_path.glob(".sizes-*"))  # no temporary file left behind
+
+
+def test_plans_look_a_model_up_in_the_sizes_store_once_per_run(tmp_path: Path) -> None:
+    store = SizesStore(tmp_path / "sizes.json")
+    lookups: list[str] = []
+    real_lookup = store.lookup
+
+    def counted(info):
+        lookups.append(info.id)
+        return real_lookup(info)
+
+    store.lookup = counted  # type: ignore[method-assign]
+    memory = FakeMemory()
+    catalog = [fake_info(k, v) for k, v in SIZES.items()]
+    pool = ModelPool(catalog, Budget(500 * MB, 4), loader=FakeLoader(SIZES, memory), sizes=store)
+    for _ in range(5):
+        pool.plan(["a", "b"])
+    assert sorted(lookups) == ["a", "b"]

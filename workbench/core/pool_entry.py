@@ -125,21 +125,29 @@ class Reclaim:
 
 
 class SizeMemory:
-    """Measured sizes and load times: this run's first, then the store's (thread-safe)."""
+    """Measured sizes and load times: this run's first, then the store's (thread-safe).
+
+    A store lookup fingerprints the model's weight files (a stat of each); plans are asked
+    for on every highlight in the UI, so each model's answer is looked up once per run.
+    """
 
     def __init__(self, store: SizesStore | None) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[int | None, float | None]] = {}
+        self._stored: dict[str, tuple[int | None, float | None]] = {}
 
     def recall(self, info: ModelInfo) -> tuple[int | None, float | None]:
         """``(measured bytes, load seconds)``, each None when unknown."""
         with self._lock:
-            known = self._seen.get(info.id)
+            known = self._seen.get(info.id) or self._stored.get(info.id)
         if known is not None:
             return known
         record = self._store.lookup(info) if self._store is not None else None
-        return (record.measured_bytes, record.load_seconds) if record else (None, None)
+        found = (record.measured_bytes, record.load_seconds) if record else (None, None)
+        with self._lock:
+            self._stored[info.id] = found
+        return found
 
     def wanted(self, info: ModelInfo) -> Wanted:
         """The model as a load would count it: remembered size (else the estimate), and
