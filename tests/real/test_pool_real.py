@@ -16,7 +16,7 @@ import pytest
 
 from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError
-from workbench.core.protocol import Event, LoadStarted, ModelEvicted
+from workbench.core.protocol import Event, LoadStarted, ModelEvicted, TokenEvent
 from workbench.core.resolve import model_from_path
 from workbench.core.runner_client import RunnerClient
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings
@@ -258,3 +258,39 @@ def test_a_vision_models_cache_counts_too_and_a_smaller_budget_drops_it(tiny_vlm
         (entry,) = client.snapshot().entries  # still loaded, cache gone
         assert entry.cache_bytes == 0 and events.evicted() == []
         assert abs(active() - baseline) <= TINY
+
+
+def test_a_reply_whose_cache_could_outgrow_the_budget_is_refused_before_generating(
+    models,
+) -> None:
+    """SmolLM2: 30 layers × 2 × 3 kv heads × 64 head dim × 4 bytes (fp32 keys)."""
+    smol, _mini = models
+    events = Recorded()
+    question = [ChatMessage("user", "Tell me a short story about a cat.")]
+    with start(models, Budget(1024 * MB, 4), events) as client:
+        client.load(smol.id)
+        with client.runner.pool.acquire(smol.id, load=False) as engine:
+            per_token = engine.kv_bytes_per_token()
+        assert per_token == 46080
+        (entry,) = client.snapshot().entries
+        budget = entry.bytes + 20 * MB  # room for 455 tokens of cache
+        client.set_budget(Budget(budget, 4))
+        before_memory, before_pool = settled_active(), client.snapshot()
+        long = SamplingSettings(temperature=0.0, max_tokens=2000)
+        with pytest.raises(InsufficientMemoryError) as info:
+            client.chat(smol.id, question, sampling=long, session_id="cats")
+        message = str(info.value)
+        print(f"\nweights {entry.bytes}, budget {budget}: {message}")
+        assert message.startswith("this reply could need 90.0 MB of prompt cache but only 20.0")
+        assert message.endswith("lower max tokens or free memory") and "\n" not in message
+        assert not any(isinstance(e, TokenEvent) for e in events.events)
+        assert abs(active() - before_memory) <= TINY  # nothing was generated
+        assert [(e.model_id, e.cache_bytes) for e in client.snapshot().entries] == [
+            (e.model_id, e.cache_bytes) for e in before_pool.entries
+        ]
+        short = SamplingSettings(temperature=0.0, max_tokens=40)
+        done = client.chat(smol.id, question, sampling=short, session_id="cats")
+        assert done.stats.generation_tokens >= 1 and events.evicted() == []
+        (entry,) = client.snapshot().entries
+        print(f"a {done.stats.prompt_tokens}+{done.stats.generation_tokens}-token turn")
+        assert entry.cache_bytes == 256 * 46080  # one allocation block: as estimated

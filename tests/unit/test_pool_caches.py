@@ -15,6 +15,7 @@ from pool_fakes import MB, FakeLoader, FakeMemory, fake_info, unload
 from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError
 from workbench.core.pool import ModelPool
+from workbench.core.pool_fit import cache_growth
 from workbench.core.types import SamplingSettings
 
 SIZES = {"a": 100 * MB, "b": 200 * MB, "c": 300 * MB, "d": 50 * MB}
@@ -234,3 +235,68 @@ def test_a_cache_leased_after_the_decision_to_drop_it_is_kept_and_still_counted(
         assert evicted == [("c", "budget")]
         assert memory() == pool.snapshot().used_bytes == 410 * MB
         assert pool.snapshot().over_budget is None
+
+
+# ---------------------------------------------------------------- room before a turn
+
+
+def test_cache_growth_counts_prompt_and_reply_in_256_token_blocks_minus_what_is_held() -> None:
+    per_token = 46080  # SmolLM2-135M
+    assert cache_growth(10, 100, per_token, 0) == 256 * per_token
+    assert cache_growth(200, 57, per_token, 0) == 512 * per_token  # 257 tokens
+    assert cache_growth(300, 100, per_token, 256 * per_token) == 256 * per_token
+    assert cache_growth(10, 10, per_token, 512 * per_token) == 0  # already holds enough
+
+
+def test_room_for_a_turn_is_made_by_dropping_another_models_idle_cache() -> None:
+    pool, _, memory, evicted = make_pool(limit=500 * MB)
+    pool.ensure_loaded("b")
+    chat_turn(pool, "b", 100 * MB)
+    pool.ensure_loaded("a")  # 400 of 500 MB: a's turn may need 150 MB more
+    with pool.acquire("a"):
+        pool.make_cache_room("a", 150 * MB)
+        assert caches(pool) == {"b": 0, "a": 0}
+        assert memory() == 300 * MB
+    assert evicted == []
+    assert pool.loaded_ids() == ("b", "a")
+
+
+def test_room_for_a_turn_evicts_lru_models_when_dropping_caches_is_not_enough() -> None:
+    pool, _, memory, evicted = make_pool(limit=700 * MB)
+    for model_id in ("a", "b", "c"):
+        pool.ensure_loaded(model_id)
+    chat_turn(pool, "b", 50 * MB)  # 650 of 700 MB
+    with pool.acquire("c"):
+        pool.make_cache_room("c", 160 * MB)
+    assert evicted == [("a", "budget")]  # 100 MB alone was not enough: b's cache went too
+    assert caches(pool) == {"b": 0, "c": 0}
+    assert memory() == 500 * MB
+
+
+def test_a_turn_that_cannot_fit_is_refused_clearly_and_nothing_changes() -> None:
+    pool, loader, memory, evicted = make_pool(limit=600 * MB)
+    pool.ensure_loaded("c", pin=True)
+    chat_turn(pool, "c", 50 * MB)
+    pool.ensure_loaded("b")  # 550 of 600 MB; c is pinned, its cache could go (50 MB)
+    before = pool.snapshot()
+    with pool.acquire("b"), pytest.raises(InsufficientMemoryError) as info:
+        pool.make_cache_room("b", 150 * MB)
+    assert str(info.value) == (
+        "this reply could need 150.0 MB of prompt cache but only 100.0 MB of the budget "
+        "can be freed (pinned: C (300.0 MB); in use: B (200.0 MB)); "
+        "lower max tokens or free memory"
+    )
+    assert evicted == [] and loader.engines["c"].cache_drops == 0
+    assert caches(pool) == {"c": 50 * MB, "b": 0}
+    assert pool.snapshot().used_bytes == before.used_bytes == memory() == 550 * MB
+
+
+def test_a_turn_with_room_to_spare_changes_nothing() -> None:
+    pool, loader, memory, evicted = make_pool(limit=1000 * MB)
+    pool.ensure_loaded("a")
+    chat_turn(pool, "a", 40 * MB)
+    pool.ensure_loaded("b")
+    with pool.acquire("b"):
+        pool.make_cache_room("b", 300 * MB)
+    assert evicted == [] and loader.engines["a"].cache_drops == 0
+    assert caches(pool) == {"a": 40 * MB, "b": 0} and memory() == 340 * MB

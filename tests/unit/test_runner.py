@@ -7,10 +7,15 @@ import time
 from pathlib import Path
 
 import pytest
-from pool_fakes import MB, FakeLoader, FakeMemory, fake_info
+from pool_fakes import MB, FakeEngine, FakeLoader, FakeMemory, fake_info
 
 from workbench.core.budget import Budget
-from workbench.core.errors import InputError, WorkbenchError, WrongModelKindError
+from workbench.core.errors import (
+    InputError,
+    InsufficientMemoryError,
+    WorkbenchError,
+    WrongModelKindError,
+)
 from workbench.core.mlx_hooks import MlxHooks
 from workbench.core.protocol import (
     ChatDone,
@@ -407,3 +412,72 @@ def test_a_load_makes_room_by_dropping_an_idle_cache_first(harness: Harness) -> 
     assert not any(isinstance(e, ModelEvicted) for e in harness.events)
     assert harness.loader.engines["chat"].cache_drops == 1
     assert harness.memory() == harness.client.snapshot().used_bytes == 600 * MB
+
+
+# ---------------------------------------------------------------- room before a turn
+
+PER_TOKEN = 200 * 1024  # 256 tokens (one allocation block) = 50 MB
+
+
+def sized(engine: FakeEngine, prompt_tokens: int = 10, held: int = 0) -> None:
+    """Let a fake say its cache's bytes per token, its prompt's length and what its
+    session's cache holds, as the text engine does."""
+    engine.kv_bytes_per_token = lambda: PER_TOKEN  # type: ignore[attr-defined]
+    engine.prompt_tokens = lambda messages: list(range(prompt_tokens))  # type: ignore[attr-defined]
+    engine.session_cache_bytes = lambda session_id: held  # type: ignore[attr-defined]
+
+
+def test_a_turn_drops_another_models_idle_cache_before_it_generates(harness: Harness) -> None:
+    harness.client.load("other")
+    other = harness.loader.engines["other"]
+    other.cache_per_turn = 100 * MB
+    harness.client.chat("other", HELLO)  # 400 of 700 MB
+    harness.client.load("chat")  # 700 of 700 MB
+    chat = harness.loader.engines["chat"]
+    sized(chat)
+    drops_at_start: list[int] = []
+    stream = chat.stream_chat
+    chat.stream_chat = lambda *a, **k: (drops_at_start.append(other.cache_drops),  # type: ignore[method-assign]
+                                        stream(*a, **k))[1]  # fmt: skip
+    done = harness.client.chat("chat", HELLO, sampling=SamplingSettings(max_tokens=200))
+    assert done.text == "Hello from CHAT"
+    assert drops_at_start == [1]  # the room was made before the reply began
+    assert not any(isinstance(e, ModelEvicted) for e in harness.events)
+    assert harness.memory() == harness.client.snapshot().used_bytes == 600 * MB
+
+
+def test_a_turn_that_cannot_fit_is_refused_before_generating_and_nothing_changes() -> None:
+    harness = Harness(limit=700 * MB)
+    with harness.client as client:
+        client.load("other", pin=True)
+        client.load("chat")  # 600 of 700 MB, other pinned
+        chat = harness.loader.engines["chat"]
+        sized(chat)
+        before = client.snapshot()
+        with pytest.raises(InsufficientMemoryError) as info:
+            client.chat("chat", HELLO, sampling=SamplingSettings(max_tokens=600))
+        assert str(info.value) == (
+            "this reply could need 150.0 MB of prompt cache but only 100.0 MB of the budget "
+            "can be freed (pinned: OTHER (300.0 MB); in use: CHAT (300.0 MB)); "
+            "lower max tokens or free memory"
+        )
+        assert not chat.started.is_set()  # nothing was generated
+        assert not any(isinstance(e, (ModelEvicted, TokenEvent)) for e in harness.events)
+
+        def held(snapshot):  # type: ignore[no-untyped-def]
+            return [(e.model_id, e.pinned, e.leases, e.bytes, e.cache_bytes) for e in snapshot]
+
+        after = client.snapshot()
+        assert held(after.entries) == held(before.entries)
+        assert after.used_bytes == before.used_bytes == harness.memory() == 600 * MB
+        assert client.chat("chat", HELLO, sampling=SamplingSettings(max_tokens=50)).text
+
+
+def test_a_turn_with_room_proceeds_and_counts_what_its_session_holds(harness: Harness) -> None:
+    harness.client.load("chat")
+    chat = harness.loader.engines["chat"]
+    sized(chat, prompt_tokens=600, held=150 * MB)  # 768 tokens: nothing more to find
+    harness.client.load("other")  # 600 of 700 MB
+    done = harness.client.chat("chat", HELLO, sampling=SamplingSettings(max_tokens=100))
+    assert done.text == "Hello from CHAT" and chat.started.is_set()
+    assert not any(isinstance(e, ModelEvicted) for e in harness.events)

@@ -19,7 +19,9 @@ collector meanwhile: see ``mlx_hooks.isolate``).
 Caches: engines keep prompt caches that grow with each conversation. Whoever runs the model
 reports their size (``set_cache_bytes``, while still holding the lease) and the budget
 counts weights plus caches. Making room drops caches of models not in use (the engine's
-``drop_prompt_caches()``) before it evicts any model; see ``pool_fit``.
+``drop_prompt_caches()``) before it evicts any model; see ``pool_fit``. Before a turn,
+``make_cache_room`` makes room for what the cache may grow to, so it never outgrows the
+budget mid-generation.
 
 Threads: every method is thread-safe. Concurrent ``ensure_loaded`` calls for the same model
 share one load. Loads and unloads themselves are serialised (one at a time), which keeps
@@ -53,7 +55,7 @@ from workbench.core.pool_entry import (
     notify,
     snapshot_of,
 )
-from workbench.core.pool_fit import Slot, check_fit, over_budget, simulate
+from workbench.core.pool_fit import Slot, check_fit, check_growth, over_budget, simulate
 from workbench.core.protocol import LoadPlan, PoolEntryView, PoolSnapshot
 from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
@@ -317,6 +319,22 @@ class ModelPool:
                 return
             entry.cache_bytes = max(int(cache_bytes), 0)
         self._changed()
+
+    def make_cache_room(self, model_id: str, growth: int) -> None:
+        """Before a turn that may grow ``model_id``'s cache by ``growth`` bytes (call it
+        holding the lease): drop other models' idle caches, then evict, as a load would.
+
+        Raises ``InsufficientMemoryError`` — nothing dropped or evicted — if it cannot fit.
+        """
+        with self._lock:
+            fit = check_growth(self._slots(), model_id, growth, self._budget)
+            if not fit.fits:
+                raise InsufficientMemoryError(fit.reason)
+            reclaim = self._take(fit.drop, fit.evict)
+        if reclaim:
+            with self._mlx_lock:
+                self._reclaim(reclaim, "budget")
+            self._changed()
 
     def _take(self, drop: Sequence[str], evict: Sequence[str]) -> Reclaim:
         """Under the lock: evicted models out, dropped caches off the books."""

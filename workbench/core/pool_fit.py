@@ -25,6 +25,7 @@ EVICTABLE = "evictable"
 PINNED = "pinned"
 IN_USE = "in use"
 LOADING = "loading"
+KV_STEP = 256  # mlx-lm grows a key/value cache in blocks of this many tokens
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,18 @@ class Room:
         return self.memory_ok and self.count_ok
 
 
-def make_room(slots: Sequence[Slot], need: int, budget: Budget) -> Room:
+def make_room(
+    slots: Sequence[Slot], need: int, budget: Budget, *, adds_model: bool | None = None
+) -> Room:
     """The fewest evictions (LRU first), then the fewest cache drops, to fit ``need`` more.
 
     ``need`` 0 with the model count unchanged asks "get back under budget" (rebalancing);
-    a load asks for its size and one more model. A ``protected`` model is not evicted
+    a load asks for its size and one more model (``adds_model`` overrides: a growing
+    cache needs bytes but no extra model). A ``protected`` model is not evicted
     and its cache goes last of all.
     """
     limit, most = budget.memory_limit_bytes, budget.max_models
-    extra = 1 if need else 0
+    extra = int(bool(need) if adds_model is None else adds_model)
     floor = sum(s.total - (0 if s.protected else s.droppable) for s in slots)
     count, evict = len(slots), []
     for slot in slots:  # evictions, as if every droppable cache were gone
@@ -149,6 +153,31 @@ def check_fit(slots: Sequence[Slot], need: int, budget: Budget) -> Fit:
             f"and none can be evicted ({_kept(kept)})"
         )
     return Fit(False, (), need, available, reason)
+
+
+def cache_growth(prompt_tokens: int, max_tokens: int, bytes_per_token: int, held_bytes: int) -> int:
+    """Bytes a turn's prompt cache may still add: room for the prompt and every reply
+    token, in the ``KV_STEP``-token blocks mlx-lm allocates, minus what the conversation's
+    cache already holds."""
+    tokens = -(-(prompt_tokens + max(max_tokens, 0)) // KV_STEP) * KV_STEP
+    return max(tokens * bytes_per_token - held_bytes, 0)
+
+
+def check_growth(slots: Sequence[Slot], model_id: str, growth: int, budget: Budget) -> Fit:
+    """Which caches to drop and models to evict so ``model_id``'s cache can grow by
+    ``growth`` bytes (the model itself is kept; no model is added)."""
+    slots = [replace(s, protected=s.model_id == model_id) for s in slots]
+    kept = [s for s in slots if s.status != EVICTABLE or s.protected]
+    available = budget.memory_limit_bytes - sum(s.fixed for s in kept)
+    room = make_room(slots, growth, budget, adds_model=False)
+    if room.memory_ok:
+        return Fit(True, room.evict, growth, available, drop=room.drop)
+    reason = (
+        f"this reply could need {format_bytes(growth)} of prompt cache but only "
+        f"{format_bytes(max(available, 0))} of the budget can be freed ({_kept(kept)}); "
+        "lower max tokens or free memory"
+    )
+    return Fit(False, (), growth, available, reason)
 
 
 def over_budget(slots: Sequence[Slot], budget: Budget) -> Room:

@@ -3,8 +3,10 @@
 Split from ``runner.py`` (the loop, threads and wiring) so each handler reads on its own:
 check the request against the model *before* anything loads (kind, images, empty input),
 then work under a pool lease so the model cannot be evicted mid-use, and emit the events
-the protocol promises. After a chat turn, still under the lease, the engine's prompt-cache
-size goes to the pool, which counts it against the budget.
+the protocol promises. Before a chat turn, under the lease, the pool makes room for the
+most the turn's prompt cache can grow to (or the turn is refused before generating: MLX
+crashes rather than raising on out-of-memory); after it, the engine's prompt-cache size goes
+to the pool, which counts it against the budget.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from workbench.core.errors import InputError, WrongModelKindError
 from workbench.core.pool import ModelPool
+from workbench.core.pool_fit import cache_growth
 from workbench.core.protocol import (
     ChatDone,
     ChatRequest,
@@ -95,6 +98,7 @@ class Handlers:
             if request.cancel.is_set():  # cancelled while the model was loading
                 self._emit(cancelled_chat(request))
                 return
+            self.make_cache_room(request, engine)
             try:
                 text, stats = self._stream(engine, request)
             finally:  # still leased: the cache cannot be dropped while it is measured
@@ -103,6 +107,22 @@ class Handlers:
             finish = "cancelled" if request.cancel.is_set() else "stop"
             stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, finish)
         self._emit(ChatDone(request.request_id, text, stats))
+
+    def make_cache_room(self, request: ChatRequest, engine: Any) -> None:
+        """Before generating: make room in the budget for the most this turn's cache can
+        grow to, or refuse the turn (``InsufficientMemoryError``) with nothing changed.
+
+        Engines that cannot say their cache's bytes per token (vision models, or text
+        models whose cache is not a plain key/value cache) skip the check; their caches
+        are counted after the turn only.
+        """
+        per_token = getattr(engine, "kv_bytes_per_token", lambda: None)()
+        if not per_token:
+            return
+        prompt = len(engine.prompt_tokens(request.messages))
+        held = engine.session_cache_bytes(request.session_id)
+        growth = cache_growth(prompt, request.sampling.max_tokens, per_token, held)
+        self._pool.make_cache_room(request.model_id, growth)
 
     def report_cache(self, model_id: str, engine: Any) -> None:
         """Tell the pool how much memory the engine's prompt caches hold now."""

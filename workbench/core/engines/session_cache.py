@@ -78,6 +78,11 @@ class SessionCaches:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
 
+    def peek(self, session_id: str) -> Any | None:
+        """The session's kept cache, left in place (None if there is none)."""
+        entry = self._entries.get(session_id)
+        return entry.cache if entry is not None else None
+
     def caches(self) -> list[Any]:
         """The caches kept right now (for measuring their memory)."""
         return [entry.cache for entry in self._entries.values()]

@@ -52,6 +52,36 @@ def check_sampling(sampling: SamplingSettings) -> None:
         raise InputError(f"top_p must be in (0, 1] (got {sampling.top_p})")
 
 
+def kv_bytes_per_token(model: Any) -> int | None:
+    """layers × 2 (keys, values) × kv heads × head dim × bytes per value, from the model's
+    config; None unless every cache layer is a plain ``KVCache`` (rotating, quantized and
+    state-space caches grow differently) and the config names its attention shape.
+
+    Values take the widest floating dtype among the parameters (activations are promoted
+    to it: SmolLM2's fp16 scales with fp32 norms give fp32 keys).
+    """
+    from mlx.utils import tree_flatten
+    from mlx_lm.models.cache import KVCache, make_prompt_cache
+
+    layers = make_prompt_cache(model)
+    args = getattr(model, "args", None)
+    heads = getattr(args, "num_attention_heads", None)
+    if not layers or heads is None or any(type(c) is not KVCache for c in layers):
+        return None
+    kv_heads = getattr(args, "num_key_value_heads", None) or heads
+    head_dim = getattr(args, "head_dim", None) or getattr(args, "hidden_size", 0) // heads
+    sizes = [v.dtype.size for _, v in tree_flatten(model.parameters()) if _floating(v.dtype)]
+    if not (isinstance(kv_heads, int) and isinstance(head_dim, int) and head_dim and sizes):
+        return None  # e.g. a head count per layer
+    return len(layers) * 2 * kv_heads * head_dim * max(sizes)
+
+
+def _floating(dtype: Any) -> bool:
+    import mlx.core as mx
+
+    return mx.issubdtype(dtype, mx.floating)
+
+
 class _Cancelled(Exception):
     """Raised from the prompt-progress callback to abandon a long prompt."""
 
@@ -115,6 +145,7 @@ class TextEngine:
         self._adapter = adapter or adapter_for(info.family)
         tokenizer.eos_token_ids = set(self._adapter.stop_token_ids(tokenizer))
         self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
+        self._kv_bytes = kv_bytes_per_token(model)
 
     @property
     def stop_token_ids(self) -> frozenset[int]:
@@ -148,6 +179,16 @@ class TextEngine:
     def prompt_cache_bytes(self) -> int:
         """Memory held by the kept session caches (it grows with conversation length)."""
         return sum(layer.nbytes for cache in self._caches.caches() for layer in cache)
+
+    def kv_bytes_per_token(self) -> int | None:
+        """Prompt-cache bytes each token adds (None when the model's cache is not a plain
+        key/value cache per layer: then nobody can say ahead how much a turn needs)."""
+        return self._kv_bytes
+
+    def session_cache_bytes(self, session_id: str | None) -> int:
+        """Memory held by this conversation's kept cache (0 if none)."""
+        cache = self._caches.peek(session_id) if session_id else None
+        return sum(layer.nbytes for layer in cache) if cache is not None else 0
 
     def drop_prompt_caches(self) -> None:
         """Forget every session cache (the next turns recompute their prompts)."""
