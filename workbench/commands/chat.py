@@ -53,18 +53,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def sampling_from(args: argparse.Namespace) -> SamplingSettings:
-    """The sampling flags, checked before any model loads."""
-    if args.max_tokens < 1:
-        raise InputError(f"--max-tokens must be at least 1 (got {args.max_tokens})")
-    if args.temperature < 0:
-        raise InputError(f"--temperature must be 0 or more (got {args.temperature})")
-    if not 0 < args.top_p <= 1:
-        raise InputError(f"--top-p must be in (0, 1] (got {args.top_p})")
-    return SamplingSettings(args.temperature, args.top_p, args.max_tokens, args.seed)
+    """The sampling flags, checked before any model loads (NaN, negative seeds...)."""
+    from workbench.core.limits import check_sampling
+
+    sampling = SamplingSettings(args.temperature, args.top_p, args.max_tokens, args.seed)
+    try:
+        check_sampling(sampling)
+    except InputError as exc:  # name the flag the user typed
+        raise InputError(f"--{str(exc).replace('_', '-')}") from None
+    return sampling
 
 
 def read_prompt(text: str) -> str:
-    prompt = sys.stdin.read() if text == "-" else text
+    if text == "-":
+        from workbench.core.safe_read import read_stdin_text
+
+        prompt = read_stdin_text()  # size-capped; invalid UTF-8 is one line, not a traceback
+    else:
+        prompt = text
     if not prompt.strip():
         raise InputError("the prompt is empty")
     return prompt

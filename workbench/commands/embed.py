@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from workbench.commands.common import (
@@ -23,6 +22,7 @@ from workbench.core.errors import InputError
 from workbench.core.types import EmbeddingResult, ModelInfo, ModelKind
 
 LABEL_WIDTH = 24
+MATRIX_ROWS = 12  # rows of the similarity matrix printed unless --full
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +36,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("texts", nargs="*", metavar="TEXT")
     parser.add_argument("--file", type=Path, metavar="F", help='one text per line ("-" = stdin)')
     parser.add_argument("--json", action="store_true", help="OpenAI embeddings response JSON")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help=f"print the whole similarity matrix (default: the first {MATRIX_ROWS} texts)",
+    )
     add_budget_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -54,10 +59,13 @@ def read_texts(args: argparse.Namespace) -> list[str]:
 
 
 def _file_lines(path: Path) -> list[str]:
-    try:
-        content = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    """Non-empty lines of a regular file (or stdin) of UTF-8 text within the size limit."""
+    from workbench.core.safe_read import TEXT_LIMIT, read_stdin_text, read_text
+
+    if str(path) == "-":
+        content = read_stdin_text(TEXT_LIMIT)
+    else:
+        content = read_text(path, TEXT_LIMIT, "--file")
     return [line for line in content.splitlines() if line.strip()]
 
 
@@ -81,22 +89,25 @@ def _label(number: int, text: str) -> str:
     return f"{number}. {short}"
 
 
-def summary(info: ModelInfo, texts: list[str], result: EmbeddingResult) -> str:
-    """A short summary and the cosine similarity matrix, one row per text."""
+def summary(info: ModelInfo, texts: list[str], result: EmbeddingResult, full: bool = False) -> str:
+    """A short summary and the cosine similarity matrix, one row per text — of the first
+    ``MATRIX_ROWS`` texts unless ``full`` (10,000 texts would be a 10,000² matrix)."""
     from workbench.core.similarity import cosine_matrix
 
-    matrix = cosine_matrix(result.vectors)
+    shown = len(texts) if full else min(len(texts), MATRIX_ROWS)
+    matrix = cosine_matrix(result.vectors[:shown])
     dims = result.dimensions or len(result.vectors[0])
     lines = [
         f"{len(texts)} text{'s' if len(texts) != 1 else ''} → {dims}-dimensional unit vectors "
         f"({info.name}, {sum(result.token_counts)} tokens)",
         "",
-        "cosine similarity".ljust(LABEL_WIDTH)
-        + "".join(f"{n:>7}" for n in range(1, len(texts) + 1)),
+        "cosine similarity".ljust(LABEL_WIDTH) + "".join(f"{n:>7}" for n in range(1, shown + 1)),
     ]
-    for row, text in enumerate(texts):
-        cells = "".join(f"{matrix[row, col]:7.3f}" for col in range(len(texts)))
+    for row, text in enumerate(texts[:shown]):
+        cells = "".join(f"{matrix[row, col]:7.3f}" for col in range(shown))
         lines.append(_label(row + 1, text).ljust(LABEL_WIDTH) + cells)
+    if shown < len(texts):
+        lines += ["", f"(the first {shown} of {len(texts)} texts; --full prints them all)"]
     return "\n".join(lines)
 
 
@@ -110,5 +121,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(openai_response(info, result)))
     else:
-        print(summary(info, texts, result))
+        print(summary(info, texts, result, full=args.full))
     return 0

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from workbench.core import paths
 from workbench.core.errors import InputError
+from workbench.core.safe_read import CONFIG_LIMIT, read_text
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,12 @@ def load_config(path: Path | None = None) -> Config:
     """Read the config file; defaults when it does not exist."""
     path = path or paths.config_file()
     if not path.exists():
+        if path.is_symlink():
+            raise InputError(f"{path}: cannot read config: it is a broken link")
         return Config()
+    text = read_text(path, CONFIG_LIMIT, "config file")  # a folder or a FIFO: one line
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: cannot read config: {exc}") from exc
     return parse_config(data, path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,10 @@ def read_file(path_text: str, max_bytes: int) -> RawImage:
     try:
         if path.is_dir():
             raise ImageError(f"{label}: is a folder, not an image file")
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO would block, /dev/zero never ends
+            raise ImageError(f"{label}: not a regular file (a device, FIFO or socket)")
+        size = status.st_size
         if size == 0:
             raise ImageError(f"{label}: empty file (0 bytes)")
         if size > max_bytes:

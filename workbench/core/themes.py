@@ -35,7 +35,8 @@ from typing import Any
 
 from workbench.core import paths
 from workbench.core.atomic import atomic_write_text
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import InputError, WorkbenchError
+from workbench.core.safe_read import CONFIG_LIMIT, read_text
 
 REQUIRED_COLOURS = ("primary", "background", "foreground")
 OPTIONAL_COLOURS = (
@@ -166,14 +167,10 @@ def parse_theme(text: str, source: str = "<theme>") -> ThemeSpec:
 
 def load_theme_file(path: Path) -> ThemeSpec:
     """Read and validate one theme file; unreadable files raise ``ThemeError`` too."""
-    try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            raise ThemeError(f"{path}: larger than {_MAX_FILE_BYTES // 1024} KiB")
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ThemeError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise ThemeError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    try:  # a folder, a FIFO or a huge file named *.toml is refused, never read
+        text = read_text(path, _MAX_FILE_BYTES, "theme file")
+    except InputError as exc:
+        raise ThemeError(str(exc)) from exc
     return parse_theme(text, source=str(path))
 
 
@@ -216,9 +213,11 @@ def load_all_themes() -> ThemeLoad:
 
 
 def _read_state(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = json.loads(read_text(path, CONFIG_LIMIT, "state file"))
+    except (InputError, json.JSONDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

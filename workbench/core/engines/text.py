@@ -19,7 +19,8 @@ from typing import Any
 
 from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.engines.session_cache import SessionCaches
-from workbench.core.errors import InputError, UnusableModelError, WrongModelKindError
+from workbench.core.errors import UnusableModelError, WrongModelKindError
+from workbench.core.limits import check_prompt_length, check_sampling, context_length
 from workbench.core.types import (
     ChatMessage,
     GenerationChunk,
@@ -40,16 +41,6 @@ def load_text(info: ModelInfo) -> TextEngine:
 
     model, tokenizer = load(str(info.path))
     return TextEngine(info, model, tokenizer)
-
-
-def check_sampling(sampling: SamplingSettings) -> None:
-    """Reject settings mlx-lm would misread or crash on, with a line the user can act on."""
-    if sampling.max_tokens < 1:
-        raise InputError(f"max_tokens must be at least 1 (got {sampling.max_tokens})")
-    if sampling.temperature < 0:
-        raise InputError(f"temperature must be 0 or more (got {sampling.temperature})")
-    if not 0 < sampling.top_p <= 1:
-        raise InputError(f"top_p must be in (0, 1] (got {sampling.top_p})")
 
 
 def kv_bytes_per_token(model: Any) -> int | None:
@@ -80,6 +71,18 @@ def _floating(dtype: Any) -> bool:
     import mlx.core as mx
 
     return mx.issubdtype(dtype, mx.floating)
+
+
+def model_context_length(info: ModelInfo, model: Any) -> int | None:
+    """The model's context from its ``config.json``, else from the loaded model's args."""
+    import json
+
+    try:
+        config = json.loads((info.path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = None
+    args = getattr(model, "args", None)
+    return context_length(config) or context_length(vars(args) if args is not None else None)
 
 
 class _Cancelled(Exception):
@@ -146,6 +149,7 @@ class TextEngine:
         tokenizer.eos_token_ids = set(self._adapter.stop_token_ids(tokenizer))
         self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
         self._kv_bytes = kv_bytes_per_token(model)
+        self.context_length = model_context_length(info, model)
 
     @property
     def stop_token_ids(self) -> frozenset[int]:
@@ -174,6 +178,7 @@ class TextEngine:
                 f"{self.info.name} is a text model and cannot see images; pick a vision model"
             )
         prompt = self.prompt_tokens(messages)
+        check_prompt_length(len(prompt), self.context_length, self.info.name)
         return self._generate(prompt, sampling, cancel, session_id)
 
     def prompt_cache_bytes(self) -> int:

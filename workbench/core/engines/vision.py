@@ -24,9 +24,10 @@ from typing import Any
 
 from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.adapters.base import to_dicts
-from workbench.core.engines.text import check_sampling
+from workbench.core.engines.text import model_context_length
 from workbench.core.errors import InputError, UnusableModelError
 from workbench.core.images import load_image_file
+from workbench.core.limits import check_prompt_length, check_sampling
 from workbench.core.types import (
     ChatMessage,
     GenerationChunk,
@@ -190,6 +191,7 @@ class VisionModel:
         self._processor = processor
         self._adapter = adapter or adapter_for(info.family)
         self._sessions: OrderedDict[str, Any] = OrderedDict()  # id -> PromptCacheState
+        self._context = model_context_length(info, getattr(model, "language_model", model))
         tokenizer = getattr(processor, "tokenizer", processor)
         criteria = getattr(tokenizer, "stopping_criteria", None)
         if criteria is not None:
@@ -208,7 +210,21 @@ class VisionModel:
         converted, paths = vlm_messages(messages)
         images = [load_image_file(path) for path in paths]
         prompt = self.render(converted, len(images))
+        check_prompt_length(
+            self.prompt_token_floor(prompt, len(images)), self._context, self.info.name
+        )
         return self._generate(prompt, images, sampling, cancel, session_id)
+
+    def prompt_token_floor(self, prompt: str, num_images: int) -> int:
+        """Tokens the prompt takes at least: its text, plus what the processor says each
+        image expands to (when it says; else the image counts as its one marker token)."""
+        _model, processor = self._open()
+        tokenizer = getattr(processor, "tokenizer", processor)
+        per_image = getattr(processor, "image_seq_length", None) or getattr(
+            processor, "num_image_tokens", None
+        )
+        extra = (int(per_image) - 1) * num_images if isinstance(per_image, int) else 0
+        return len(tokenizer.encode(prompt, add_special_tokens=False)) + max(extra, 0)
 
     def render(self, messages: list[dict[str, Any]], num_images: int) -> str:
         """The prompt text, image markers included, through the model's chat template."""

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static, TextArea
 
 from workbench.core.errors import InputError
+from workbench.core.limits import check_sampling
 from workbench.core.types import SamplingSettings
 
 MAX_TOKENS_LIMIT = 32768
@@ -48,7 +49,9 @@ def parse_sampling(temperature: str, top_p: str, max_tokens: str, seed: str) -> 
     if not 1 <= tokens <= MAX_TOKENS_LIMIT:
         raise InputError(f"max tokens must be between 1 and {MAX_TOKENS_LIMIT} (got {tokens})")
     seed_value = int(_number(seed, "seed", int)) if seed.strip() else None
-    return SamplingSettings(temperature=temp, top_p=top, max_tokens=tokens, seed=seed_value)
+    sampling = SamplingSettings(temperature=temp, top_p=top, max_tokens=tokens, seed=seed_value)
+    check_sampling(sampling)  # the engine's own rules too (e.g. a seed MLX can take)
+    return sampling
 
 
 class SettingsScreen(ModalScreen[ChatSettings | None]):
