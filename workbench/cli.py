@@ -2,15 +2,19 @@
 
 Each subcommand lives in ``workbench.commands.<name>`` with ``add_parser`` and ``run``.
 Nothing heavy is imported here, so ``mlxbench --help`` and the TUI's first frame stay fast.
-A ``WorkbenchError`` becomes one line on stderr and exit status 2, never a traceback.
+A ``WorkbenchError`` becomes one line on stderr and exit status 2, never a traceback; any
+other exception becomes one line plus the log file's path (the traceback is in the log), exit
+status 1. A closed pipe (``mlxbench embed … | head``) ends quietly with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
@@ -23,6 +27,7 @@ COMMAND_MODULES = (
     "pool",
     "bench",
     "demo",
+    "doctor",
 )
 
 
@@ -32,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal workbench for local MLX models. With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"mlxbench {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="write debug detail to the log file (also: MLXBENCH_LOG=debug)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"workbench.commands.{name}")
@@ -47,13 +57,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         handler = importlib.import_module("workbench.commands.app").run
     try:
-        return int(handler(args) or 0)
+        return _run(handler, args)
+    except BrokenPipeError:
+        return _pipe_closed()
+
+
+def _run(handler: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
+    from workbench.core.logs import details_hint, setup_logging
+    from workbench.core.paths import check_home
+
+    try:
+        check_home()
+        setup_logging(debug=getattr(args, "debug", False))
+        return int(handler(args) or 0)  # type: ignore[call-overload]
     except WorkbenchError as exc:
         print(f"mlxbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mlxbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as exc:
+        from workbench.core.mlx_backend import explain, is_backend_missing
+
+        logging.getLogger("workbench.cli").exception("unexpected error")
+        if is_backend_missing(exc):
+            print(f"mlxbench: error: {explain(exc)}", file=sys.stderr)
+            return 2
+        text = (str(exc).strip().splitlines() or [""])[0]
+        print(
+            f"mlxbench: unexpected error: {type(exc).__name__}: {text}{details_hint()}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _pipe_closed() -> int:
+    """The reader went away (``| head``): stop quietly, as Unix tools do.
+
+    stdout is pointed at /dev/null so the interpreter's final flush cannot fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

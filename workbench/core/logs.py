@@ -95,3 +95,9 @@ def close_logging() -> None:
         logging.getLogger("workbench").removeHandler(_handler)
         _handler.close()
     _handler, _file = None, None
+
+
+def log_failure(error: BaseException | None, what: str = "the engine failed") -> None:
+    """Write ``error`` with its traceback to the log (for failures the UI shows as a line)."""
+    if error is not None:
+        logging.getLogger("workbench").error(what, exc_info=error)

@@ -63,3 +63,17 @@ def lmstudio_models_dir() -> Path:
     """LM Studio's default model folder (``LMSTUDIO_MODELS_DIR`` overrides)."""
     value = os.environ.get("LMSTUDIO_MODELS_DIR")
     return Path(value).expanduser() if value else Path.home() / ".lmstudio" / "models"
+
+
+def check_home() -> None:
+    """``InputError`` when ``MLXBENCH_HOME`` names something that is not a folder."""
+    from workbench.core.errors import InputError
+
+    home = _home_override()
+    if home is None:
+        return
+    if home.exists() and not home.is_dir():
+        raise InputError(f"MLXBENCH_HOME={home} is a file, not a folder: point it at a folder")
+    blocker = next((p for p in home.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise InputError(f"MLXBENCH_HOME={home} cannot be created: {blocker} is a file")

@@ -37,6 +37,8 @@ from typing import Any
 from workbench.core.budget import Budget
 from workbench.core.config import Config
 from workbench.core.errors import CancelledError, WorkbenchError
+from workbench.core.logs import details_hint
+from workbench.core.mlx_backend import explain as explain_mlx_failure
 from workbench.core.mlx_hooks import MlxHooks, real_hooks
 from workbench.core.pool import ModelPool
 from workbench.core.protocol import (
@@ -138,8 +140,8 @@ class Runner:
         try:
             blas, device = self._hooks.start()
         except Exception as exc:
-            log.debug("MLX failed to start", exc_info=True)
-            self.emit(RequestFailed(None, f"cannot start MLX: {one_line(exc)}", "WorkbenchError"))
+            log.exception("MLX failed to start")
+            self.emit(RequestFailed(None, explain_mlx_failure(exc), "WorkbenchError"))
             self._stopping.set()
             self._drain()
             return
@@ -202,8 +204,8 @@ class Runner:
             self._dispatch(request)
         except WorkbenchError as exc:
             self._fail(request, exc)
-        except Exception as exc:
-            log.debug("request %s failed", request.request_id, exc_info=True)
+        except Exception as exc:  # a bug: its traceback goes to the log file, always
+            log.exception("request %s failed unexpectedly", request.request_id)
             self._fail(request, exc)
         finally:
             self._local.request_id = previous
@@ -240,7 +242,11 @@ class Runner:
 
     def _fail(self, request: Request, exc: BaseException) -> None:
         error_type = type(exc).__name__
-        message = str(exc) if isinstance(exc, WorkbenchError) else f"{error_type}: {one_line(exc)}"
+        message = (
+            str(exc)
+            if isinstance(exc, WorkbenchError)
+            else f"{error_type}: {one_line(exc)}{details_hint()}"
+        )
         model_id = getattr(request, "model_id", None)
         self.emit(RequestFailed(request.request_id, message, error_type, model_id=model_id))
 

@@ -28,6 +28,7 @@ from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from workbench.core.images import DEFAULT_MAX_SIDE
+from workbench.core.logs import details_hint, log_failure
 from workbench.core.sessions import SessionStore
 from workbench.core.types import ModelInfo
 from workbench.tui.bridge import WORKER_NAME, RunnerBridge, RunnerFactory
@@ -101,8 +102,9 @@ class MlxbenchApp(App[None]):
         pool = self.main_screen.pool
         if event.state is WorkerState.ERROR:
             error = event.worker.error
+            log_failure(error)
             pool.engine_status(f"engine failed: {error}")
-            self.notify(f"{error}", title="Engine failed", severity="error", timeout=30)
+            self.notify(f"{error}{details_hint()}", title="Engine failed", severity="error", timeout=30)
             self.bridge.fail_all(f"the engine failed: {error}")
         elif event.state is WorkerState.SUCCESS:
             pool.engine_stopped()
