@@ -104,7 +104,8 @@ class MlxbenchApp(App[None]):
             error = event.worker.error
             log_failure(error)
             pool.engine_status(f"engine failed: {error}")
-            self.notify(f"{error}{details_hint()}", title="Engine failed", severity="error", timeout=30)
+            message = f"{error}{details_hint()}"
+            self.notify(message, title="Engine failed", severity="error", timeout=30)
             self.bridge.fail_all(f"the engine failed: {error}")
         elif event.state is WorkerState.SUCCESS:
             pool.engine_stopped()
