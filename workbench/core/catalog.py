@@ -42,7 +42,7 @@ from workbench.core.resolve import match_models
 from workbench.core.types import ModelInfo
 
 if TYPE_CHECKING:
-    from huggingface_hub import CachedRepoInfo, HFCacheInfo
+    from huggingface_hub import CachedRepoInfo
 
 
 def hf_cache_dir() -> Path:
@@ -84,39 +84,33 @@ def _repo_entries(repo: CachedRepoInfo) -> list[ModelInfo]:
     return describe_location(snapshot, model_id=model_id, name=name, source="hf-cache")
 
 
-def _damaged_repos(cache: Path, report: HFCacheInfo) -> list[ModelInfo]:
-    """Model repos the scanner rejected (e.g. a broken blob link from a cut download)."""
-    listed = {Path(r.repo_path).name for r in report.repos}
-    found = []
-    for folder in sorted(cache.glob("models--*")):
-        if folder.name in listed or not folder.is_dir():
-            continue
-        repo_id = folder.name.removeprefix("models--").replace("--", "/")
-        reason = next((str(w) for w in report.warnings if folder.name in str(w)), "unreadable")
-        problem = f"damaged Hugging Face cache entry: {reason}"
-        found.append(
-            _unreadable(folder, f"hf/{repo_id}", repo_id.split("/")[-1], "hf-cache", problem)
-        )
-    return found
+def _damaged_repo(folder: Path, reason: str) -> ModelInfo:
+    """A repo the scan could not read (a cut download, a symlink loop, no permission)."""
+    repo_id = folder.name.removeprefix("models--").replace("--", "/")
+    problem = f"damaged Hugging Face cache entry: {reason}"
+    return _unreadable(folder, f"hf/{repo_id}", repo_id.split("/")[-1], "hf-cache", problem)
+
+
+def _safe_repo_entries(repo: CachedRepoInfo) -> list[ModelInfo]:
+    try:
+        return _repo_entries(repo)
+    except OSError as exc:  # e.g. a loop inside the snapshot: this repo only
+        return [_damaged_repo(Path(repo.repo_path), exc.strerror or str(exc))]
 
 
 def hf_cache_models(cache_dir: Path | None = None) -> list[ModelInfo]:
-    """Model repos in the Hugging Face cache; a missing cache is simply empty."""
+    """Model repos in the Hugging Face cache; a missing cache is simply empty, and a
+    damaged repo is listed with its reason, never hiding the others."""
+    from workbench.core.hf_cache import scan_cache
+
     cache = cache_dir or hf_cache_dir()
     if not cache.is_dir():
         return []
-    from huggingface_hub import scan_cache_dir
-    from huggingface_hub.errors import CacheNotFound
-
-    try:
-        report = scan_cache_dir(cache)
-    except (CacheNotFound, OSError, ValueError):
-        return []
+    scan = scan_cache(cache)
     found: list[ModelInfo] = []
-    for repo in sorted(report.repos, key=lambda r: r.repo_id.lower()):
-        if repo.repo_type == "model":
-            found += _repo_entries(repo)
-    return found + _damaged_repos(cache, report)
+    for repo in sorted(scan.repos, key=lambda r: r.repo_id.lower()):
+        found += _safe_repo_entries(repo)
+    return found + [_damaged_repo(folder, reason) for folder, reason in scan.broken]
 
 
 def lmstudio_models(root: Path) -> list[ModelInfo]:

@@ -81,16 +81,27 @@ def _tensor_bytes(name: str, entry: object) -> int:
     valid_shape = isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
     if valid_shape and dtype in DTYPE_BYTES:
         return math.prod(shape) * DTYPE_BYTES[dtype]
+    if isinstance(shape, list) and not valid_shape:
+        raise HeaderError(f"tensor {name!r} has an impossible shape {shape!r}")
     offsets = entry.get("data_offsets")
     if isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets):
+        if not 0 <= offsets[0] <= offsets[1]:
+            raise HeaderError(f"tensor {name!r} has impossible data offsets {offsets!r}")
         return offsets[1] - offsets[0]
     raise HeaderError(f"tensor {name!r} has an unknown dtype {dtype!r} and no offsets")
 
 
 def safetensors_bytes(path: Path) -> int:
-    """Sum of dtype size × element count over every tensor of one safetensors file."""
+    """Sum of dtype size × element count over every tensor of one safetensors file.
+
+    ``HeaderError`` when a tensor's size makes no sense (a negative shape or offsets that
+    run backwards): a header that lies would make the pool's numbers lie too.
+    """
     header = read_safetensors_header(path)
-    return sum(_tensor_bytes(k, v) for k, v in header.items() if k != "__metadata__")
+    try:
+        return sum(_tensor_bytes(str(k), v) for k, v in header.items() if k != "__metadata__")
+    except HeaderError as exc:
+        raise HeaderError(f"{path.name}: {exc}") from None
 
 
 def weight_files(model_dir: Path) -> list[Path]:

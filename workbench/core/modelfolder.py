@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from workbench.core.detect import detect_family, detect_kind, detect_quantization
-from workbench.core.estimate import HeaderError, estimate_bytes, weight_files
+from workbench.core.estimate import HeaderError, estimate_bytes, safetensors_bytes, weight_files
 from workbench.core.gguf_record import import_destination, read_record
 from workbench.core.types import ModelInfo, ModelKind
 
@@ -59,8 +59,12 @@ def check_weights(folder: Path, names: list[str]) -> None:
     """A ``FolderProblem`` unless the folder has safetensors weights MLX can load."""
     try:
         files = weight_files(folder)
+        for file in files:  # a header with impossible sizes: unusable, with the reason
+            safetensors_bytes(file)
     except HeaderError as exc:
-        raise FolderProblem(str(exc)) from exc
+        raise FolderProblem(f"damaged weights: {exc}") from exc
+    except OSError as exc:
+        raise FolderProblem(f"cannot read the weights: {_reason(exc)}") from exc
     if files:
         return
     if any(name.endswith(TORCH_WEIGHT_SUFFIXES) for name in names):
