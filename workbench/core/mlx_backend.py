@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 EXTRA_HINT = (
-    "install an MLX backend with mlxbench: `pip install 'mlxbench[cpu]'` "
+    "MLX's native backend is missing: install mlxbench with an extra, `pip install 'mlxbench[cpu]'` "
     "(or `uv tool install 'mlxbench[cpu]'`; NVIDIA GPUs: 'mlxbench[cuda]')"
 )
 
@@ -32,4 +32,4 @@ def explain(exc: BaseException) -> str:
         return f"cannot start MLX: {first}"
     if sys.platform == "darwin":
         return f"cannot start MLX: {first}; reinstall mlxbench (`pip install -U mlxbench`)"
-    return f"MLX has no backend here ({first}); {EXTRA_HINT}"
+    return f"cannot start MLX: {first}; {EXTRA_HINT}"

@@ -45,6 +45,7 @@ from typing import Any
 
 from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError, ModelNotFoundError, WorkbenchError
+from workbench.core.pool_caches import PoolCaches
 from workbench.core.pool_entry import (
     Entry,
     ModelSize,
@@ -55,7 +56,13 @@ from workbench.core.pool_entry import (
     notify,
     snapshot_of,
 )
-from workbench.core.pool_fit import Slot, check_fit, check_growth, over_budget, simulate
+from workbench.core.pool_fit import (
+    Slot,
+    check_fit,
+    measured_refusal,
+    over_budget,
+    simulate,
+)
 from workbench.core.protocol import LoadPlan, PoolEntryView, PoolSnapshot
 from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
@@ -67,7 +74,7 @@ Unloader = Callable[[Any], None]
 Measure = Callable[[], int]
 
 
-class ModelPool:
+class ModelPool(PoolCaches):
     """Budgeted, LRU-ordered model pool with pins, leases and de-duplicated loads."""
 
     def __init__(
@@ -209,13 +216,21 @@ class ModelPool:
             self._fail(entry, exc)
             raise
         measured = delta if delta > 0 else entry.measured_bytes
+        self._sizes.note(info, measured, seconds, fresh=delta > 0)  # refused or not
+        with self._lock:
+            refusal = measured_refusal(self._others(entry), info.name, measured, self._budget)
+        if refusal is not None:  # larger than its estimate, and too large for the budget
+            entry.handle = handle
+            self._fail(entry, InsufficientMemoryError(refusal))
+            with self._mlx_lock:
+                self._memory.unload(entry, "budget")
+            raise InsufficientMemoryError(refusal)
         with self._lock:
             entry.handle, entry.state, entry.load_seconds = handle, "ready", seconds
             entry.measured_bytes = measured
             self._touch(entry)
             entry.done.set()
             view = entry.view()
-        self._sizes.note(info, measured, seconds, fresh=delta > 0)
         if self._on_loaded is not None:
             notify(self._on_loaded, view)
         self._changed()
@@ -306,36 +321,6 @@ class ModelPool:
         self._changed()
         return room.evict
 
-    def set_cache_bytes(self, model_id: str, cache_bytes: int) -> None:
-        """Record how much memory the model's prompt caches hold now (bookkeeping only).
-
-        Call it while holding the model's lease, after the work that grew the cache; a
-        model that is no longer loaded is ignored. Never drops or unloads anything:
-        ``rebalance`` does, on the thread that owns MLX.
-        """
-        with self._lock:
-            entry = self._entries.get(model_id)
-            if entry is None or entry.state != "ready" or entry.cache_bytes == cache_bytes:
-                return
-            entry.cache_bytes = max(int(cache_bytes), 0)
-        self._changed()
-
-    def make_cache_room(self, model_id: str, growth: int) -> None:
-        """Before a turn that may grow ``model_id``'s cache by ``growth`` bytes (call it
-        holding the lease): drop other models' idle caches, then evict, as a load would.
-
-        Raises ``InsufficientMemoryError`` — nothing dropped or evicted — if it cannot fit.
-        """
-        with self._lock:
-            fit = check_growth(self._slots(), model_id, growth, self._budget)
-            if not fit.fits:
-                raise InsufficientMemoryError(fit.reason)
-            reclaim = self._take(fit.drop, fit.evict)
-        if reclaim:
-            with self._mlx_lock:
-                self._reclaim(reclaim, "budget")
-            self._changed()
-
     def _take(self, drop: Sequence[str], evict: Sequence[str]) -> Reclaim:
         """Under the lock: evicted models out, dropped caches off the books."""
         reclaim = Reclaim([self._entries.pop(model_id) for model_id in evict])
@@ -396,6 +381,9 @@ class ModelPool:
 
     def _slots(self) -> list[Slot]:
         return [entry.slot() for entry in self._entries.values()]
+
+    def _others(self, entry: Entry) -> list[Slot]:
+        return [e.slot() for e in self._entries.values() if e is not entry]
 
     def _touch(self, entry: Entry) -> None:
         entry.last_used = self._clock()

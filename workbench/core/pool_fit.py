@@ -155,6 +155,19 @@ def check_fit(slots: Sequence[Slot], need: int, budget: Budget) -> Fit:
     return Fit(False, (), need, available, reason)
 
 
+def measured_refusal(
+    others: Sequence[Slot], name: str, measured: int | None, budget: Budget
+) -> str | None:
+    """After a load: why a model that measured ``measured`` bytes cannot stay (None if it
+    can, evicting what ``rebalance`` may). The estimate let it in; the measurement rules."""
+    if measured is None:
+        return None
+    fit = check_fit(others, measured, budget)
+    if fit.fits:
+        return None
+    return f"{name} measured {format_bytes(measured)} once loaded: {fit.reason}; unloaded it"
+
+
 def cache_growth(prompt_tokens: int, max_tokens: int, bytes_per_token: int, held_bytes: int) -> int:
     """Bytes a turn's prompt cache may still add: room for the prompt and every reply
     token, in the ``KV_STEP``-token blocks mlx-lm allocates, minus what the conversation's

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -23,7 +24,13 @@ from workbench.core.atomic import atomic_write_text
 from workbench.core.types import ModelInfo
 
 WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".npz", ".bin")
+# A measurement below this fraction of an estimate read from the weights' own headers is
+# not believed (real measurements are the header's bytes, give or take a little).
+MIN_MEASURED_FRACTION = 0.75
+TRUSTED_ESTIMATES = ("safetensors-header", "gguf-file-size")
 FORMAT_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,12 @@ class SizesStore:
         current = fingerprint(info)
         if not current or raw.get("fingerprint") != current:
             return None
+        if not plausible(int(raw["bytes"]), info):
+            log.warning(
+                "ignoring the remembered size of %s (%d bytes): far below its %s estimate (%d)",
+                info.name, raw["bytes"], info.size_method, info.estimated_bytes,
+            )  # fmt: skip
+            return None
         return SizeRecord(int(raw["bytes"]), raw.get("seconds"), current)
 
     def remember(self, info: ModelInfo, measured_bytes: int, load_seconds: float | None) -> None:
@@ -140,6 +153,15 @@ class SizesStore:
         payload = json.dumps({"version": FORMAT_VERSION, "models": records}, indent=1)
         with contextlib.suppress(OSError):  # a size not remembered is measured again next time
             atomic_write_text(path, payload)
+
+
+def plausible(measured: int, info: ModelInfo) -> bool:
+    """False when a remembered size is far below what the weight files' headers say the
+    weights take: a corrupt or stale record must not let a load past the budget. (Estimates
+    from names or defaults are too rough to judge by.)"""
+    if info.size_method not in TRUSTED_ESTIMATES or info.estimated_bytes <= 0:
+        return True
+    return measured >= info.estimated_bytes * MIN_MEASURED_FRACTION
 
 
 def _valid(record: object) -> bool:
