@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 EXTRA_HINT = (
-    "MLX's native backend is missing: install mlxbench with an extra, `pip install 'mlxbench[cpu]'` "
+    "MLX's native backend is missing: install mlxbench with an extra, "
+    "`pip install 'mlxbench[cpu]'` "
     "(or `uv tool install 'mlxbench[cpu]'`; NVIDIA GPUs: 'mlxbench[cuda]')"
 )
 
