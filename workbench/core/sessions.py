@@ -23,6 +23,7 @@ from pathlib import Path
 
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.errors import InputError
+from workbench.core.safe_read import SESSION_LIMIT, read_bytes
 from workbench.core.session_data import (
     DEFAULT_SAMPLING,
     FORMAT,
@@ -38,6 +39,13 @@ from workbench.core.session_data import (
     stamp,
     utc_now,
 )
+from workbench.core.session_guard import (
+    SessionForked,
+    current_digest,
+    digest,
+    folder_lock,
+    is_own_file,
+)
 from workbench.core.types import SamplingSettings
 
 __all__ = [
@@ -46,6 +54,7 @@ __all__ = [
     "ListResult",
     "Session",
     "SessionError",
+    "SessionForked",
     "SessionMessage",
     "SessionStore",
     "SessionSummary",
@@ -76,6 +85,8 @@ class SessionStore:
         self.root = Path(root)
         self._clock = clock
         self._lines: dict[int, tuple[SessionMessage, str]] = {}  # id → (message, its line)
+        self._digests: dict[str, str] = {}  # session id → its file as last read or written
+        self.forked: dict[str, str] = {}  # session id → the id its conversation moved to
 
     # ----------------------------------------------------------------- paths and ids
 
@@ -120,12 +131,27 @@ class SessionStore:
         ``SessionError`` (naming the file and the reason) when it cannot be written.
         """
         session = replace(session, updated=self.now())
-        path = self.path_for(session.id)
-        try:
-            atomic_write_text(path, self._session_text(session))
-        except OSError as exc:
-            raise _write_error(path, exc) from exc
+        with folder_lock(self.root):
+            path = self.path_for(session.id)
+            on_disk = current_digest(path)
+            known = self._digests.get(session.id)
+            if on_disk is not None and on_disk != known:  # another window saved it meanwhile
+                session = self._fork(session)
+                path = self.path_for(session.id)
+            text = self._session_text(session)
+            try:
+                atomic_write_text(path, text)
+            except OSError as exc:
+                raise _write_error(path, exc) from exc
+            self._digests[session.id] = digest(text.encode("utf-8"))
         return session
+
+    def _fork(self, session: Session) -> Session:
+        """The conversation under a new id (the other window's file is left as it is)."""
+        fresh = self.new_session()
+        title = session.display_title
+        self.forked[session.id] = fresh.id
+        return replace(session, id=fresh.id, title=f"{title} (copy)"[:80])
 
     def _session_text(self, session: Session) -> str:
         """The file's text: the header indented, then one message per line.
@@ -218,22 +244,32 @@ class SessionStore:
         return replace(result, sessions=tuple(s for s in result.sessions if s.matches(query)))
 
     def _read(self, path: Path) -> Session:
+        try:  # a FIFO, a folder or a huge file named *.json is refused, never read
+            raw = read_bytes(path, SESSION_LIMIT, "session file")
+        except InputError as exc:
+            raise SessionError(f"{path.name}: cannot read session: {exc}") from None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise self._quarantine(path, f"not valid JSON ({exc})") from exc
-        except RecursionError as exc:
-            raise self._quarantine(path, "not valid JSON (nested too deeply)") from exc
-        except OSError as exc:
-            raise SessionError(f"{path}: cannot read session: {exc.strerror or exc}") from exc
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, nested too deeply
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise self._set_aside(path, None, f"not valid JSON ({reason})") from exc
+        if not is_own_file(path, data):
+            raise SessionError(f"{path.name}: not a session (left as it is)")
         if _newer_format(data):
             raise SessionError(f"{path}: written by a newer mlxbench (format {data['version']})")
         try:
             session = session_from_json(data, self.root)
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise self._quarantine(path, str(exc)) from exc
+        self._digests[path.stem] = digest(raw)
         # The file name is the id (a renamed file is still the user's session).
         return session if session.id == path.stem else replace(session, id=path.stem)
+
+    def _set_aside(self, path: Path, data: object, reason: str) -> SessionError:
+        """Quarantine the app's own unreadable files; anything else is left untouched."""
+        if is_own_file(path, data):
+            return self._quarantine(path, reason)
+        return SessionError(f"{path.name}: not a session ({reason}); left as it is")
 
     def _quarantine(self, path: Path, reason: str) -> SessionError:
         """Move an unreadable file aside (never over an earlier one) and describe it."""

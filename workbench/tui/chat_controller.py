@@ -24,7 +24,13 @@ from pathlib import Path
 from workbench.core.errors import InputError
 from workbench.core.images import PreparedImage, save_prepared
 from workbench.core.protocol import ChatDone, ChatRequest
-from workbench.core.sessions import Session, SessionError, SessionMessage, SessionStore
+from workbench.core.sessions import (
+    Session,
+    SessionError,
+    SessionForked,
+    SessionMessage,
+    SessionStore,
+)
 from workbench.core.types import ChatMessage, SamplingSettings
 
 
@@ -109,6 +115,14 @@ class ChatController:
         except SessionError as exc:
             self._report(exc)
             return False
+        if self.session.id != session.id:  # another window saved this session meanwhile
+            self._report(
+                SessionForked(
+                    f"session {session.id} was also saved in another window; this "
+                    f"conversation continues as a new session, {self.session.id}",
+                    self.session.id,
+                )
+            )
         return True
 
     def _report(self, exc: SessionError) -> None:

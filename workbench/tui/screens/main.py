@@ -32,6 +32,7 @@ from workbench.core.protocol import (
 )
 from workbench.core.runner_handlers import check_chat
 from workbench.core.session_export import export_markdown
+from workbench.core.session_guard import SessionForked
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat_controller import ChatController
@@ -130,6 +131,9 @@ class MainScreen(Screen[None]):
 
     def save_failed(self, error: WorkbenchError) -> None:
         """The chat goes on from memory; the next save that works writes it all."""
+        if isinstance(error, SessionForked):  # saved, under a new id
+            self.notify(str(error), title="Open in another window", severity="warning", timeout=10)
+            return
         self.notify(
             f"could not save session: {error}", title="Not saved", severity="error", timeout=10
         )
