@@ -75,19 +75,27 @@ def read_safetensors_header(path: Path) -> dict:
 
 
 def _tensor_bytes(name: str, entry: object) -> int:
+    """The tensor's bytes from its dtype and shape, else from its data offsets; offsets
+    that run backwards, or disagree with the shape, mean the header cannot be trusted."""
     if not isinstance(entry, dict):
         raise HeaderError(f"tensor {name!r} has no description")
     shape, dtype = entry.get("shape"), entry.get("dtype")
     valid_shape = isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
-    if valid_shape and dtype in DTYPE_BYTES:
-        return math.prod(shape) * DTYPE_BYTES[dtype]
     if isinstance(shape, list) and not valid_shape:
         raise HeaderError(f"tensor {name!r} has an impossible shape {shape!r}")
     offsets = entry.get("data_offsets")
+    span = None
     if isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets):
         if not 0 <= offsets[0] <= offsets[1]:
             raise HeaderError(f"tensor {name!r} has impossible data offsets {offsets!r}")
-        return offsets[1] - offsets[0]
+        span = offsets[1] - offsets[0]
+    if valid_shape and dtype in DTYPE_BYTES:
+        size = math.prod(shape) * DTYPE_BYTES[dtype]
+        if span is not None and span != size:
+            raise HeaderError(f"tensor {name!r}: its offsets span {span} bytes, its shape {size}")
+        return size
+    if span is not None:
+        return span
     raise HeaderError(f"tensor {name!r} has an unknown dtype {dtype!r} and no offsets")
 
 

@@ -61,10 +61,11 @@ def setup_logging(debug: bool = False) -> Path | None:
     level = wanted_level(debug)
     root = logging.getLogger("workbench")
     root.setLevel(level)
-    if _handler is not None:
+    path = log_dir() / LOG_NAME
+    if _handler is not None and path == _file:
         _handler.setLevel(level)
         return _file
-    path = log_dir() / LOG_NAME
+    close_logging()  # first call, or MLXBENCH_HOME changed since (tests)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
