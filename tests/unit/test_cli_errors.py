@@ -46,7 +46,7 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_is_in_the_log(
     log_file = home / "logs" / "mlxbench.log"
     assert err == f"mlxbench: unexpected error: KeyError: 'missing' (details in {log_file})\n"
     text = log_file.read_text()
-    assert "Traceback (most recent call last)" in text and 'KeyError: \'missing\'' in text
+    assert "Traceback (most recent call last)" in text and "KeyError: 'missing'" in text
 
 
 def test_a_missing_mlx_backend_names_the_extra(

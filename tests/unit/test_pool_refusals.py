@@ -46,9 +46,7 @@ def test_a_load_measured_over_the_budget_is_unloaded_and_refused(tmp_path: Path)
 def test_a_load_that_fits_after_measuring_stays(tmp_path: Path) -> None:
     memory = FakeMemory()
     loader = FakeLoader({"m": 90 * MB}, memory)
-    pool = ModelPool(
-        [fake_info("m", 80 * MB)], Budget(100 * MB, 4), loader=loader, measure=memory
-    )
+    pool = ModelPool([fake_info("m", 80 * MB)], Budget(100 * MB, 4), loader=loader, measure=memory)
     assert pool.ensure_loaded("m").measured_bytes == 90 * MB
 
 
@@ -58,9 +56,7 @@ def test_a_remembered_size_far_below_the_header_estimate_is_not_trusted(
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights")
-    info = replace(
-        fake_info("m", 400 * MB, path=folder), size_method="safetensors-header"
-    )
+    info = replace(fake_info("m", 400 * MB, path=folder), size_method="safetensors-header")
     store_file = tmp_path / "sizes.json"
     record = {"bytes": 1 * MB, "fingerprint": fingerprint(info)}
     store_file.write_text(json.dumps({"version": 1, "models": {model_key(info): record}}))
