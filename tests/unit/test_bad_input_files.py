@@ -90,7 +90,7 @@ def test_stdin_must_be_utf8_and_within_the_limit() -> None:
 def test_config_path_that_is_a_folder_is_one_clear_error(tmp_path: Path) -> None:
     folder = tmp_path / "config.toml"
     folder.mkdir()
-    with pytest.raises(InputError, match="config.toml is a folder, not a file"):
+    with pytest.raises(InputError, match=r"config\.toml is a folder, not a file"):
         load_config(folder)
 
 

@@ -38,7 +38,7 @@ def test_a_load_measured_over_the_budget_is_unloaded_and_refused(tmp_path: Path)
     assert pool.snapshot().entries == () and memory() == 0
     assert loader.engines["m"].closed and evicted == [("m", "budget")]
     assert not pool.plan(["m"])[0].fits  # the measurement is remembered: no second try
-    with pytest.raises(InsufficientMemoryError, match="needs 100.0 MB|needs 100 MB|needs"):
+    with pytest.raises(InsufficientMemoryError, match=r"cannot load M: needs"):
         pool.ensure_loaded("m")
     assert loader.loads["m"] == 1
 
