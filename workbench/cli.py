@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(handler: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
-    from workbench.core.logs import details_hint, setup_logging
+    from workbench.core.logs import close_logging, details_hint, setup_logging
     from workbench.core.paths import check_home
 
     try:
@@ -91,6 +91,8 @@ def _run(handler: Callable[[argparse.Namespace], object], args: argparse.Namespa
             file=sys.stderr,
         )
         return 1
+    finally:
+        close_logging()  # flushed and closed; main() may be called again (tests, scripts)
 
 
 def _pipe_closed() -> int:
