@@ -75,6 +75,8 @@ def setup_logging(debug: bool = False) -> Path | None:
             raise IsADirectoryError(f"{path} is not a file")
     except OSError as exc:
         print(f"mlxbench: warning: cannot write the log in {path.parent}: {exc}", file=sys.stderr)
+        _handler = logging.NullHandler()  # tracebacks must not land on the app's screen
+        root.addHandler(_handler)
         return None
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.setLevel(level)
