@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.limits import check_prompt_length, check_sampling
 from workbench.core.pool import ModelPool
 from workbench.core.pool_fit import cache_growth
 from workbench.core.protocol import (
@@ -94,6 +95,7 @@ class Handlers:
     def chat(self, request: ChatRequest) -> None:
         """Stream the reply as ``TokenEvent``s, then ``ChatDone`` (also when cancelled)."""
         check_chat(self._pool.info(request.model_id), request.messages)
+        check_sampling(request.sampling)  # before the model loads, whoever sent it
         with self._pool.acquire(request.model_id) as engine:
             if request.cancel.is_set():  # cancelled while the model was loading
                 self._emit(cancelled_chat(request))
@@ -120,6 +122,8 @@ class Handlers:
         if not per_token:
             return
         prompt = len(engine.prompt_tokens(request.messages))
+        name = self._pool.info(request.model_id).name  # too long: say so, not "no memory"
+        check_prompt_length(prompt, getattr(engine, "context_length", None), name)
         held = engine.session_cache_bytes(request.session_id)
         growth = cache_growth(prompt, request.sampling.max_tokens, per_token, held)
         self._pool.make_cache_room(request.model_id, growth)
