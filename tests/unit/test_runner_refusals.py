@@ -54,6 +54,6 @@ def test_a_prompt_longer_than_the_context_is_refused_with_the_numbers(harness: H
     engine = harness.loader.engines["chat"]
     engine.__class__ = ShortContextEngine  # the loaded fake becomes a short-context model
     long = (ChatMessage("user", "word " * 40),)
-    with pytest.raises(InputError, match="the prompt is 40 tokens .* but CHAT handles 16"):
+    with pytest.raises(InputError, match=r"the prompt is 40 tokens .* but CHAT handles 16"):
         harness.client.chat("chat", long)
     assert not engine.generating and engine.cache == 0
