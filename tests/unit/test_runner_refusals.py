@@ -57,3 +57,26 @@ def test_a_prompt_longer_than_the_context_is_refused_with_the_numbers(harness: H
     with pytest.raises(InputError, match=r"the prompt is 40 tokens .* but CHAT handles 16"):
         harness.client.chat("chat", long)
     assert not engine.generating and engine.cache == 0
+
+
+def test_an_unexpected_runner_error_points_at_the_log_which_has_the_traceback(
+    harness: Harness, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.core import logs
+
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
+    log_file = logs.setup_logging()
+    try:
+
+        def broken(info, progress):  # type: ignore[no-untyped-def]
+            raise ZeroDivisionError("division by zero")
+
+        harness.runner._loader = broken
+        with pytest.raises(Exception, match=r"ZeroDivisionError: division by zero \(details in"):
+            harness.client.load("chat")
+        assert log_file is not None and str(log_file).startswith(str(tmp_path))
+        text = log_file.read_text()
+        assert "request" in text and "Traceback (most recent call last)" in text
+        assert "ZeroDivisionError: division by zero" in text
+    finally:
+        logs.close_logging()
