@@ -19,11 +19,10 @@ EXTRA_HINT = (
 
 def is_backend_missing(exc: BaseException) -> bool:
     """True when ``exc`` is MLX's native library (or the package) failing to import."""
-    text = str(exc)
-    if "libmlx" in text or "mlx.core" in text:
-        return True
+    if not isinstance(exc, ImportError | OSError):
+        return False
     name = getattr(exc, "name", None) or ""
-    return isinstance(exc, ImportError) and (name == "mlx" or name.startswith("mlx."))
+    return "libmlx" in str(exc) or name == "mlx" or name.startswith("mlx.")
 
 
 def explain(exc: BaseException) -> str:
