@@ -181,6 +181,7 @@ class FakeRunner:
             free = self.budget_bytes - self._snapshot().used_bytes
             return LoadPlan(model_id, True, True, (), 0, free)
         used, evict = self._snapshot().used_bytes, []
+        free_now = self.budget_bytes - used
         count = len(self.loaded)
         for entry in list(self.loaded.values()):
             if used + model.estimated_bytes <= self.budget_bytes and count < self.max_models:
@@ -194,7 +195,9 @@ class FakeRunner:
             pinned = ", ".join(e.name for e in self.loaded.values() if e.pinned) or "nothing"
             reason = f"needs {need // MB} MB, {free // MB} MB free; pinned: {pinned}"
             return LoadPlan(model_id, False, False, (), need, free, reason)
-        return LoadPlan(model_id, False, True, tuple(evict), need, free, None, 1.5)
+        return LoadPlan(
+            model_id, False, True, tuple(evict), need, free, None, 1.5, (), free_now, free
+        )
 
     def _load(self, request: Request, model_id: str, pin: bool = False) -> bool:
         rid = request.request_id

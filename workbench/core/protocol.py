@@ -86,6 +86,8 @@ class LoadPlan:
     reason: str | None = None  # why it cannot fit (names pinned / in-use models)
     estimated_seconds: float | None = None
     drop_caches: tuple[str, ...] = ()  # models whose prompt caches go first (they stay loaded)
+    free_now_bytes: int | None = None  # budget left before anything is dropped or evicted
+    free_after_bytes: int | None = None  # budget left once ``drop_caches`` and ``evict`` are gone
 
 
 # --------------------------------------------------------------------------- requests
