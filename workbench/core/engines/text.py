@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +146,14 @@ class TextEngine:
         tokenizer.eos_token_ids = set(self._adapter.stop_token_ids(tokenizer))
         self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
         self._kv_bytes = kv_bytes_per_token(model)
+        # Told (processed, total) prompt tokens while a prompt is read; set per request.
+        self.prompt_progress: Callable[[int, int], None] | None = None
+
+    @property
+    def context_length(self) -> int | None:
+        """The longest context the model was trained for (its config), None if unknown."""
+        value = getattr(getattr(self._model, "args", None), "max_position_embeddings", None)
+        return value if isinstance(value, int) and value > 0 else None
 
     @property
     def stop_token_ids(self) -> frozenset[int]:
@@ -227,9 +235,13 @@ class TextEngine:
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
 
-        def on_prompt_progress(_done: int, _total: int) -> None:
+        report = self.prompt_progress
+
+        def on_prompt_progress(done: int, total: int) -> None:
             if cancel.is_set():
                 raise _Cancelled
+            if report is not None:
+                report(reused + done, reused + total)
 
         if sampling.seed is not None:
             mx.random.seed(sampling.seed)
@@ -271,7 +283,7 @@ class TextEngine:
                     turn.finish, turn.tail = response.finish_reason, response.text
                     break
                 if response.text:
-                    yield GenerationChunk(response.text)
+                    yield GenerationChunk(response.text, generated=response.generation_tokens)
                 if cancel.is_set():
                     turn.finish = "cancelled"
                     break

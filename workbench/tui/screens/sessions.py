@@ -6,7 +6,9 @@ What changed is handed back on close, so the open conversation stays in step.
 
 Reading every session file takes time with many sessions, so the folder is read on a
 thread worker (on opening, and again after a rename, delete or failed export); the search
-box filters the summaries already read, in memory, on each keystroke.
+box filters the summaries already read, in memory, on each keystroke, and each match
+shows a snippet of the message text around what was found. Down leaves the search box for
+the list; Enter resumes from either.
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ def when(stamp: str) -> str:
 
 
 LIST_WORKER = "sessions-list"
+SNIPPET_WIDTH = 60
 
 
 class SessionsScreen(Screen[SessionsOutcome]):
     """The session list. Enter resumes; r renames; d deletes; x exports; / searches."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "resume", "Resume"),
+        Binding("down", "to_list", "To the list", show=False),
         Binding("escape", "close", "Close"),
         Binding("r", "rename", "Rename"),
         Binding("d", "delete", "Delete"),
@@ -86,7 +91,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Updated", "Title", "Model", "Messages")
+        self.query_one(DataTable).add_columns("Updated", "Title", "Model", "Messages", "Match")
         self.query_one("#sessions-problems", Static).display = False
         self.query_one(Label).update("Sessions (reading…)")
         self.reload()
@@ -121,7 +126,9 @@ class SessionsScreen(Screen[SessionsOutcome]):
         table.clear()
         for s in self.shown:
             model = self.names.get(s.model_id or "", s.model_id or "")
-            table.add_row(when(s.updated), s.title, model, str(s.message_count), key=s.id)
+            match = s.snippet(query, SNIPPET_WIDTH) if query else ""
+            row = (when(s.updated), s.title, model, str(s.message_count), match)
+            table.add_row(*row, key=s.id)
         matching = " matching" if query else ""
         self.query_one("#sessions-title", Label).update(f"Sessions ({len(self.shown)}{matching})")
         problems = self.query_one("#sessions-problems", Static)
@@ -151,6 +158,17 @@ class SessionsScreen(Screen[SessionsOutcome]):
     @on(Input.Submitted, "#sessions-search")
     def _search_done(self) -> None:
         self.query_one(DataTable).focus()
+
+    def action_to_list(self) -> None:
+        """Down from the search box goes to the list (so r, d, x act on a session)."""
+        self.query_one(DataTable).focus()
+
+    def action_resume(self) -> None:
+        """Enter: resume the highlighted session (from the list or the search box)."""
+        summary = self.selected
+        if summary is not None:
+            self.outcome.resume = summary.id
+            self.dismiss(self.outcome)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
