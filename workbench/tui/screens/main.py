@@ -384,3 +384,4 @@ class MainScreen(ChatExtras, Screen[None]):
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""
         return lambda: self.run_action(action)
+

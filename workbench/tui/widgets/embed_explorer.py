@@ -63,6 +63,7 @@ class EmbeddingsPane(Widget):
     EmbeddingsPane .embed-caption { color: $text-muted; margin-top: 1; }
     EmbeddingsPane.-compact .embed-caption { margin-top: 0; }
     EmbeddingsPane #embed-model { width: 1fr; }
+    EmbeddingsPane #embed-model Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
     EmbeddingsPane #embed-texts { height: 1fr; min-height: 5; }
     EmbeddingsPane #embed-file-row { height: auto; }
     EmbeddingsPane #embed-file { width: 1fr; }
