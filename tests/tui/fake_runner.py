@@ -35,6 +35,7 @@ from workbench.core.protocol import (
     PoolChanged,
     PoolEntryView,
     PoolSnapshot,
+    PromptProgress,
     Request,
     RequestFailed,
     RunnerReady,
@@ -95,6 +96,9 @@ class Script:
     start_gate: threading.Event | None = None  # if set, the engine "starts" once it is set
     load_gate: threading.Event | None = None  # if set, loads pause after their first step
     token_gate: threading.Event | None = None  # if set, the reply waits for it after 1 token
+    prompt_steps: tuple[int, ...] = (0,)  # prompt tokens reported read before the last report
+    prompt_gate: threading.Event | None = None  # if set, reading the prompt waits for it
+    context_length: int | None = 8192
 
 
 def tokens_of(text: str) -> list[str]:
@@ -103,9 +107,12 @@ def tokens_of(text: str) -> list[str]:
     return [words[0]] + [f" {w}" for w in words[1:]]
 
 
+PROMPT_TOKENS = 21
+
+
 def stats(tokens: int, finish: str) -> TurnStats:
     return TurnStats(
-        prompt_tokens=21,
+        prompt_tokens=PROMPT_TOKENS,
         generation_tokens=tokens,
         time_to_first_token_s=0.42,
         prompt_tps=50.0,
@@ -273,6 +280,13 @@ class FakeRunner:
             return
         if not self._load(request, request.model_id):
             return
+        for done in self.script.prompt_steps:
+            progress = PromptProgress(rid, done, PROMPT_TOKENS, self.script.context_length)
+            self.callback(progress)
+        if self.script.prompt_gate is not None:
+            self.script.prompt_gate.wait()
+        done = PromptProgress(rid, PROMPT_TOKENS, PROMPT_TOKENS, self.script.context_length)
+        self.callback(done)
         sent: list[str] = []
         for index, token in enumerate(tokens_of(self.script.reply)):
             if self.script.hold_after is not None and index >= self.script.hold_after:
@@ -282,7 +296,7 @@ class FakeRunner:
             if request.cancel.is_set():
                 break
             sent.append(token)
-            self.callback(TokenEvent(rid, token))
+            self.callback(TokenEvent(rid, token, index + 1))
         finish = "cancelled" if request.cancel.is_set() else "stop"
         self.callback(ChatDone(rid, "".join(sent), stats(len(sent), finish)))
 
