@@ -59,7 +59,7 @@ def copy_text(app: App, text: str, what: str, folder: Path) -> str:
 
 
 class ChatExtras:
-    """The main screen's copy and edit commands (F6, F7, F8 and the palette)."""
+    """The main screen's copy and edit commands (F8, F9, F10 and the palette)."""
 
     def action_copy_reply(self: MainScreen) -> None:
         reply = last_reply(self.controller.session)

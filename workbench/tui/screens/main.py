@@ -59,11 +59,12 @@ class MainScreen(ChatExtras, Screen[None]):
         Binding("ctrl+o", "sessions", "Sessions"),
         Binding("ctrl+g", "settings", "Chat settings"),
         Binding("f4", "export", "Export .md", show=False),
-        Binding("f5", "toggle_tab", "Chat/Embeddings", show=False),
+        # priority: the text areas bind F5 to "select word"; the tab switch wins everywhere
+        Binding("f5", "toggle_tab", "Chat/Embeddings", show=False, priority=True),
         Binding("ctrl+b", "toggle_pool", "Models pane", show=False),
-        Binding("f6", "copy_reply", "Copy reply", show=False),
-        Binding("f7", "copy_code", "Copy code block", show=False),
         Binding("f8", "edit_last", "Edit last question", show=False),
+        Binding("f9", "copy_reply", "Copy reply", show=False),
+        Binding("f10", "copy_code", "Copy code block", show=False),
     ]
 
     def __init__(
@@ -384,4 +385,3 @@ class MainScreen(ChatExtras, Screen[None]):
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""
         return lambda: self.run_action(action)
-

@@ -8,7 +8,7 @@ Reading every session file takes time with many sessions, so the folder is read 
 thread worker (on opening, and again after a rename, delete or failed export); the search
 box filters the summaries already read, in memory, on each keystroke, and each match
 shows a snippet of the message text around what was found. Down leaves the search box for
-the list; Enter resumes from either.
+the list, where Enter resumes (the footer says so).
 """
 
 from __future__ import annotations
@@ -53,11 +53,22 @@ LIST_WORKER = "sessions-list"
 SNIPPET_WIDTH = 60
 
 
+class SessionTable(DataTable[str]):
+    """The session list; its footer entry says what Enter does."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Resume")]
+
+
+class SearchBox(Input):
+    """The search box; Enter (or Down) goes to the list."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "To the list")]
+
+
 class SessionsScreen(Screen[SessionsOutcome]):
     """The session list. Enter resumes; r renames; d deletes; x exports; / searches."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "resume", "Resume"),
         Binding("down", "to_list", "To the list", show=False),
         Binding("escape", "close", "Close"),
         Binding("r", "rename", "Rename"),
@@ -85,9 +96,9 @@ class SessionsScreen(Screen[SessionsOutcome]):
 
     def compose(self) -> ComposeResult:
         yield Label("Sessions", id="sessions-title")
-        yield Input(placeholder="Search titles and messages…", id="sessions-search")
+        yield SearchBox(placeholder="Search titles and messages…", id="sessions-search")
         yield Static("", id="sessions-problems")
-        yield DataTable(id="sessions-table", cursor_type="row")
+        yield SessionTable(id="sessions-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -162,13 +173,6 @@ class SessionsScreen(Screen[SessionsOutcome]):
     def action_to_list(self) -> None:
         """Down from the search box goes to the list (so r, d, x act on a session)."""
         self.query_one(DataTable).focus()
-
-    def action_resume(self) -> None:
-        """Enter: resume the highlighted session (from the list or the search box)."""
-        summary = self.selected
-        if summary is not None:
-            self.outcome.resume = summary.id
-            self.dismiss(self.outcome)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
