@@ -128,8 +128,9 @@ async def test_session_search_shows_a_snippet_of_what_matched(tmp_path: Path) ->
         screen.query_one(Input).value = "eiffel"
         await pilot.pause()
         table = screen.query_one(DataTable)
-        snippet = str(table.get_row_at(0)[-1])
-        assert "Eiffel Tower" in snippet  # as written, not lower-cased
+        title = str(table.get_row_at(0)[1])
+        assert title.splitlines()[1].startswith("…")  # the snippet, under the title
+        assert "Eiffel Tower" in title.splitlines()[1]  # as written, not lower-cased
 
 
 async def test_prompt_progress_then_tokens_then_context_used(tmp_path: Path) -> None:

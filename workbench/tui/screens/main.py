@@ -382,6 +382,10 @@ class MainScreen(ChatExtras, Screen[None]):
         title = self.controller.session.display_title
         self.app.push_screen(TextPromptScreen("Session title", title), renamed)
 
+    def action_export_csv(self) -> None:
+        self.embeddings.action_export_csv()
+        self.notify(self.embeddings.message, title="Similarity matrix")
+
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""
         return lambda: self.run_action(action)

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -53,7 +54,7 @@ LIST_WORKER = "sessions-list"
 SNIPPET_WIDTH = 60
 
 
-class SessionTable(DataTable[str]):
+class SessionTable(DataTable[str | Text]):
     """The session list; its footer entry says what Enter does."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Resume")]
@@ -102,7 +103,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Updated", "Title", "Model", "Messages", "Match")
+        self.query_one(DataTable).add_columns("Updated", "Title", "Model", "Messages")
         self.query_one("#sessions-problems", Static).display = False
         self.query_one(Label).update("Sessions (reading…)")
         self.reload()
@@ -137,9 +138,12 @@ class SessionsScreen(Screen[SessionsOutcome]):
         table.clear()
         for s in self.shown:
             model = self.names.get(s.model_id or "", s.model_id or "")
-            match = s.snippet(query, SNIPPET_WIDTH) if query else ""
-            row = (when(s.updated), s.title, model, str(s.message_count), match)
-            table.add_row(*row, key=s.id)
+            snippet = s.snippet(query, SNIPPET_WIDTH) if query else ""
+            title = Text(s.title)
+            if snippet:  # under the title, so it shows at any width
+                title.append(f"\n{snippet}", style="dim italic")
+            row = (when(s.updated), title, model, str(s.message_count))
+            table.add_row(*row, key=s.id, height=2 if snippet else 1)
         matching = " matching" if query else ""
         self.query_one("#sessions-title", Label).update(f"Sessions ({len(self.shown)}{matching})")
         problems = self.query_one("#sessions-problems", Static)

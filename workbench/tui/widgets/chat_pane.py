@@ -83,6 +83,7 @@ class ChatPane(Vertical):
     ChatPane { height: 1fr; }
     ChatPane.-short #attachments { max-height: 5; }
     ChatPane.-short #chat-input { height: 4; }
+    ChatPane.-short AttachmentCard > .details { width: 22; }
     ChatPane > #chat-header {
         height: auto;
         padding: 0 1;

@@ -78,7 +78,7 @@ class EmbeddingsPane(Widget):
     EmbeddingsPane #embed-results.-stale #embed-heatmap { border-title-color: $warning; }
     EmbeddingsPane #embed-results.-stale RankedList { opacity: 60%; }
     EmbeddingsPane #embed-cell { height: 3; padding: 0 1; }
-    EmbeddingsPane #embed-lists { height: 1fr; min-height: 6; max-height: 16; }
+    EmbeddingsPane #embed-lists { height: 1fr; min-height: 6; }
     """
 
     class ComputeRequested(Message):
@@ -359,6 +359,8 @@ class EmbeddingsPane(Widget):
     def _show_matrix(self, matrix: np.ndarray, corpus: tuple[str, ...]) -> None:
         heatmap = self.query_one(Heatmap)
         heatmap.set_data(matrix, corpus)
+        # no taller than its rows (border, header, one line each): the lists get the rest
+        heatmap.styles.max_height = max(6, len(corpus) + 3)
         self.query_one("#embed-neighbours", RankedList).show_hint("Neighbours", _NEIGHBOURS_HINT)
         heatmap.focus()
 

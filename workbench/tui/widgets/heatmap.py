@@ -6,7 +6,7 @@ place while the cells scroll under them, so a value is never separated from the 
 compares. Colours come from ``colour_scale``; the widget posts ``ScaleChanged`` so a legend
 can follow it, including after a theme change. The label column takes the width the numbers
 leave: whole texts on a wide screen, just "#n" on a narrow one, and never so much that
-fewer than ``MIN_NUMBER_COLUMNS`` columns of numbers fit.
+fewer than four columns of numbers fit (``embed_texts.fit_label_width``).
 """
 
 from __future__ import annotations
@@ -34,11 +34,10 @@ from workbench.tui.widgets.colour_scale import (
     sequential,
     text_colour,
 )
-from workbench.tui.widgets.embed_texts import one_line, truncate
+from workbench.tui.widgets.embed_texts import fit_label_width, truncate
 
 CELL_WIDTH = 6
 LABEL_WIDTH = 24  # the label column when the width is not known yet
-MIN_NUMBER_COLUMNS = 4  # labels shrink (to just "#n") before fewer columns of numbers show
 
 
 def _rich(colour: RGB) -> RichColor:
@@ -304,15 +303,9 @@ class Heatmap(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ rendering
 
     def _fit_labels(self) -> None:
-        """Give the labels what the numbers leave, within [#n, the longest label]."""
         n = len(self._labels)
         width = self.scrollable_content_region.width or (LABEL_WIDTH + n * CELL_WIDTH)
-        prefix = len(str(n)) + 2
-        longest = max((len(one_line(label)) for label in self._labels), default=0)
-        wanted = prefix + longest + 1
-        keep_numbers = width - min(n, MIN_NUMBER_COLUMNS) * CELL_WIDTH
-        roomy = max(width - n * CELL_WIDTH, min(LABEL_WIDTH, keep_numbers))
-        self._label_width = max(prefix + 1, min(wanted, roomy, max(keep_numbers, prefix + 1)))
+        self._label_width = fit_label_width(width, self._labels, CELL_WIDTH)
         self.virtual_size = Size(self._label_width + n * CELL_WIDTH, n + 1)
         self.refresh()
 
