@@ -293,4 +293,5 @@ class TextEngine:
             responses.close()  # type: ignore[attr-defined]
         if session_id and turn.cache_valid:
             self._caches.put(session_id, cache, turn.tokens)
-        yield GenerationChunk(turn.tail, stats=turn.stats(int(mx.get_peak_memory())))
+        stats = turn.stats(int(mx.get_peak_memory()))
+        yield GenerationChunk(turn.tail, stats=stats, generated=stats.generation_tokens)
