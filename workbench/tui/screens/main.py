@@ -384,7 +384,6 @@ class MainScreen(ChatExtras, Screen[None]):
 
     def action_export_csv(self) -> None:
         self.embeddings.action_export_csv()
-        self.notify(self.embeddings.message, title="Similarity matrix")
 
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""

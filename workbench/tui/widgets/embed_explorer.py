@@ -280,6 +280,9 @@ class EmbeddingsPane(Widget):
             return
         note = " (stale: computed from earlier texts)" if self.stale else ""
         self._say(f"Exported {len(heatmap.labels)}×{len(heatmap.labels)} to {path}{note}", "info")
+        self.notify(
+            self._message, title="Similarity matrix"
+        )  # the inline line may be scrolled away
 
     def on_heatmap_cell_highlighted(self, event: Heatmap.CellHighlighted) -> None:
         event.stop()
