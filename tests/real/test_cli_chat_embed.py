@@ -100,6 +100,23 @@ def test_pool_plan_under_a_one_model_budget(capsys) -> None:
     assert not plan["fits"] and "the whole budget is 50.0 MB" in plan["reason"]
 
 
+def test_pool_plan_pin_shows_every_outcome_in_one_wording(capsys) -> None:
+    """fits / fits after evicting / cannot fit because pinned, each with the same figures."""
+    status, out, _ = run(capsys, "pool", "plan", "minilm", "smollm2", "--memory-limit", "150MB")
+    assert status == 0
+    assert "1. all-MiniLM-L6-v2: fits\n   needs " in out
+    evicting = out.split("2. SmolLM2-135M-Instruct: fits after evicting all-MiniLM-L6-v2\n")[1]
+    assert " free now; " in evicting and " free after evicting all-MiniLM-L6-v2" in evicting
+    argv = ("pool", "plan", "smollm2", "--pin", "minilm", "--memory-limit", "150MB")
+    status, out, _ = run(capsys, *argv)
+    assert status == 1
+    assert "pinned: all-MiniLM-L6-v2" in out
+    assert "1. SmolLM2-135M-Instruct: cannot fit: needs " in out
+    assert "(pinned: all-MiniLM-L6-v2" in out
+    status, out, _ = run(capsys, *argv, "--json")
+    assert [p["model_id"] for p in json.loads(out)["pinned"]] and status == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [

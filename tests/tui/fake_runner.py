@@ -35,6 +35,7 @@ from workbench.core.protocol import (
     PoolChanged,
     PoolEntryView,
     PoolSnapshot,
+    PromptProgress,
     Request,
     RequestFailed,
     RunnerReady,
@@ -95,6 +96,9 @@ class Script:
     start_gate: threading.Event | None = None  # if set, the engine "starts" once it is set
     load_gate: threading.Event | None = None  # if set, loads pause after their first step
     token_gate: threading.Event | None = None  # if set, the reply waits for it after 1 token
+    prompt_steps: tuple[int, ...] = (0,)  # prompt tokens reported read before the last report
+    prompt_gate: threading.Event | None = None  # if set, reading the prompt waits for it
+    context_length: int | None = 8192
 
 
 def tokens_of(text: str) -> list[str]:
@@ -103,9 +107,12 @@ def tokens_of(text: str) -> list[str]:
     return [words[0]] + [f" {w}" for w in words[1:]]
 
 
+PROMPT_TOKENS = 21
+
+
 def stats(tokens: int, finish: str) -> TurnStats:
     return TurnStats(
-        prompt_tokens=21,
+        prompt_tokens=PROMPT_TOKENS,
         generation_tokens=tokens,
         time_to_first_token_s=0.42,
         prompt_tps=50.0,
@@ -181,6 +188,7 @@ class FakeRunner:
             free = self.budget_bytes - self._snapshot().used_bytes
             return LoadPlan(model_id, True, True, (), 0, free)
         used, evict = self._snapshot().used_bytes, []
+        free_now = self.budget_bytes - used
         count = len(self.loaded)
         for entry in list(self.loaded.values()):
             if used + model.estimated_bytes <= self.budget_bytes and count < self.max_models:
@@ -194,7 +202,9 @@ class FakeRunner:
             pinned = ", ".join(e.name for e in self.loaded.values() if e.pinned) or "nothing"
             reason = f"needs {need // MB} MB, {free // MB} MB free; pinned: {pinned}"
             return LoadPlan(model_id, False, False, (), need, free, reason)
-        return LoadPlan(model_id, False, True, tuple(evict), need, free, None, 1.5)
+        return LoadPlan(
+            model_id, False, True, tuple(evict), need, free, None, 1.5, (), free_now, free
+        )
 
     def _load(self, request: Request, model_id: str, pin: bool = False) -> bool:
         rid = request.request_id
@@ -270,6 +280,13 @@ class FakeRunner:
             return
         if not self._load(request, request.model_id):
             return
+        for done in self.script.prompt_steps:
+            progress = PromptProgress(rid, done, PROMPT_TOKENS, self.script.context_length)
+            self.callback(progress)
+        if self.script.prompt_gate is not None:
+            self.script.prompt_gate.wait()
+        done = PromptProgress(rid, PROMPT_TOKENS, PROMPT_TOKENS, self.script.context_length)
+        self.callback(done)
         sent: list[str] = []
         for index, token in enumerate(tokens_of(self.script.reply)):
             if self.script.hold_after is not None and index >= self.script.hold_after:
@@ -279,7 +296,7 @@ class FakeRunner:
             if request.cancel.is_set():
                 break
             sent.append(token)
-            self.callback(TokenEvent(rid, token))
+            self.callback(TokenEvent(rid, token, index + 1))
         finish = "cancelled" if request.cancel.is_set() else "stop"
         self.callback(ChatDone(rid, "".join(sent), stats(len(sent), finish)))
 

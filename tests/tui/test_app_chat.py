@@ -85,7 +85,7 @@ async def test_reply_streams_as_markdown_with_stats_and_the_turn_is_saved(
             ("You", QUESTION),
             ("SmolLM2-135M-Instruct", "The capital of France is **Paris**."),
         ]
-        assert stats_text(app) == "ttft 0.42 s · 12.5 tok/s · 6 tokens · peak 180 MB"
+        assert stats_text(app) == "ttft 0.42 s · 12.5 tok/s · 6 tokens · peak 180.0 MB"
         assert app.main_screen.chat.input.text == ""
         request = factory.received(ChatRequest)[0]
         assert request.session_id == app.controller.session.id
@@ -111,7 +111,7 @@ async def test_escape_cancels_and_keeps_the_partial_reply(tmp_path: Path) -> Non
         await pilot.pause()
         assert factory.received(ChatRequest)[0].cancel.is_set()
         assert transcript(app)[-1] == ("SmolLM2-135M-Instruct", "The capital of")
-        assert stats_text(app).endswith("3 tokens · peak 180 MB · cancelled")
+        assert stats_text(app).endswith("3 tokens · peak 180.0 MB · cancelled")
         data = saved(tmp_path)
         assert data["messages"][-1]["content"] == "The capital of"
         assert data["messages"][-1]["stats"]["finish_reason"] == "cancelled"

@@ -62,7 +62,7 @@ def test_pool_pane(tmp_path: Path, snap_compare) -> None:
         await wait_for(pilot, lambda: pool.is_loaded(LLAVA) and pool.is_pinned(SMOL), "loads")
         await highlight(pilot, QWEN)
         plan = app.main_screen.query_one(PlanView)
-        await wait_for(pilot, lambda: "will evict" in str(plan.content), "the plan")
+        await wait_for(pilot, lambda: "after evicting" in str(plan.content), "the plan")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

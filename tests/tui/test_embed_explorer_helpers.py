@@ -119,3 +119,13 @@ def test_text_colour_contrasts_with_the_background() -> None:
         other = (0, 0, 0) if chosen == (255, 255, 255) else (255, 255, 255)
         assert contrast(chosen, background) >= contrast(other, background)
     assert to_hex((255, 0, 16)) == "#ff0010"
+
+
+def test_labels_take_what_the_numbers_leave() -> None:
+    from workbench.tui.widgets.embed_texts import fit_label_width
+
+    texts = ["The cat sat on the mat.", "Stock markets fell sharply today after the news."]
+    assert fit_label_width(200, texts, 6) == 3 + 48 + 1  # whole texts on a wide screen
+    assert fit_label_width(44, texts * 2 + ["x"], 6) == 44 - 5 * 6  # every column, short labels
+    assert fit_label_width(32, texts * 2, 6) == 32 - 4 * 6  # four columns, the rest for labels
+    assert fit_label_width(20, texts * 5, 6) == 5  # just "▶10 ": numbers before text

@@ -139,7 +139,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_file_over_the_byte_cap_is_refused_before_reading(tmp_path: Path) -> None:
     source = write(tmp_path / "big.png", encode(noise((64, 64)), "PNG"))
     message = refused(source, max_bytes=2048)
-    assert message.startswith(f"{source}: ") and "over the 2 KiB limit" in message
+    assert message.startswith(f"{source}: ") and "over the 2.0 KB limit" in message
 
 
 def test_eps_is_never_opened(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_data_uri_that_decodes_to_garbage() -> None:
 
 def test_data_uri_over_the_cap_is_refused_before_decoding() -> None:
     message = refused(data_uri(b"\0" * (CAP * 2)), max_bytes=CAP)
-    assert message.startswith("data URI: ") and "over the 10 KiB limit" in message
+    assert message.startswith("data URI: ") and "over the 9.8 KB limit" in message
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -275,17 +275,17 @@ def test_body_that_is_not_an_image_despite_its_type(server: str) -> None:
 def test_declared_length_over_the_cap_is_refused_before_reading(server: str) -> None:
     url = f"{server}/declared-too-big.png"
     message = refused(url, max_bytes=CAP)
-    assert message == f"{url}: 977 KiB is over the 10 KiB limit"
+    assert message == f"{url}: 976.6 KB is over the 9.8 KB limit"
 
 
 def test_chunked_body_over_the_cap_is_counted_while_streaming(server: str) -> None:
     url = f"{server}/chunked-too-big.png"
-    assert refused(url, max_bytes=CAP) == f"{url}: body is over the 10 KiB limit"
+    assert refused(url, max_bytes=CAP) == f"{url}: body is over the 9.8 KB limit"
 
 
 def test_compressed_body_is_counted_after_inflating(server: str) -> None:
     url = f"{server}/gzip-bomb.png"
-    assert refused(url, max_bytes=CAP) == f"{url}: body is over the 10 KiB limit"
+    assert refused(url, max_bytes=CAP) == f"{url}: body is over the 9.8 KB limit"
 
 
 def test_stalled_server_times_out(server: str) -> None:

@@ -175,7 +175,7 @@ def test_markdown_export(store: SessionStore, tmp_path: Path) -> None:
     assert text.startswith("# What is the capital of France?")
     assert "## System\n\nBe brief." in text
     assert "The capital of France is Paris." in text
-    assert "ttft 0.25 s · 4.5 tok/s · 8 tokens · peak 150 MB" in text
+    assert "ttft 0.25 s · 4.5 tok/s · 8 tokens · peak 150.0 MB" in text
     path = export_markdown(session, tmp_path / "exports")
     assert path.read_text() == text
     assert path.name == f"what-is-the-capital-of-france-{session.id}.md"

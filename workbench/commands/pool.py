@@ -1,7 +1,8 @@
 """``mlxbench pool plan MODEL...``: would these models fit together, and at what cost?
 
 The plan is the pool's own fit check run as a simulation — the same arithmetic that
-guards real loads — over an empty pool, loading MODELs in order: each fits as is, evicts
+guards real loads — over an empty pool (or one holding the ``--pin`` models, pinned, so
+"cannot fit because X is pinned" can be shown too), loading MODELs in order: each fits as is, evicts
 earlier ones (least recently used first), or cannot fit, with the reason. Sizes are the
 measured ones when a model was loaded before (remembered on disk), else the estimates;
 times come from past loads. Nothing is loaded, so MLX is not even imported.
@@ -15,8 +16,11 @@ import json
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
 from workbench.core.budget import format_bytes
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import InputError, WorkbenchError
+from workbench.core.plan_words import plan_figures, plan_verdict
 from workbench.core.pool import ModelPool, ModelSize
+from workbench.core.pool_entry import SizeMemory
+from workbench.core.pool_fit import PINNED, Slot, simulate
 from workbench.core.protocol import LoadPlan
 from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
@@ -38,6 +42,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "which models, or cannot fit and why; with sizes and load-time estimates.",
     )
     plan.add_argument("models", nargs="+", metavar="MODEL")
+    plan.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="start from a pool holding MODEL, pinned (never evicted); repeatable",
+    )
     plan.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_budget_arguments(plan)
     plan.set_defaults(handler=run_plan)
@@ -55,28 +66,37 @@ def size_note(size: ModelSize) -> str:
 
 
 def plan_line(number: int, plan: LoadPlan, names: dict[str, str], note: str = "") -> str:
+    """ "1. Name: verdict" and, indented, the figures in the pool pane's wording."""
     name = names[plan.model_id]
-    if plan.already_loaded:
-        verdict = "already loaded"
-    elif not plan.fits:
-        verdict = f"cannot fit: {plan.reason}"
-    elif plan.evict:
-        verdict = "fits after evicting " + ", ".join(names.get(m, m) for m in plan.evict)
-    else:
-        verdict = "fits"
     eta = f" · load ~{plan.estimated_seconds:.1f} s" if plan.estimated_seconds is not None else ""
-    available = format_bytes(max(plan.available_bytes, 0))
-    note = f" ({note})" if note else ""
-    sizes = f"needs {format_bytes(plan.need_bytes)}{note} of {available} available"
-    return f"{number}. {name}: {verdict}\n   {sizes}{eta}"
+    note = f" · size {note}" if note else ""
+    return (
+        f"{number}. {name}: {plan_verdict(plan, names)}\n   {plan_figures(plan, names)}{note}{eta}"
+    )
+
+
+def pinned_slots(pool: ModelPool, infos: list[ModelInfo]) -> list[Slot]:
+    """The ``--pin`` models as the fit check sees pinned ones; refused if they alone overflow."""
+    slots = [Slot(i.id, i.name, pool.size_of(i.id).bytes, PINNED) for i in infos]
+    total, limit = sum(s.bytes for s in slots), pool.budget.memory_limit_bytes
+    if total > limit or len(slots) > pool.budget.max_models:
+        raise InputError(
+            f"the pinned models need {format_bytes(total)} and {len(slots)} slot(s); the budget "
+            f"is {format_bytes(limit)} and {pool.budget.max_models} model(s)"
+        )
+    return slots
 
 
 def run_plan(args: argparse.Namespace) -> int:
     found = setup(args)
     infos = [resolve(query, found.catalog) for query in args.models]
-    pool = ModelPool(infos, found.budget, loader=_never_load, sizes=SizesStore())
-    plans = pool.plan([info.id for info in infos])
-    names = {info.id: info.name for info in infos}
+    pins = [resolve(query, found.catalog) for query in args.pin]
+    store = SizesStore()
+    pool = ModelPool([*pins, *infos], found.budget, loader=_never_load, sizes=store)
+    slots = pinned_slots(pool, list({i.id: i for i in pins}.values()))
+    sizes = SizeMemory(store)
+    plans = simulate(slots, [sizes.wanted(info) for info in infos], found.budget)
+    names = {info.id: info.name for info in [*pins, *infos]}
     if args.json:
         records = [
             {
@@ -86,9 +106,13 @@ def run_plan(args: argparse.Namespace) -> int:
             }
             for p in plans
         ]
-        print(json.dumps({"budget": dataclasses.asdict(found.budget), "plans": records}))
+        pinned = [{"model_id": s.model_id, "name": s.name, "bytes": s.bytes} for s in slots]
+        budget = dataclasses.asdict(found.budget)
+        print(json.dumps({"budget": budget, "pinned": pinned, "plans": records}))
     else:
         print(f"budget: {describe_budget(found.budget)}")
+        for slot in slots:
+            print(f"pinned: {slot.name} ({format_bytes(slot.bytes)})")
         for number, plan in enumerate(plans, start=1):
             note = size_note(pool.size_of(plan.model_id))
             print(plan_line(number, plan, names, note))

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 
 from workbench.core.errors import InputError
+from workbench.core.units import format_bytes
+
+__all__ = ["Budget", "format_bytes", "make_budget", "parse_memory_limit", "total_memory_bytes"]
 
 UNITS = {
     "": 1024**3,  # a bare number means gigabytes
@@ -84,15 +87,3 @@ def make_budget(memory_limit: str | int | float, max_models: int) -> Budget:
     if isinstance(max_models, bool) or not isinstance(max_models, int):
         raise InputError(f"max models must be a whole number (got {max_models!r})")
     return Budget(parse_memory_limit(memory_limit), max_models)
-
-
-def format_bytes(count: int | float | None) -> str:
-    """A byte count as people read it: "512 B", "87.3 MB", "1.25 GB"."""
-    if count is None:
-        return "?"
-    value = float(count)
-    for unit in ("B", "KB", "MB"):
-        if abs(value) < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.2f} GB"

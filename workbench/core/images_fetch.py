@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from workbench.core.errors import ImageError
+from workbench.core.units import format_bytes
 
 if TYPE_CHECKING:
     import httpx
 
-MIB = 1024 * 1024
 CONNECT_RETRIES = 2
 MAX_REDIRECTS = 5
 DEADLINE_FACTOR = 3  # a whole download may take this many read timeouts
@@ -64,13 +64,8 @@ def read_source(source: str, max_bytes: int, timeout: float) -> RawImage:
 
 
 def describe_size(count: int) -> str:
-    """A byte count as a short human figure: ``512 bytes``, ``3.2 MiB``, ``20 MiB``."""
-    if count < 1024:
-        return f"{count} bytes"
-    if count < MIB:
-        return f"{count / 1024:.0f} KiB"
-    value = count / MIB
-    return f"{value:.0f} MiB" if value == int(value) else f"{value:.1f} MiB"
+    """A byte count as the rest of mlxbench writes it (``workbench.core.units``)."""
+    return format_bytes(count)
 
 
 def short(text: str) -> str:

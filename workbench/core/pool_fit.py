@@ -244,9 +244,12 @@ def simulate(
             )
             continue
         fit = check_fit(slots, want.need_bytes, budget)
+        free_now = budget.memory_limit_bytes - sum(s.total for s in slots)
+        freed = _freed_by(slots, fit)
         plans.append(
             LoadPlan(want.model_id, False, fit.fits, fit.evict, want.need_bytes,
-                     fit.available_bytes, fit.reason, want.estimated_seconds, fit.drop)
+                     fit.available_bytes, fit.reason, want.estimated_seconds, fit.drop,
+                     free_now, free_now + freed)
         )  # fmt: skip
         if fit.fits:
             slots = [
@@ -256,6 +259,15 @@ def simulate(
             ]
             slots.append(Slot(want.model_id, want.name, want.need_bytes, EVICTABLE))
     return tuple(plans)
+
+
+def _freed_by(slots: Sequence[Slot], fit: Fit) -> int:
+    """Bytes a fit frees: evicted models whole, dropped caches of models that stay."""
+    evicted = sum(s.total for s in slots if s.model_id in fit.evict)
+    dropped = sum(
+        s.droppable for s in slots if s.model_id in fit.drop and s.model_id not in fit.evict
+    )
+    return evicted + dropped
 
 
 def estimate_seconds(

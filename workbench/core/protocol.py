@@ -86,6 +86,8 @@ class LoadPlan:
     reason: str | None = None  # why it cannot fit (names pinned / in-use models)
     estimated_seconds: float | None = None
     drop_caches: tuple[str, ...] = ()  # models whose prompt caches go first (they stay loaded)
+    free_now_bytes: int | None = None  # budget left before anything is dropped or evicted
+    free_after_bytes: int | None = None  # budget left once ``drop_caches`` and ``evict`` are gone
 
 
 # --------------------------------------------------------------------------- requests
@@ -220,6 +222,17 @@ class TokenEvent(Event):
     """A piece of streamed text for a ``ChatRequest``."""
 
     text: str
+    generated: int = 0  # tokens generated so far in this turn (0 when unknown)
+
+
+@dataclass(frozen=True)
+class PromptProgress(Event):
+    """A ``ChatRequest``'s prompt is being read: ``processed`` of ``total`` tokens (cached
+    ones count as processed). ``context_length`` is the model's, when its config says."""
+
+    processed: int
+    total: int
+    context_length: int | None = None
 
 
 @dataclass(frozen=True)

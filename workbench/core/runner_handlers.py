@@ -11,7 +11,8 @@ to the pool, which counts it against the budget.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from workbench.core.errors import InputError, WrongModelKindError
@@ -26,6 +27,7 @@ from workbench.core.protocol import (
     Event,
     LoadRequest,
     ModelLoaded,
+    PromptProgress,
     TokenEvent,
     UnloadRequest,
 )
@@ -140,13 +142,31 @@ class Handlers:
         )
         pieces: list[str] = []
         stats = None
-        for chunk in chunks:
-            if chunk.text:
-                pieces.append(chunk.text)
-                self._emit(TokenEvent(request.request_id, chunk.text))
-            if chunk.stats is not None:
-                stats = chunk.stats
+        with self._prompt_progress(engine, request.request_id):
+            for chunk in chunks:
+                if chunk.text:
+                    pieces.append(chunk.text)
+                    self._emit(TokenEvent(request.request_id, chunk.text, chunk.generated))
+                if chunk.stats is not None:
+                    stats = chunk.stats
         return "".join(pieces), stats
+
+    @contextmanager
+    def _prompt_progress(self, engine: Any, request_id: int) -> Iterator[None]:
+        """Report prompt reading as ``PromptProgress`` for engines that can tell it."""
+        if not hasattr(engine, "prompt_progress"):
+            yield
+            return
+        context = getattr(engine, "context_length", None)
+
+        def report(done: int, total: int) -> None:
+            self._emit(PromptProgress(request_id, done, total, context))
+
+        engine.prompt_progress = report
+        try:
+            yield
+        finally:
+            engine.prompt_progress = None
 
     def embed(self, request: EmbedRequest) -> None:
         """Embed the texts under a lease; ``EmbeddingsReady`` with one unit vector per text."""

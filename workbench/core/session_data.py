@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from workbench.core.errors import WorkbenchError
@@ -107,12 +108,30 @@ class SessionSummary:
     updated: str
     model_id: str | None
     message_count: int
-    text: str = field(default="", repr=False)  # all contents, lower-cased, for search
+    text: str = field(default="", repr=False)  # all contents, as written, for search
+
+    @cached_property
+    def _lowered(self) -> str:
+        return f"{self.title}\n{self.text}".lower()
 
     def matches(self, query: str) -> bool:
+        """Every word of ``query`` occurs in the title or the messages (any case)."""
         words = query.lower().split()
-        haystack = f"{self.title.lower()}\n{self.text}"
-        return all(word in haystack for word in words)
+        return all(word in self._lowered for word in words)
+
+    def snippet(self, query: str, width: int = 60) -> str:
+        """The messages around the first word of ``query`` they contain, on one line,
+        about ``width`` characters with "…" where cut; "" when only the title matched."""
+        lowered = self.text.lower()
+        found = [(lowered.find(w), w) for w in query.lower().split() if w in lowered]
+        if not found:
+            return ""
+        at, word = min(found)
+        start = max(0, at - (width - len(word)) // 2)
+        end = min(len(self.text), start + width)
+        start = max(0, min(start, end - width))
+        piece = " ".join(self.text[start:end].split())
+        return ("…" if start > 0 else "") + piece + ("…" if end < len(self.text) else "")
 
 
 def make_title(text: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from workbench.core.sessions import Session, SessionMessage, atomic_write_text
 from workbench.core.types import TurnStats
+from workbench.core.units import format_bytes
 
 
 def stats_line(stats: TurnStats) -> str:
@@ -18,7 +19,7 @@ def stats_line(stats: TurnStats) -> str:
         f"ttft {stats.time_to_first_token_s:.2f} s",
         f"{stats.generation_tps:.1f} tok/s",
         f"{stats.generation_tokens} tokens",
-        f"peak {stats.peak_memory_bytes / 1024**2:.0f} MB",
+        f"peak {format_bytes(stats.peak_memory_bytes)}",
     ]
     if stats.finish_reason != "stop":
         parts.append(stats.finish_reason)

@@ -307,5 +307,5 @@ def _summary(session: Session) -> SessionSummary:
         updated=session.updated,
         model_id=session.model_id,
         message_count=len(session.messages),
-        text="\n".join(m.content for m in session.messages).lower(),
+        text="\n".join(m.content for m in session.messages),
     )

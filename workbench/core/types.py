@@ -91,6 +91,7 @@ class GenerationChunk:
 
     text: str
     stats: TurnStats | None = None
+    generated: int = 0  # tokens sampled so far in this turn (0 when the engine cannot say)
 
 
 @dataclass(frozen=True)

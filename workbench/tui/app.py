@@ -8,13 +8,17 @@ after the first frame is drawn; until it reports ready the pool pane says
 Keys (the footer shows those of the focused pane; Ctrl+P lists every command):
 
 - anywhere: F2 models list · Ctrl+N new chat · Ctrl+O sessions · Ctrl+G chat settings
-  (system prompt, temperature, top_p, max tokens, seed) · F4 export Markdown ·
-  F5 Chat/Embeddings tab · Ctrl+B show/hide models pane · Ctrl+P palette · Ctrl+Q quit
+  (system prompt, temperature, top_p, max tokens, seed; reopen last session on start) ·
+  F4 export Markdown · F5 Chat/Embeddings tab · Ctrl+B show/hide models pane (remembered) ·
+  F8 edit the last question · F9 / F10 copy the last reply / code block · Ctrl+P palette ·
+  Ctrl+Q quit
 - models: Enter use (chat, or the explorer for embedding models) · l load · p pin/unpin
   (loads and pins an unloaded model) · e evict; highlighting a model shows its load plan
 - chat: Ctrl+S send (Ctrl+Enter too where the terminal reports it; Enter is a newline) ·
   Esc cancel the reply · Ctrl+R regenerate the last reply
-- sessions list: Enter resume · / search · r rename · d delete · x export · Esc close
+- sessions list: Enter resume · / search (Down to the list) · r rename · d delete ·
+  x export · Esc close
+- heatmap: Enter neighbours · s colour scale · x export the matrix as CSV
 """
 
 from __future__ import annotations

@@ -251,6 +251,28 @@ class ChatController:
                 self._forget_images(last.images)
         return pending.draft
 
+    def take_last_question(self) -> SessionMessage:
+        """Edit and resend: the last question and the reply to it leave the conversation,
+        and the question is returned for the editor.
+
+        The shorter conversation is saved when something remains; when nothing does, the
+        file keeps the old turns until the edited question is sent (quitting in between
+        loses nothing). Refused while a reply is generated.
+        """
+        if self.pending is not None:
+            raise InputError("a reply is still being generated (Esc cancels it)")
+        messages = self.session.messages
+        users = [i for i, message in enumerate(messages) if message.role == "user"]
+        if not users:
+            raise InputError("there is no question to edit yet")
+        question = messages[users[-1]]
+        session = replace(self.session, messages=messages[: users[-1]])
+        if session.messages:
+            self._save(session)
+        else:
+            self.session = session
+        return question
+
     def _delete_file(self) -> None:
         try:
             self.store.delete(self.session.id)

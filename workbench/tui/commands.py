@@ -23,7 +23,11 @@ SESSION_COMMANDS = (
     ("Rename session…", "rename_session", "Give this conversation a title"),
     ("Regenerate last reply", "regenerate", "Answer the last question again"),
     ("Switch Chat / Embeddings tab", "toggle_tab", "Show the other tab (F5)"),
-    ("Show / hide the models pane", "toggle_pool", "Ctrl+B"),
+    ("Show / hide the models pane", "toggle_pool", "Ctrl+B (remembered)"),
+    ("Copy the last reply", "copy_reply", "To the clipboard (OSC 52) and clipboard.txt (F9)"),
+    ("Copy the last code block", "copy_code", "From the last reply (F10)"),
+    ("Edit the last question", "edit_last", "Back into the editor; Ctrl+S resends it (F8)"),
+    ("Export the similarity matrix as CSV", "export_csv", "The explorer's matrix (x)"),
 )
 
 

@@ -1,26 +1,17 @@
 """How numbers read in the UI: bytes, seconds, rates.
 
-Binary units (1 GB = 1024³ bytes), the same the pool budgets in, so the memory bar and the
-budget flag agree.
+Byte counts go through the core's one formatter (``workbench.core.units``), so a size
+reads the same in the pool pane, the plan, the CLI and error messages.
 """
 
 from __future__ import annotations
 
-_GB = 1024**3
-_MB = 1024**2
+from workbench.core.units import format_bytes
 
 
 def human_bytes(count: int | float | None) -> str:
-    """ "98 MB", "1.2 GB", "512 B"; "?" when unknown."""
-    if count is None:
-        return "?"
-    if abs(count) >= _GB:
-        return f"{count / _GB:.1f} GB"
-    if abs(count) >= _MB:
-        return f"{count / _MB:.0f} MB"
-    if abs(count) >= 1024:
-        return f"{count / 1024:.0f} KB"
-    return f"{int(count)} B"
+    """ "93.8 MB", "1.25 GB", "512 B"; "?" when unknown — the core's one formatter."""
+    return format_bytes(count)
 
 
 def human_seconds(seconds: float | None) -> str:

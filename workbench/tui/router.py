@@ -20,6 +20,7 @@ from workbench.core.protocol import (
     ModelLoaded,
     PlanReady,
     PoolChanged,
+    PromptProgress,
     Request,
     RequestFailed,
     RunnerReady,
@@ -49,6 +50,10 @@ class EventRouter:
         if isinstance(event, TokenEvent):
             if chat:
                 self.screen.chat.feed(event.text)
+                self.screen.chat.status.generated = event.generated
+        elif isinstance(event, PromptProgress):
+            if chat:
+                self.prompt_progress(event)
         elif isinstance(event, ChatDone):
             if chat:
                 await self.chat_done(event)
@@ -90,8 +95,16 @@ class EventRouter:
             for plan in event.plans:
                 pool.show_plan(plan)
 
+    def prompt_progress(self, event: PromptProgress) -> None:
+        screen = self.screen
+        screen.chat.status.reading(event.processed, event.total)
+        pending = screen.controller.pending
+        if event.context_length and pending is not None:
+            screen.context_lengths[pending.request.model_id] = event.context_length
+
     async def chat_done(self, done: ChatDone) -> None:
         screen = self.screen
+        screen.chat.status.end()
         model_id = screen.controller.pending.request.model_id if screen.controller.pending else None
         await screen.chat.finish_reply(self.name(model_id), done.text, done.stats)
         recorded = screen.controller.records(done)
@@ -109,6 +122,7 @@ class EventRouter:
         if event.model_id:
             screen.pool.activity.finished(event.model_id)
         if chat:
+            screen.chat.status.end()
             await screen.chat.drop_reply()
             draft = screen.controller.fail()
             await screen.chat.show_session(screen.controller.session, screen.names)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +150,8 @@ class TextEngine:
         self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
         self._kv_bytes = kv_bytes_per_token(model)
         self.context_length = model_context_length(info, model)
+        # Told (processed, total) prompt tokens while a prompt is read; set per request.
+        self.prompt_progress: Callable[[int, int], None] | None = None
 
     @property
     def stop_token_ids(self) -> frozenset[int]:
@@ -232,9 +234,13 @@ class TextEngine:
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
 
-        def on_prompt_progress(_done: int, _total: int) -> None:
+        report = self.prompt_progress
+
+        def on_prompt_progress(done: int, total: int) -> None:
             if cancel.is_set():
                 raise _Cancelled
+            if report is not None:
+                report(reused + done, reused + total)
 
         if sampling.seed is not None:
             mx.random.seed(sampling.seed)
@@ -276,7 +282,7 @@ class TextEngine:
                     turn.finish, turn.tail = response.finish_reason, response.text
                     break
                 if response.text:
-                    yield GenerationChunk(response.text)
+                    yield GenerationChunk(response.text, generated=response.generation_tokens)
                 if cancel.is_set():
                     turn.finish = "cancelled"
                     break
@@ -286,4 +292,5 @@ class TextEngine:
             responses.close()  # type: ignore[attr-defined]
         if session_id and turn.cache_valid:
             self._caches.put(session_id, cache, turn.tokens)
-        yield GenerationChunk(turn.tail, stats=turn.stats(int(mx.get_peak_memory())))
+        stats = turn.stats(int(mx.get_peak_memory()))
+        yield GenerationChunk(turn.tail, stats=stats, generated=stats.generation_tokens)

@@ -9,6 +9,7 @@ saved, what a failure gives back) live in ``ChatController``; event routing live
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -20,6 +21,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from workbench.core import app_state
 from workbench.core.errors import InputError, WorkbenchError
 from workbench.core.images import DEFAULT_MAX_SIDE, PreparedImage
 from workbench.core.protocol import (
@@ -36,17 +38,20 @@ from workbench.core.session_guard import SessionForked
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat_controller import ChatController
+from workbench.tui.chat_extras import ChatExtras
 from workbench.tui.messages import RunnerEvent
+from workbench.tui.pane_layout import PaneLayout
 from workbench.tui.router import EventRouter
 from workbench.tui.screens.prompt import TextPromptScreen
 from workbench.tui.screens.sessions import SessionsOutcome, SessionsScreen
 from workbench.tui.screens.settings import ChatSettings, SettingsScreen
 from workbench.tui.widgets.chat_pane import ChatPane
+from workbench.tui.widgets.chat_status import context_text, context_used
 from workbench.tui.widgets.embed_explorer import EmbeddingsPane
 from workbench.tui.widgets.pool_pane import PoolPane
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ChatExtras, Screen[None]):
     """Pool, chat, embeddings. Commands here are also offered in the command palette."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -55,8 +60,12 @@ class MainScreen(Screen[None]):
         Binding("ctrl+o", "sessions", "Sessions"),
         Binding("ctrl+g", "settings", "Chat settings"),
         Binding("f4", "export", "Export .md", show=False),
-        Binding("f5", "toggle_tab", "Chat/Embeddings", show=False),
+        # priority: the text areas bind F5 to "select word"; the tab switch wins everywhere
+        Binding("f5", "toggle_tab", "Chat/Embeddings", show=False, priority=True),
         Binding("ctrl+b", "toggle_pool", "Models pane", show=False),
+        Binding("f8", "edit_last", "Edit last question", show=False),
+        Binding("f9", "copy_reply", "Copy reply", show=False),
+        Binding("f10", "copy_code", "Copy code block", show=False),
     ]
 
     def __init__(
@@ -79,6 +88,8 @@ class MainScreen(Screen[None]):
         self.snapshot: PoolSnapshot | None = None
         self.embed_texts: dict[int, tuple[str, ...]] = {}
         self.router = EventRouter(self)
+        self.panes = PaneLayout(self)
+        self.context_lengths: dict[str, int] = {}  # per model, learned from prompt progress
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -92,9 +103,33 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self.panes.apply()
+        self.embeddings.export_dir = self.export_dir
+        self.reopen_last_session()
+        self.chat.set_model_name(self.names.get(self.controller.model_id or ""))
         await self.chat.show_session(self.controller.session, self.names)
         self.update_header()
-        self.query_one("#model-list").focus()
+        if self.panes.pool_visible:
+            self.query_one("#model-list").focus()
+        else:
+            self.show_tab("tab-chat")
+
+    def reopen_last_session(self) -> None:
+        """With the setting on, start in the session the last run ended in (if it still exists)."""
+        last = app_state.setting(app_state.LAST_SESSION, "")
+        if not last or not app_state.setting(app_state.REOPEN_LAST_SESSION, False):
+            return
+        try:
+            self.controller.resume(last)
+        except WorkbenchError as exc:
+            self.notify(f"could not reopen the last session: {exc}", severity="warning")
+
+    def remember_session(self) -> None:
+        """Note the session on show as the one to reopen next time (if it has messages)."""
+        session = self.controller.session
+        if session.messages:  # a failed write only costs the convenience: the session is saved
+            with suppress(WorkbenchError):
+                app_state.remember(app_state.LAST_SESSION, session.id)
 
     async def on_runner_event(self, message: RunnerEvent) -> None:
         """Show what the runner reports (the app forwards every ``RunnerEvent`` here)."""
@@ -124,9 +159,12 @@ class MainScreen(Screen[None]):
         session = self.controller.session
         model = self.names.get(self.controller.model_id or "", self.controller.model_id)
         s = session.sampling
+        length = self.context_lengths.get(self.controller.model_id or "")
+        context = context_text(context_used(session), length)
         self.chat.set_header(
             f"{model or 'no model chosen'} · {session.display_title} · "
             f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
+            + (f" · {context}" if context else "")
         )
 
     def save_failed(self, error: WorkbenchError) -> None:
@@ -159,6 +197,7 @@ class MainScreen(Screen[None]):
             return
         self.controller.set_model(model_id)
         self.update_header()
+        self.chat.set_model_name(self.names.get(model_id, model_id))
         if not self.pool.is_loaded(model_id) and model_id not in self.pool.activity.loading:
             self.load_model(model_id)
         self.show_tab("tab-chat")
@@ -193,8 +232,10 @@ class MainScreen(Screen[None]):
         await self.chat.clear_draft()
         await self.chat.add_messages([question], self.names)
         await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
+        self.chat.status.begin()
         self.bridge.submit(request)
         self.update_header()
+        self.remember_session()
 
     def check_model_can_answer(self, text: str, images: tuple[PreparedImage, ...]) -> None:
         """The runner's own rule, applied before anything is stored or sent.
@@ -222,6 +263,7 @@ class MainScreen(Screen[None]):
         if self.controller.pending and self.controller.pending.replaces:
             await self.chat.remove_last()
         await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
+        self.chat.status.begin()
         self.bridge.submit(request)
 
     async def on_chat_pane_regenerate_requested(self) -> None:
@@ -285,32 +327,39 @@ class MainScreen(Screen[None]):
 
     def action_settings(self) -> None:
         session = self.controller.session
-        current = ChatSettings(session.system_prompt, session.sampling)
+        reopen = app_state.setting(app_state.REOPEN_LAST_SESSION, False)
+        current = ChatSettings(session.system_prompt, session.sampling, reopen)
         self.app.push_screen(SettingsScreen(current), self._settings_closed)
 
     def _settings_closed(self, settings: ChatSettings | None) -> None:
         if settings is not None:
             self.controller.update_settings(settings.system_prompt, settings.sampling)
             self.update_header()
+            try:
+                app_state.remember(app_state.REOPEN_LAST_SESSION, settings.reopen_last_session)
+            except WorkbenchError as exc:
+                self.notify(str(exc), severity="warning")
 
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
         self.show_tab("tab-embeddings" if tabs.active == "tab-chat" else "tab-chat")
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """The explorer needs the width: the models pane steps aside for it (Ctrl+B)."""
-        self.pool.display = event.pane.id != "tab-embeddings"
-
     def action_focus_models(self) -> None:
-        """Jump to the model list (showing the models pane if it was hidden)."""
-        self.pool.display = True
+        """Jump to the model list, showing the models pane (over the tabs when narrow)."""
+        if not self.panes.shown:
+            self.panes.set_shown(True)
+        self.panes.unfold()
         self.query_one("#model-list").focus()
 
     def action_toggle_pool(self) -> None:
-        pool = self.pool
-        pool.display = not pool.display
-        if not pool.display and pool.has_focus_within:
+        """Show / hide the models pane; the choice is remembered for the next start."""
+        had_focus = self.pool.has_focus_within
+        visible = self.panes.pool_visible
+        self.panes.set_shown(not visible)
+        if visible and had_focus:
             self.show_tab(self.query_one(TabbedContent).active)
+        elif not visible:
+            self.query_one("#model-list").focus()
 
     def show_tab(self, tab_id: str) -> None:
         """Switch tabs and focus the new tab's first input.
@@ -319,6 +368,7 @@ class MainScreen(Screen[None]):
         on another widget of that tab, which switches the tab straight back.
         """
         self.set_focus(None)
+        self.panes.fold_if_narrow()
         self.query_one(TabbedContent).active = tab_id
         if tab_id == "tab-chat":
             target: Widget | None = self.chat.input
@@ -335,6 +385,9 @@ class MainScreen(Screen[None]):
 
         title = self.controller.session.display_title
         self.app.push_screen(TextPromptScreen("Session title", title), renamed)
+
+    def action_export_csv(self) -> None:
+        self.embeddings.action_export_csv()
 
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""

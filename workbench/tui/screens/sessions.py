@@ -6,7 +6,9 @@ What changed is handed back on close, so the open conversation stays in step.
 
 Reading every session file takes time with many sessions, so the folder is read on a
 thread worker (on opening, and again after a rename, delete or failed export); the search
-box filters the summaries already read, in memory, on each keystroke.
+box filters the summaries already read, in memory, on each keystroke, and each match
+shows a snippet of the message text around what was found. Down leaves the search box for
+the list, where Enter resumes (the footer says so).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -48,12 +51,26 @@ def when(stamp: str) -> str:
 
 
 LIST_WORKER = "sessions-list"
+SNIPPET_WIDTH = 60
+
+
+class SessionTable(DataTable[str | Text]):
+    """The session list; its footer entry says what Enter does."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Resume")]
+
+
+class SearchBox(Input):
+    """The search box; Enter (or Down) goes to the list."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "To the list")]
 
 
 class SessionsScreen(Screen[SessionsOutcome]):
     """The session list. Enter resumes; r renames; d deletes; x exports; / searches."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "to_list", "To the list", show=False),
         Binding("escape", "close", "Close"),
         Binding("r", "rename", "Rename"),
         Binding("d", "delete", "Delete"),
@@ -80,9 +97,9 @@ class SessionsScreen(Screen[SessionsOutcome]):
 
     def compose(self) -> ComposeResult:
         yield Label("Sessions", id="sessions-title")
-        yield Input(placeholder="Search titles and messages…", id="sessions-search")
+        yield SearchBox(placeholder="Search titles and messages…", id="sessions-search")
         yield Static("", id="sessions-problems")
-        yield DataTable(id="sessions-table", cursor_type="row")
+        yield SessionTable(id="sessions-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -121,7 +138,12 @@ class SessionsScreen(Screen[SessionsOutcome]):
         table.clear()
         for s in self.shown:
             model = self.names.get(s.model_id or "", s.model_id or "")
-            table.add_row(when(s.updated), s.title, model, str(s.message_count), key=s.id)
+            snippet = s.snippet(query, SNIPPET_WIDTH) if query else ""
+            title = Text(s.title)
+            if snippet:  # under the title, so it shows at any width
+                title.append(f"\n{snippet}", style="dim italic")
+            row = (when(s.updated), title, model, str(s.message_count))
+            table.add_row(*row, key=s.id, height=2 if snippet else 1)
         matching = " matching" if query else ""
         self.query_one("#sessions-title", Label).update(f"Sessions ({len(self.shown)}{matching})")
         problems = self.query_one("#sessions-problems", Static)
@@ -150,6 +172,10 @@ class SessionsScreen(Screen[SessionsOutcome]):
 
     @on(Input.Submitted, "#sessions-search")
     def _search_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_to_list(self) -> None:
+        """Down from the search box goes to the list (so r, d, x act on a session)."""
         self.query_one(DataTable).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

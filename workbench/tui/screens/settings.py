@@ -1,6 +1,9 @@
-"""Per-session chat settings: the system prompt and how replies are sampled.
+"""Chat settings: the system prompt and how replies are sampled, plus app settings.
 
-Values are checked before the screen closes; a bad one is named inline and nothing is lost.
+The chat values belong to this chat and carry into every new chat started after it (Ctrl+N
+copies them), so the dialog says exactly that. Below them, settings of the app itself:
+reopen the last session on start. Values are checked before the screen closes; a bad one
+is named inline and nothing is lost.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
 from workbench.core.errors import InputError
 from workbench.core.limits import check_sampling
@@ -27,6 +30,7 @@ class ChatSettings:
 
     system_prompt: str
     sampling: SamplingSettings
+    reopen_last_session: bool = False
 
 
 def _number(text: str, label: str, kind: type) -> float | int:
@@ -80,6 +84,7 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
         margin-top: 1;
     }
     SettingsScreen #settings-error { color: $error; height: auto; }
+    SettingsScreen #reopen-last { margin-top: 1; }
     SettingsScreen .hint { color: $text-muted; }
     SettingsScreen .title { text-style: bold; margin-bottom: 1; }
     """
@@ -91,7 +96,7 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
     def compose(self) -> ComposeResult:
         sampling = self.settings.sampling
         with Vertical():
-            yield Label("Chat settings (this session)", classes="title")
+            yield Label("Chat settings: this chat, and new chats started after it", classes="title")
             yield Label("System prompt")
             yield TextArea(self.settings.system_prompt, id="system-prompt", soft_wrap=True)
             with Grid():
@@ -103,6 +108,11 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
                 yield Input(str(sampling.top_p), id="top-p")
                 yield Input(str(sampling.max_tokens), id="max-tokens")
                 yield Input("" if sampling.seed is None else str(sampling.seed), id="seed")
+            yield Checkbox(
+                "Reopen the last session when mlxbench starts",
+                self.settings.reopen_last_session,
+                id="reopen-last",
+            )
             yield Static("", id="settings-error")
             yield Label(
                 "Temperature 0 = greedy · empty seed = random · Ctrl+S saves · Esc cancels",
@@ -124,7 +134,8 @@ class SettingsScreen(ModalScreen[ChatSettings | None]):
             self.query_one("#settings-error", Static).update(str(exc))
             return
         prompt = self.query_one("#system-prompt", TextArea).text
-        self.dismiss(ChatSettings(prompt.strip(), sampling))
+        reopen = self.query_one("#reopen-last", Checkbox).value
+        self.dismiss(ChatSettings(prompt.strip(), sampling, reopen))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -241,7 +241,10 @@ class AttachmentStrip(HorizontalScroll):
         message.stop()
         cards = list(self.query_children(AttachmentCard))
         index = cards.index(message.card) if message.card in cards else -1
-        had_focus = message.card.has_focus
+        focused = self.screen.focused
+        # The card, its remove button, or nothing at all (a click on a button that does
+        # not take focus): either way focus must land somewhere that shows Send.
+        had_focus = message.card.has_focus_within or focused is None
         await message.card.remove()
         self._update()
         rest = list(self.query_children(AttachmentCard))

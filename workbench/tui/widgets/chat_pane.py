@@ -39,12 +39,24 @@ from workbench.tui.widgets.attachments import AttachmentStrip, short_source
 from workbench.tui.widgets.chat_input import ChatInput
 from workbench.tui.widgets.chat_log import MAX_MOUNTED, ChatLog
 from workbench.tui.widgets.chat_message import ChatMessageView
+from workbench.tui.widgets.chat_status import ChatStatus
 from workbench.tui.widgets.image_preview import make_thumbnail
 
+SHORT_HEIGHT = 30  # rows below which the editor and the image strip shrink
 EMPTY_TEXT = (
     "No messages yet. Choose a chat model in Models (Enter), type below, Ctrl+S sends. "
     "F3 attaches an image (vision models)."
 )
+
+
+def empty_text(model_name: str | None) -> str:
+    """The empty chat's hint: how to start, naming the model when one is chosen."""
+    if not model_name:
+        return EMPTY_TEXT
+    return (
+        f"No messages yet. Type below to chat with {model_name}; Ctrl+S sends. "
+        "F3 attaches an image (vision models)."
+    )
 
 
 def message_view(message: SessionMessage, names: Mapping[str, str]) -> ChatMessageView:
@@ -69,6 +81,9 @@ class ChatPane(Vertical):
 
     DEFAULT_CSS = """
     ChatPane { height: 1fr; }
+    ChatPane.-short #attachments { max-height: 5; }
+    ChatPane.-short #chat-input { height: 4; }
+    ChatPane.-short AttachmentCard > .details { width: 22; }
     ChatPane > #chat-header {
         height: auto;
         padding: 0 1;
@@ -116,10 +131,12 @@ class ChatPane(Vertical):
         self._preparing: dict[Worker, tuple[int, str]] = {}
         self.image_max_side = image_max_side  # longest side of images sent to a model
         self.attach_folder: Path | None = None  # where the file picker opens next
+        self.model_name: str | None = None  # the chosen model, named by the empty chat's hint
 
     def compose(self) -> ComposeResult:
         yield Static("no model chosen", id="chat-header")
         yield ChatLog(id="chat-log")
+        yield ChatStatus(id="chat-status")
         yield AttachmentStrip(id="attachments")
         yield ChatInput(id="chat-input")
 
@@ -137,6 +154,21 @@ class ChatPane(Vertical):
     @property
     def attachments(self) -> AttachmentStrip:
         return self.query_one(AttachmentStrip)
+
+    @property
+    def status(self) -> ChatStatus:
+        return self.query_one(ChatStatus)
+
+    def on_resize(self) -> None:
+        """A short pane gives the transcript the rows: smaller editor and image strip."""
+        self.set_class(self.size.height < SHORT_HEIGHT, "-short")
+
+    def set_model_name(self, name: str | None) -> None:
+        """Name the chosen model in the empty chat's hint (if that hint is on show)."""
+        self.model_name = name
+        for hint in self.log_view.query_children(".empty"):
+            if isinstance(hint, Static):
+                hint.update(empty_text(name))
 
     @property
     def streaming(self) -> bool:
@@ -250,7 +282,7 @@ class ChatPane(Vertical):
         hidden = max(len(messages) - MAX_MOUNTED, 0)
         log = self.log_view
         earlier = (partial(message_view, m, names) for m in messages[:hidden])
-        await log.clear_messages(earlier, "" if messages else EMPTY_TEXT)
+        await log.clear_messages(earlier, "" if messages else empty_text(self.model_name))
         await log.add(*(message_view(m, names) for m in messages[hidden:]))
         log.scroll_end(animate=False)
 

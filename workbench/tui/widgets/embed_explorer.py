@@ -5,6 +5,11 @@ is given it rides along as the last text, so one request embeds everything); the
 it on the model thread and answers with ``show_result`` or ``show_error``. Everything
 after that — cosine matrix, neighbours, query ranking — is cheap numpy on the UI thread.
 Row and column numbers on screen are 1-based, like the TextArea's line numbers.
+
+Results on show always say what they were computed from: editing the texts, loading a
+file, changing the query or the model marks them stale (dimmed, titled so) until the
+next compute. Below ``COMPACT_WIDTH`` columns the inputs column narrows and scrolls so the
+heatmap keeps room for its numbers; ``x`` on the heatmap exports the matrix as CSV.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.similarity import cosine_matrix, rank_against, top_k_neighbours
+from workbench.core.similarity_csv import export_matrix_csv
 from workbench.core.types import EmbeddingResult, ModelInfo, ModelKind
 from workbench.tui.widgets.embed_texts import (
     MAX_TEXTS,
@@ -36,6 +42,7 @@ from workbench.tui.widgets.neighbours import RankedEntry, RankedList
 from workbench.tui.widgets.scale_legend import ScaleLegend
 
 NEIGHBOURS_K = 10
+COMPACT_WIDTH = 100
 _REMEMBERED_REQUESTS = 8
 _NEIGHBOURS_HINT = "Select a row in the heatmap (Enter or click its label) to list its neighbours."
 _RANKING_HINT = "Type a query and compute to rank the texts against it."
@@ -44,14 +51,20 @@ _RANKING_HINT = "Type a query and compute to rank the texts against it."
 class EmbeddingsPane(Widget):
     """Enter or load texts, pick an embedding model, explore their similarities."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+r", "compute", "Compute")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "compute", "Compute"),
+        Binding("x", "export_csv", "Export CSV"),
+    ]
 
     DEFAULT_CSS = """
     EmbeddingsPane { layout: horizontal; height: 1fr; }
-    EmbeddingsPane #embed-inputs { width: 38; padding: 0 1 0 0; }
+    EmbeddingsPane #embed-inputs { width: 38; padding: 0 1 0 0; scrollbar-size-vertical: 1; }
+    EmbeddingsPane.-compact #embed-inputs { width: 40%; min-width: 24; max-width: 32; }
     EmbeddingsPane .embed-caption { color: $text-muted; margin-top: 1; }
+    EmbeddingsPane.-compact .embed-caption { margin-top: 0; }
     EmbeddingsPane #embed-model { width: 1fr; }
-    EmbeddingsPane #embed-texts { height: 1fr; min-height: 4; }
+    EmbeddingsPane #embed-model Static#label { text-wrap: nowrap; text-overflow: ellipsis; }
+    EmbeddingsPane #embed-texts { height: 1fr; min-height: 5; }
     EmbeddingsPane #embed-file-row { height: auto; }
     EmbeddingsPane #embed-file { width: 1fr; }
     EmbeddingsPane #embed-load { min-width: 8; width: auto; }
@@ -60,10 +73,12 @@ class EmbeddingsPane(Widget):
     EmbeddingsPane #embed-message.-error { color: $error; }
     EmbeddingsPane #embed-message.-busy { color: $warning; }
     EmbeddingsPane #embed-results { width: 1fr; }
-    EmbeddingsPane #embed-heatmap { border: round $panel-lighten-2; }
+    EmbeddingsPane #embed-heatmap { border: round $panel-lighten-2; height: 2fr; min-height: 6; }
     EmbeddingsPane #embed-heatmap:focus { border: round $accent; }
+    EmbeddingsPane #embed-results.-stale #embed-heatmap { border-title-color: $warning; }
+    EmbeddingsPane #embed-results.-stale RankedList { opacity: 60%; }
     EmbeddingsPane #embed-cell { height: 3; padding: 0 1; }
-    EmbeddingsPane #embed-lists { height: 14; }
+    EmbeddingsPane #embed-lists { height: 1fr; min-height: 6; }
     """
 
     class ComputeRequested(Message):
@@ -102,15 +117,17 @@ class EmbeddingsPane(Widget):
         self._requests: dict[tuple[str, ...], str | None] = {}
         self._texts: tuple[str, ...] = ()
         self._message = ""
+        self._shown_from: tuple[object, ...] | None = None  # (model, texts, query) on show
+        self.export_dir: Path | None = None  # where ``x`` writes the CSV (None: cwd)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="embed-inputs"):
+        with VerticalScroll(id="embed-inputs", can_focus=False):
             yield Label("Embedding model", classes="embed-caption")
             yield Select[str]([], prompt="Choose a model", id="embed-model")
             yield Label("Texts, one per line", classes="embed-caption")
             yield TextArea(
                 id="embed-texts",
-                soft_wrap=False,
+                soft_wrap=True,
                 show_line_numbers=True,
                 placeholder="Paste or type texts here, one per line.",
             )
@@ -146,6 +163,11 @@ class EmbeddingsPane(Widget):
     def texts(self) -> tuple[str, ...]:
         """The texts of the matrix on show (without the query)."""
         return self._texts
+
+    @property
+    def stale(self) -> bool:
+        """Results are on show but the texts, query or model changed since."""
+        return self._shown_from is not None and self._shown_from != self._inputs()
 
     def set_models(self, models: Sequence[ModelInfo]) -> None:
         """Offer the usable embedding models among ``models``; keep the choice if still there."""
@@ -185,9 +207,11 @@ class EmbeddingsPane(Widget):
             self.show_error(str(exc))
             return
         self._texts = corpus
+        self._shown_from = (result.model_id, corpus, query)
         self._show_matrix(matrix, corpus)
         self._show_query_ranking(query, ranking)
         self._say(self._summary(result, len(corpus)), "info")
+        self._mark_stale()
 
     def show_error(self, message: str) -> None:
         """Show ``message`` inline as an error; results already on screen stay."""
@@ -229,14 +253,46 @@ class EmbeddingsPane(Widget):
         elif event.input.id == "embed-query":
             self.action_compute()
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < COMPACT_WIDTH, "-compact")
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._mark_stale()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "embed-query":
+            self._mark_stale()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._mark_stale()
+
+    def action_export_csv(self) -> None:
+        """Write the matrix on show to a CSV file and say where (or why not)."""
+        heatmap = self.query_one(Heatmap)
+        if not heatmap.labels:
+            self._say("Nothing to export yet: compute the similarities first.", "error")
+            return
+        folder = self.export_dir or Path.cwd()
+        try:
+            path = export_matrix_csv(heatmap.labels, heatmap.matrix, folder)
+        except OSError as exc:
+            self._say(f"could not export: {exc.strerror or exc}", "error")
+            return
+        note = " (stale: computed from earlier texts)" if self.stale else ""
+        self._say(f"Exported {len(heatmap.labels)}×{len(heatmap.labels)} to {path}{note}", "info")
+        self.notify(
+            self._message, title="Similarity matrix"
+        )  # the inline line may be scrolled away
+
     def on_heatmap_cell_highlighted(self, event: Heatmap.CellHighlighted) -> None:
         event.stop()
-        info = Text()
+        width = max(8, self.query_one("#embed-cell", Static).content_size.width - 6)
+        info = Text(no_wrap=True, overflow="ellipsis")
         info.append(f"#{event.row + 1} × #{event.col + 1}  ", style="bold")
         info.append(f"similarity {event.value:+.3f}", style="bold")
         for index in (event.row, event.col):
             info.append(f"\n#{index + 1}  ", style="dim")
-            info.append(truncate(self._texts[index], 200))
+            info.append(truncate(self._texts[index], width))
         self.query_one("#embed-cell", Static).update(info)
 
     def on_heatmap_row_selected(self, event: Heatmap.RowSelected) -> None:
@@ -261,6 +317,21 @@ class EmbeddingsPane(Widget):
                 lists.recolour(event.scale)
 
     # ------------------------------------------------------------------ helpers
+
+    def _inputs(self) -> tuple[object, ...]:
+        select: Select[str] = self.query_one("#embed-model", Select)
+        texts = split_texts(self.query_one("#embed-texts", TextArea).text)
+        query = self.query_one("#embed-query", Input).value.strip() or None
+        return (select.value, texts, query)
+
+    def _mark_stale(self) -> None:
+        """Dim and retitle results that no longer match the inputs (or undo it)."""
+        stale = self.stale
+        self.query_one("#embed-results").set_class(stale, "-stale")
+        title = "Cosine similarity"
+        if stale:
+            title += " · stale: inputs changed, ctrl+r recomputes"
+        self.query_one(Heatmap).border_title = title
 
     def _say(self, message: str, kind: str) -> None:
         self._message = message
@@ -291,6 +362,8 @@ class EmbeddingsPane(Widget):
     def _show_matrix(self, matrix: np.ndarray, corpus: tuple[str, ...]) -> None:
         heatmap = self.query_one(Heatmap)
         heatmap.set_data(matrix, corpus)
+        # no taller than its rows (border, header, one line each): the lists get the rest
+        heatmap.styles.max_height = max(6, len(corpus) + 3)
         self.query_one("#embed-neighbours", RankedList).show_hint("Neighbours", _NEIGHBOURS_HINT)
         heatmap.focus()
 

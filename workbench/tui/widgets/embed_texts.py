@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -16,6 +17,9 @@ from workbench.core.errors import InputError
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TEXTS = 500
+MIN_NUMBER_COLUMNS = 4  # heatmap labels shrink (to just "#n") before fewer numbers show
+MIN_LABEL_TEXT = 10  # characters a label keeps when every column fits beside it
+LABEL_CAP = 24  # the most a label takes when the columns do not all fit
 
 
 def split_texts(raw: str) -> tuple[str, ...]:
@@ -86,3 +90,20 @@ def truncate(text: str, width: int) -> str:
         out.append(ch)
         used += w
     return "".join(out) + "…"
+
+
+def fit_label_width(width: int, labels: Sequence[str], cell_width: int) -> int:
+    """Cells for the heatmap's row labels ("▶12 text…") in ``width`` cells.
+
+    Every column fits and the labels keep ``MIN_LABEL_TEXT`` characters: the labels get
+    the rest (the whole texts on a wide screen). Otherwise at least ``MIN_NUMBER_COLUMNS``
+    columns of numbers stay, the labels shrinking down to the row number alone.
+    """
+    n = len(labels)
+    prefix = len(str(n)) + 2
+    wanted = prefix + max((cell_len(one_line(label)) for label in labels), default=0) + 1
+    every_column = width - n * cell_width
+    if every_column >= prefix + MIN_LABEL_TEXT:
+        return min(wanted, every_column)
+    some_columns = width - min(n, MIN_NUMBER_COLUMNS) * cell_width
+    return max(prefix + 1, min(wanted, LABEL_CAP, some_columns))

@@ -4,7 +4,9 @@ Rendered with the line API (one ``Strip`` per visible line) so a 50×50 matrix, 
 one, scrolls without building 2,500 widgets. The column header and the row labels stay in
 place while the cells scroll under them, so a value is never separated from the texts it
 compares. Colours come from ``colour_scale``; the widget posts ``ScaleChanged`` so a legend
-can follow it, including after a theme change.
+can follow it, including after a theme change. The label column takes the width the numbers
+leave: whole texts on a wide screen, just "#n" on a narrow one, and never so much that
+fewer than four columns of numbers fit (``embed_texts.fit_label_width``).
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ from workbench.tui.widgets.colour_scale import (
     sequential,
     text_colour,
 )
-from workbench.tui.widgets.embed_texts import truncate
+from workbench.tui.widgets.embed_texts import fit_label_width, truncate
 
 CELL_WIDTH = 6
-LABEL_WIDTH = 24
+LABEL_WIDTH = 24  # the label column when the width is not known yet
 
 
 def _rich(colour: RGB) -> RichColor:
@@ -133,6 +135,7 @@ class Heatmap(ScrollView, can_focus=True):
         self._selected: int | None = None
         self._scale_kind = "diverging"
         self._scale: ColourScale | None = None
+        self._label_width = LABEL_WIDTH
 
     # ------------------------------------------------------------------ public API
 
@@ -146,6 +149,11 @@ class Heatmap(ScrollView, can_focus=True):
     @property
     def labels(self) -> tuple[str, ...]:
         return self._labels
+
+    @property
+    def label_width(self) -> int:
+        """Cells of the row-label column at the current width."""
+        return self._label_width
 
     @property
     def cursor(self) -> tuple[int, int]:
@@ -178,8 +186,7 @@ class Heatmap(ScrollView, can_focus=True):
         self._matrix = matrix
         self._labels = tuple(labels)
         self._selected = None
-        n = len(self._labels)
-        self.virtual_size = Size(LABEL_WIDTH + n * CELL_WIDTH, n + 1)
+        self._fit_labels()
         self.scroll_to(0, 0, animate=False)
         self._rescale()
         self.move_cursor(0, 0, force=True)
@@ -244,6 +251,11 @@ class Heatmap(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
+    def on_resize(self) -> None:
+        if self._labels:
+            self._fit_labels()
+            self._scroll_to_cursor()
+
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._rescale()
 
@@ -262,11 +274,11 @@ class Heatmap(ScrollView, can_focus=True):
         row = scroll_y + offset.y - 1 if offset.y > 0 else self._cursor[0]
         if row >= len(self._labels):
             return
-        if offset.x < LABEL_WIDTH:
+        if offset.x < self._label_width:
             self.move_cursor(row, self._cursor[1])
             self.select_row(row)
             return
-        self.move_cursor(row, (scroll_x + offset.x - LABEL_WIDTH) // CELL_WIDTH)
+        self.move_cursor(row, (scroll_x + offset.x - self._label_width) // CELL_WIDTH)
         if event.chain >= 2:
             self.select_row(self._cursor[0])
 
@@ -290,11 +302,18 @@ class Heatmap(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ rendering
 
+    def _fit_labels(self) -> None:
+        n = len(self._labels)
+        width = self.scrollable_content_region.width or (LABEL_WIDTH + n * CELL_WIDTH)
+        self._label_width = fit_label_width(width, self._labels, CELL_WIDTH)
+        self.virtual_size = Size(self._label_width + n * CELL_WIDTH, n + 1)
+        self.refresh()
+
     def _scroll_to_cursor(self) -> None:
         row, col = self._cursor
         region = self.scrollable_content_region
         rows_visible = max(1, region.height - 1)
-        data_width = max(CELL_WIDTH, region.width - LABEL_WIDTH)
+        data_width = max(CELL_WIDTH, region.width - self._label_width)
         scroll_x, scroll_y = self.scroll_offset
         if row < scroll_y:
             scroll_y = row
@@ -317,7 +336,7 @@ class Heatmap(ScrollView, can_focus=True):
             hint = self.get_component_rich_style("heatmap--hint")
             return Strip([Segment(f" {self.hint}", base + hint)]).crop_extend(0, width, base)
         scroll_x, scroll_y = self.scroll_offset
-        data_width = max(0, width - LABEL_WIDTH)
+        data_width = max(0, width - self._label_width)
         # Only the columns that show: a 500-column row costs the same as a 10-column one.
         first = scroll_x // CELL_WIDTH
         columns = range(first, min(len(self._labels), -(-(scroll_x + data_width) // CELL_WIDTH)))
@@ -335,7 +354,7 @@ class Heatmap(ScrollView, can_focus=True):
     def _header_label(self, base: Style) -> Segment:
         n = len(self._labels)
         style = base + self.get_component_rich_style("heatmap--header")
-        return Segment(f" {n}×{n}".ljust(LABEL_WIDTH), style)
+        return Segment(f" {n}×{n}".ljust(self._label_width)[: self._label_width], style)
 
     def _header_cells(self, base: Style, columns: range) -> list[Segment]:
         normal = base + self.get_component_rich_style("heatmap--header")
@@ -356,8 +375,8 @@ class Heatmap(ScrollView, can_focus=True):
         digits = len(str(len(self._labels)))
         marker = "▶" if row == self._selected else " "
         prefix = f"{marker}{row + 1:>{digits}} "
-        text = truncate(self._labels[row], LABEL_WIDTH - len(prefix) - 1)
-        label = f"{prefix}{text}".ljust(LABEL_WIDTH - 1) + " "
+        text = truncate(self._labels[row], self._label_width - len(prefix) - 1)
+        label = f"{prefix}{text}".ljust(self._label_width - 1)[: self._label_width - 1] + " "
         return Segment(label, base + self.get_component_rich_style(kind))
 
     def _row_cells(self, row: int, columns: range) -> list[Segment]:

@@ -10,28 +10,18 @@ from collections.abc import Mapping
 
 from textual.widgets import Static
 
+from workbench.core.plan_words import describe_plan as core_describe_plan
 from workbench.core.protocol import LoadPlan
 from workbench.core.types import ModelInfo
-from workbench.tui.format import human_bytes, human_seconds
+from workbench.tui.format import human_seconds
 
 
 def describe_plan(plan: LoadPlan, names: Mapping[str, str]) -> str:
-    """One line a user can act on: "fits …", "will evict X, Y …", "cannot fit: …"."""
+    """One line a user can act on, in the core's wording, plus the load-time guess."""
     if plan.already_loaded:
         return "loaded"
-    need = f"needs {human_bytes(plan.need_bytes)}, {human_bytes(plan.available_bytes)} free"
     eta = f" · load ≈ {human_seconds(plan.estimated_seconds)}" if plan.estimated_seconds else ""
-    if not plan.fits:
-        return f"cannot fit: {plan.reason or need}"
-    drops = ""
-    if plan.drop_caches:
-        drops = (
-            f" · drops the prompt cache of {', '.join(names.get(m, m) for m in plan.drop_caches)}"
-        )
-    if plan.evict:
-        evicted = ", ".join(names.get(m, m) for m in plan.evict)
-        return f"will evict {evicted} ({need}){drops}{eta}"
-    return f"fits ({need}){drops}{eta}"
+    return core_describe_plan(plan, names) + (eta if plan.fits else "")
 
 
 def describe_model(model: ModelInfo) -> str:

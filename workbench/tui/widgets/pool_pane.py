@@ -119,8 +119,10 @@ class PoolPane(Vertical):
         self.query_one(MemoryBar).snapshot = snapshot
         self.query_one(LoadedModels).show_snapshot(snapshot)
         self.query_one(ModelList).show_snapshot(snapshot)
-        if self.current is not None:
-            self._describe(self.current)
+        target = self._target()
+        if target is not None:
+            self.current = target
+            self._describe(target)
 
     def show_plan(self, plan: LoadPlan) -> None:
         """Show a plan if it is still about the highlighted model."""
@@ -142,11 +144,29 @@ class PoolPane(Vertical):
     # ----------------------------------------------------------------- highlight and choose
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Follow the cursor of the table the user is in, never a table that moved alone.
+
+        A load, pin or evict rebuilds the loaded-models table, whose cursor then lands on
+        some row and reports it; that must not take the line from the model under the
+        user's cursor.
+        """
         event.stop()
+        focused = self.screen.focused
+        if isinstance(focused, DataTable) and event.data_table is not focused:
+            return
+        if not isinstance(focused, DataTable) and not isinstance(event.data_table, ModelList):
+            return
         model_id = event.row_key.value
         if model_id is not None and model_id != self.current:
             self.current = model_id
             self._describe(model_id)
+
+    def on_descendant_focus(self) -> None:
+        """Entering a table: the line shows that table's cursor row."""
+        target = self._target()
+        if target is not None and target != self.current:
+            self.current = target
+            self._describe(target)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
