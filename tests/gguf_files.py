@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 
 U32, F32, BOOL, STRING, ARRAY, I32 = 4, 6, 7, 8, 9, 5
-TYPE_IDS = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 8, "Q4_K": 12}
+TYPE_IDS = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 8, "IQ4_NL": 20, "BF16": 30}
+TYPE_IDS.update({"Q5_0": 6, "Q5_1": 7, "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14})
 BLOCK = {"F32": (1, 4), "F16": (1, 2), "Q4_0": (32, 18), "Q4_1": (32, 20), "Q8_0": (32, 34)}
-BLOCK["Q4_K"] = (256, 144)
+BLOCK.update({"IQ4_NL": (32, 18), "BF16": (1, 2), "Q5_0": (32, 22), "Q5_1": (32, 24)})
+BLOCK.update({"Q2_K": (256, 84), "Q3_K": (256, 110), "Q4_K": (256, 144), "Q5_K": (256, 176)})
+BLOCK["Q6_K"] = (256, 210)
 
 
 def gguf_string(text: str) -> bytes:
