@@ -107,9 +107,13 @@ def check_importable(header: GGUFHeader) -> None:
     for tensor in header.tensors:
         if tensor.name not in IGNORED_TENSORS and tensor_name(tensor.name, arch) is None:
             raise GGUFError(f"{name}: unexpected tensor '{tensor.name}' for a {arch.name} model")
-    names = {t.name for t in header.tensors}
+    names = {t.name: t for t in header.tensors}
     if "token_embd.weight" not in names:
         raise GGUFError(f"{name}: the GGUF file has no token embedding (token_embd.weight)")
+    rows = names["token_embd.weight"].dims[-1]
+    tokens = len(header.strings("tokenizer.ggml.tokens") or [])
+    if tokens and rows != tokens:
+        raise GGUFError(f"{name}: the embedding has {rows} rows but the vocabulary {tokens} tokens")
     if f"blk.{_int(header, 'block_count') - 1}.attn_q.weight" not in names:
         raise GGUFError(f"{name}: the GGUF file has fewer layers than its block_count says")
 
