@@ -112,6 +112,9 @@ _SCALE_FIELDS = {
 }
 
 
+GEMMA_LAYERS = 6
+
+
 def random_blocks(type_name: str, rows: int, cols: int, seed: int = 0) -> bytes:
     """Valid bytes of a ``rows`` x ``cols`` tensor: random quants, small finite scales."""
     rng = np.random.default_rng(seed)
@@ -162,7 +165,8 @@ def arch_metadata(arch: str, hidden: int = 256, heads: int = 2, kv_heads: int = 
             f"{arch}.attention.head_count_kv": (U32, kv_heads),
         }
     )
-    if arch == "gemma3":
+    if arch == "gemma3":  # mlx-lm's Gemma 3 needs one full sliding-window pattern (6 layers)
+        base[f"{arch}.block_count"] = (U32, GEMMA_LAYERS)
         for key in [k for k in base if k.startswith("tokenizer.")]:
             del base[key]
         base.update(sentencepiece_metadata(arch))
@@ -188,15 +192,14 @@ def arch_tensors(arch: str, main_type: str, hidden: int = 256) -> list:
     if arch == "qwen3":
         norms += ["attn_q_norm", "attn_k_norm"]
     tensors = []
-    for seed, (part, (cols, rows)) in enumerate(matrices.items()):
-        data = random_blocks(main_type, rows, cols, seed)
-        tensors.append((f"blk.0.{part}.weight", (cols, rows), main_type, data))
-    for seed, part in enumerate(norms, start=100):
-        width = head_dim if part.startswith("attn_") and part.endswith("_norm") else hidden
-        if part == "attn_norm":
-            width = hidden
-        data = (1.0 + np.random.default_rng(seed).random(width, dtype=np.float32)).tobytes()
-        tensors.append((f"blk.0.{part}.weight", (width,), "F32", data))
+    for layer in range(GEMMA_LAYERS if arch == "gemma3" else 1):
+        for seed, (part, (cols, rows)) in enumerate(matrices.items(), start=10 * layer):
+            data = random_blocks(main_type, rows, cols, seed)
+            tensors.append((f"blk.{layer}.{part}.weight", (cols, rows), main_type, data))
+        for seed, part in enumerate(norms, start=100 + 10 * layer):
+            width = head_dim if part in ("attn_q_norm", "attn_k_norm") else hidden
+            data = (1.0 + np.random.default_rng(seed).random(width, dtype=np.float32)).tobytes()
+            tensors.append((f"blk.{layer}.{part}.weight", (width,), "F32", data))
     if arch == "qwen2":
         for part, width in (("attn_q", hidden), ("attn_k", kv), ("attn_v", kv)):
             tensors.append((f"blk.0.{part}.bias", (width,), "F32"))

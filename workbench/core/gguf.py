@@ -164,6 +164,7 @@ def sweep_leftovers(root: Path) -> list[Path]:
         if name is None or not folder.is_dir():
             continue
         lock = root / ".locks" / f"{name}.lock"
+        lock.parent.mkdir(exist_ok=True)
         with contextlib.suppress(OSError), lock.open("a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
