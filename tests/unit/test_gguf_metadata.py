@@ -113,7 +113,7 @@ def test_no_tensors(tmp_path: Path) -> None:
 def test_fewer_layers_than_block_count(tmp_path: Path) -> None:
     metadata = llama_metadata()
     metadata["llama.block_count"] = (U32, 2)
-    assert "fewer layers than its block_count" in refusal(tmp_path, metadata)
+    assert "do not match its block_count (2)" in refusal(tmp_path, metadata)
 
 
 def test_embedding_rows_disagree_with_the_vocabulary(tmp_path: Path) -> None:
@@ -205,3 +205,26 @@ def test_a_running_import_keeps_its_work_folder(tmp_path: Path) -> None:
         assert sweep_leftovers(root) == []
     assert work.is_dir()
     assert sweep_leftovers(root) == [work]
+
+
+def test_layer_without_a_needed_weight(tmp_path: Path) -> None:
+    tensors = [t for t in llama_tensors() if t[0] != "blk.0.attn_k.weight"]
+    assert "layer 0 has no attn_k weight" in refusal(tmp_path, llama_metadata(), tensors)
+
+
+def test_layers_that_differ(tmp_path: Path) -> None:
+    metadata = llama_metadata()
+    metadata["llama.block_count"] = (U32, 2)
+    layer0 = [t for t in llama_tensors() if t[0].startswith("blk.0.")]
+    layer1 = [(n.replace("blk.0.", "blk.1."), d, k) for n, d, k in layer0 if "ffn_up" not in n]
+    tensors = [*llama_tensors(), *layer1]
+    assert "layer 1 differs from layer 0 ('ffn_up.weight')" in refusal(tmp_path, metadata, tensors)
+
+
+def test_matrix_shape_that_contradicts_the_metadata(tmp_path: Path) -> None:
+    metadata = llama_metadata()
+    metadata["llama.feed_forward_length"] = (U32, 96)
+    message = refusal(tmp_path, metadata)
+    assert "tensor 'blk.0.ffn_up.weight' has shape (64, 128), the metadata implies (64, 96)" in (
+        message
+    )

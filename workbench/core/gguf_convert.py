@@ -19,6 +19,7 @@ from typing import Any
 
 from workbench.core.errors import GGUFError
 from workbench.core.gguf_arch import ARCHITECTURES, Architecture, is_norm
+from workbench.core.gguf_checks import check_layers, check_shapes
 from workbench.core.gguf_reader import GGUFHeader, TensorInfo
 from workbench.core.gguf_rope import llama3_rope_factors, rope_scaling
 from workbench.core.gguf_tokenizer import eos_token_ids
@@ -114,8 +115,12 @@ def check_importable(header: GGUFHeader) -> None:
     tokens = len(header.strings("tokenizer.ggml.tokens") or [])
     if tokens and rows != tokens:
         raise GGUFError(f"{name}: the embedding has {rows} rows but the vocabulary {tokens} tokens")
-    if f"blk.{_int(header, 'block_count') - 1}.attn_q.weight" not in names:
-        raise GGUFError(f"{name}: the GGUF file has fewer layers than its block_count says")
+    check_layers(header, _int(header, "block_count"))
+    hidden, heads = _int(header, "embedding_length"), _int(header, "attention.head_count")
+    head_dim = _int(header, "attention.key_length", hidden // heads)
+    kv_heads = _int(header, "attention.head_count_kv", heads)
+    ffn = _int(header, "feed_forward_length")
+    check_shapes(header, hidden, heads * head_dim, kv_heads * head_dim, ffn)
 
 
 def native(header: GGUFHeader) -> bool:
