@@ -154,3 +154,17 @@ def test_qwen_files_load_unpermuted(tmp_path: Path, arch: str) -> None:
     assert json.loads((folder / "config.json").read_text())["model_type"] == arch
     logits = model(mx.array([tokenizer.encode("ab a")]))
     assert bool(mx.all(mx.isfinite(logits)))
+
+
+def test_loading_reuses_an_import_made_at_other_bits(tmp_path: Path) -> None:
+    from workbench.core.gguf import ensure_imported
+
+    path = write_gguf(tmp_path / "k.gguf", arch_metadata("llama"), arch_tensors("llama", "Q4_K"))
+    root = tmp_path / "models"
+    folder = ensure_imported(path, dest_root=root, bits=8)
+    said: list[str] = []
+    assert ensure_imported(path, dest_root=root, progress=said.append) == folder
+    assert said == []  # an 8-bit import serves a load that names no bits
+    ensure_imported(path, dest_root=root, progress=said.append, bits=4)
+    assert "loading tensors" in said
+    assert json.loads((folder / "config.json").read_text())["quantization"]["bits"] == 4

@@ -27,7 +27,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--bits",
         type=int,
-        default=4,
         choices=(2, 3, 4, 5, 6, 8),
         help="MLX bits for re-quantized tensors (default 4; tensors the file kept at more "
         "bits keep them)",
@@ -45,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = None if args.json else _progress
     if args.force:
-        folder = import_gguf(args.file, name=args.name, progress=progress, bits=args.bits)
+        bits = 4 if args.bits is None else args.bits
+        folder = import_gguf(args.file, name=args.name, progress=progress, bits=bits)
     else:
         folder = ensure_imported(args.file, progress=progress, name=args.name, bits=args.bits)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))

@@ -222,15 +222,19 @@ def import_gguf(
         return _import_locked(header, dest, _check_bits(bits), say)
 
 
-def is_current(model_dir: Path, gguf_path: Path, bits: int = 4) -> bool:
-    """True if ``model_dir`` is a complete import of ``gguf_path`` as it is now."""
+def is_current(model_dir: Path, gguf_path: Path, bits: int | None = None) -> bool:
+    """True if ``model_dir`` is a complete import of ``gguf_path`` as it is now.
+
+    ``bits`` None accepts an import made at any ``--bits`` (what loading a model wants).
+    """
     record = read_record(model_dir)
     if record is None or not (Path(model_dir) / "model.safetensors").is_file():
         return False
     try:
-        return record == _source_record(Path(gguf_path), bits)
+        wanted = _source_record(Path(gguf_path), record.get("bits", 4) if bits is None else bits)
     except OSError:
         return False
+    return record == wanted
 
 
 def ensure_imported(
@@ -238,10 +242,11 @@ def ensure_imported(
     dest_root: Path | None = None,
     progress: Progress | None = None,
     name: str | None = None,
-    bits: int = 4,
+    bits: int | None = None,
 ) -> Path:
     """The imported folder for ``gguf_path``, importing only if missing or out of date.
 
+    ``bits`` None reuses an import made at any bits and imports at 4 when there is none.
     Safe when several processes ask at once: one imports, the others wait and reuse it.
     """
     gguf_path = Path(gguf_path)
@@ -254,4 +259,4 @@ def ensure_imported(
     with _locked(dest):
         if is_current(dest, gguf_path, bits):
             return dest
-        return _import_locked(header, dest, _check_bits(bits), say)
+        return _import_locked(header, dest, _check_bits(4 if bits is None else bits), say)

@@ -8,7 +8,8 @@ Python package (``gguf.quants``, numpy), and re-quantized with ``mx.quantize`` a
 
 Memory stays near the size of the result: rows are converted in slices of about 32 MB of
 float32, so the 262,144-row Gemma embedding never exists as one float32 array. Quantization
-scales stay float32: on MLX's CPU backend bf16 scales ran ~8x slower and fp16 ~35x.
+scales stay float32 when MLX runs on the CPU (there bf16 scales ran ~8x slower and fp16
+~35x); on a GPU they are float16, as mlx-lm's own quantized models have them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ def _dequantize(raw: np.ndarray, tensor: TensorInfo) -> np.ndarray:
         raise GGUFError(f"cannot dequantize '{tensor.name}' ({tensor.type_name}): {exc}") from exc
 
 
+def scales_dtype() -> Any:
+    """float32 on the CPU (several times faster there), float16 on a GPU."""
+    import mlx.core as mx
+
+    return mx.float32 if mx.default_device() == mx.cpu else mx.float16
+
+
 def _row_slices(rows: int, cols: int) -> Iterator[slice]:
     step = max(1, SLICE_BYTES // (4 * cols))
     for start in range(0, rows, step):
@@ -61,9 +69,11 @@ def _quantized(raw: np.ndarray, tensor: TensorInfo, bits: int) -> dict[str, Any]
     import mlx.core as mx
 
     parts: dict[str, list[Any]] = {"weight": [], "scales": [], "biases": []}
+    dtype = scales_dtype()
     for rows in _row_slices(raw.shape[0], tensor.dims[0]):
         floats = mx.array(_dequantize(np.ascontiguousarray(raw[rows]), tensor))
         weight, scales, biases = mx.quantize(floats, group_size=GROUP_SIZE, bits=bits)
+        scales, biases = scales.astype(dtype), biases.astype(dtype)
         mx.eval(weight, scales, biases)
         for key, value in zip(parts, (weight, scales, biases), strict=True):
             parts[key].append(value)
@@ -91,7 +101,7 @@ def _unpermute_raw(raw: np.ndarray, hf_name: str, header: GGUFHeader) -> np.ndar
     return np.ascontiguousarray(fix_tensor(hf_name, raw, header))
 
 
-def requantized_weights(header: GGUFHeader, bits: int, progress: Any = None) -> dict[str, Any]:
+def requantized_weights(header: GGUFHeader, bits: int) -> dict[str, Any]:
     """Every tensor of the file under its Hugging Face name, ready for mlx-lm."""
     arch = architecture(header)
     data = np.memmap(header.path, dtype=np.uint8, mode="r")
