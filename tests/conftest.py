@@ -15,6 +15,7 @@ from workbench.core.demo import installed_demo_models
 
 SMOLLM2 = "SmolLM2-135M-Instruct"
 MINILM = "all-MiniLM-L6-v2"
+GEMMA = "gemma-3-270m"
 
 
 def _demo_path(name: str) -> Path:
@@ -42,3 +43,17 @@ def smollm2_dir(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def minilm_dir() -> Path:
     """The bundled all-MiniLM-L6-v2 model folder (read-only)."""
     return _demo_path(MINILM)
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf() -> Path:
+    """The bundled Gemma 3 270M Q4_K_M GGUF, joined from its chunks (read-only)."""
+    return _demo_path(GEMMA)
+
+
+@pytest.fixture(scope="session")
+def gemma_dir(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Gemma 3 270M imported (K-quants re-quantized), once per session (treat as read-only)."""
+    from workbench.core.gguf import ensure_imported
+
+    return ensure_imported(gemma_gguf, dest_root=tmp_path_factory.mktemp("gemma-models"))

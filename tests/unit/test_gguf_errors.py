@@ -91,7 +91,7 @@ def test_absurd_array_length_is_truncation_not_a_memory_error(tmp_path: Path) ->
     body = gguf_string("tokenizer.ggml.tokens") + struct.pack("<IIQ", ARRAY, STRING, 2**62)
     path = tmp_path / "corrupt.gguf"
     path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + body)
-    assert "truncated GGUF file" in refused(path, tmp_path)
+    assert "an array of 4,611,686,018,427,387,904 items" in refused(path, tmp_path)
 
 
 def test_old_gguf_version_is_refused(tmp_path: Path) -> None:
@@ -100,26 +100,31 @@ def test_old_gguf_version_is_refused(tmp_path: Path) -> None:
     assert "GGUF version 1 is not supported" in refused(path, tmp_path)
 
 
-def test_qwen2_architecture_is_refused(tmp_path: Path) -> None:
-    path = write_gguf(tmp_path / "qwen.gguf", llama_metadata(arch="qwen2"), llama_tensors())
+def test_unsupported_architecture_is_refused(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "falcon.gguf", llama_metadata(arch="falcon"), llama_tensors())
     assert refused(path, tmp_path) == (
-        "qwen.gguf: architecture 'qwen2' is not supported; "
-        "only llama-family GGUF files can be imported"
+        "falcon.gguf: architecture 'falcon' is not supported; "
+        "supported: llama, qwen2, qwen3, gemma3 (Mistral files are 'llama')"
     )
 
 
-def test_k_quant_tensors_are_refused(tmp_path: Path) -> None:
+def test_i_quant_tensors_are_refused(tmp_path: Path) -> None:
     tensors = llama_tensors(main_type="Q4_1", embed_type="F16")
-    tensors[3] = ("blk.0.attn_q.weight", (256, 64), "Q4_K")
-    path = write_gguf(tmp_path / "k.gguf", llama_metadata(), tensors)
+    tensors[3] = ("blk.0.attn_q.weight", (64, 64), "IQ4_NL")
+    path = write_gguf(tmp_path / "iq.gguf", llama_metadata(), tensors)
     message = refused(path, tmp_path)
-    assert "tensor type Q4_K is not supported" in message
-    assert "Q4_0, Q4_1, Q8_0" in message
+    assert "tensor type IQ4_NL is not supported" in message
+    assert "Q2_K, Q3_K, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0" in message
 
 
-def test_sentencepiece_vocabulary_is_refused(tmp_path: Path) -> None:
+def test_sentencepiece_vocabulary_needs_scores(tmp_path: Path) -> None:
     path = write_gguf(tmp_path / "spm.gguf", llama_metadata(tokenizer="llama"), llama_tensors())
-    assert "tokenizer model 'llama' is not supported" in refused(path, tmp_path)
+    assert refused(path, tmp_path) == "spm.gguf: SentencePiece vocabulary without piece scores"
+
+
+def test_unknown_tokenizer_model_is_refused(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "wp.gguf", llama_metadata(tokenizer="bert"), llama_tensors())
+    assert "tokenizer model 'bert' is not supported" in refused(path, tmp_path)
 
 
 def test_unknown_pre_tokenizer_is_refused(tmp_path: Path) -> None:
@@ -146,13 +151,13 @@ def test_bad_model_name_is_refused(tiny_llama: Path, tmp_path: Path) -> None:
 
 def test_cli_reports_one_line_and_exit_2(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
-    path = write_gguf(tmp_path / "qwen.gguf", llama_metadata(arch="qwen2"), llama_tensors())
+    path = write_gguf(tmp_path / "falcon.gguf", llama_metadata(arch="falcon"), llama_tensors())
     assert main(["import-gguf", str(path), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [
-        "mlxbench: error: qwen.gguf: architecture 'qwen2' is not supported; "
-        "only llama-family GGUF files can be imported"
+        "mlxbench: error: falcon.gguf: architecture 'falcon' is not supported; "
+        "supported: llama, qwen2, qwen3, gemma3 (Mistral files are 'llama')"
     ]
 
 

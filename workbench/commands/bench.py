@@ -37,7 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument(
-        "--only", type=_names, default=(), metavar="GROUP,...", help="run only these groups"
+        "--only",
+        type=_names,
+        default=(),
+        metavar="GROUP,...",
+        help="run only these groups (gemma runs only when named)",
     )
     parser.set_defaults(handler=run)
 

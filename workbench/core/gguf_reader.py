@@ -5,11 +5,19 @@ GGUF at all can crash the whole process instead of raising. So before MLX ever s
 this module parses the header itself (magic, version, metadata, tensor table), checks every
 length against the file size and checks that each tensor's data lies inside the file. Any
 problem becomes a one-line ``GGUFError``. It needs no MLX, so it is cheap and safe to call.
+
+Metadata is untrusted too: nesting depth, array lengths and string sizes are bounded while
+parsing, and values are read through typed accessors (``integer``, ``number``, ``string``,
+``strings``, ``numbers``) that refuse a value of the wrong type or range in one line instead
+of failing deep inside the importer. Only regular files are read (``/dev/zero`` or a FIFO
+would never end).
 """
 
 from __future__ import annotations
 
 import mmap
+import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +65,11 @@ GGML_TYPES: dict[int, tuple[str, int, int]] = {
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?"}
 _SCALARS.update({10: "<Q", 11: "<q", 12: "<d"})
 _STRING, _ARRAY = 8, 9
+MAX_DEPTH = 3  # arrays of arrays of arrays at most (real files nest at most once)
+MAX_STRING = 64 << 20  # one metadata string (chat templates are ~10 KB)
+MAX_ITEMS = 1 << 24  # one metadata array (vocabularies are ~262 K tokens)
+MAX_ENTRIES = 1 << 20  # metadata keys or tensors in one file
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,64 @@ class GGUFHeader:
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
 
+    def _bad(self, key: str, what: str) -> GGUFError:
+        return GGUFError(f"{self.path.name}: GGUF metadata '{key}' {what}")
+
+    def _value(self, key: str, default: Any) -> Any:
+        value = self.metadata.get(key, default)
+        if value is _MISSING:
+            raise self._bad(key, "is missing")
+        return value
+
+    def integer(
+        self, key: str, default: Any = _MISSING, low: int = -(1 << 63), high: int = 1 << 64
+    ) -> Any:
+        """An integer value within [low, high]; ``default`` (may be None) when absent."""
+        value = self._value(key, default)
+        if value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(key, f"should be an integer, not {type(value).__name__}")
+        if not low <= value <= high:
+            raise self._bad(key, f"is out of range ({value})")
+        return value
+
+    def number(self, key: str, default: Any = _MISSING) -> Any:
+        """A finite int or float value; ``default`` when absent."""
+        value = self._value(key, default)
+        if value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._bad(key, f"should be a number, not {type(value).__name__}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self._bad(key, f"is not a finite number ({value})")
+        return value
+
+    def string(self, key: str, default: Any = _MISSING) -> Any:
+        """A string value; ``default`` when absent."""
+        value = self._value(key, default)
+        if value is not default and not isinstance(value, str):
+            raise self._bad(key, f"should be a string, not {type(value).__name__}")
+        return value
+
+    def _items(self, key: str, kinds: tuple[type, ...], what: str) -> list[Any] | None:
+        value = self.metadata.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(item, kinds) and not isinstance(item, bool) for item in value
+        ):
+            raise self._bad(key, f"should be a list of {what}")
+        return value
+
+    def strings(self, key: str) -> list[str] | None:
+        """A list of strings, or None when absent."""
+        return self._items(key, (str,), "strings")
+
+    def numbers(self, key: str) -> list[int | float] | None:
+        """A list of numbers, or None when absent."""
+        return self._items(key, (int, float), "numbers")
+
 
 class _Cursor:
     """Bounds-checked little-endian reads over a memory-mapped file."""
@@ -112,19 +183,26 @@ class _Cursor:
         return bytes(data)
 
     def string(self) -> str:
-        return self.raw(self.unpack("<Q")).decode("utf-8", errors="replace")
+        size = self.unpack("<Q")
+        if size > MAX_STRING:
+            raise GGUFError(f"{self.name}: corrupt GGUF metadata (a {size:,}-byte string)")
+        return self.raw(size).decode("utf-8", errors="replace")
 
-    def value(self, type_id: int) -> Any:
+    def value(self, type_id: int, depth: int = 0) -> Any:
         if type_id in _SCALARS:
             return self.unpack(_SCALARS[type_id])
         if type_id == _STRING:
             return self.string()
         if type_id == _ARRAY:
-            return self.array()
+            if depth >= MAX_DEPTH:
+                raise GGUFError(f"{self.name}: corrupt GGUF metadata (arrays nested too deeply)")
+            return self.array(depth + 1)
         raise GGUFError(f"{self.name}: corrupt GGUF metadata (unknown value type {type_id})")
 
-    def array(self) -> list[Any]:
+    def array(self, depth: int = 1) -> list[Any]:
         item_type, count = self.unpack("<I"), self.unpack("<Q")
+        if count > MAX_ITEMS:
+            raise GGUFError(f"{self.name}: corrupt GGUF metadata (an array of {count:,} items)")
         if item_type in _SCALARS:
             fmt = _SCALARS[item_type]
             size = struct.calcsize(fmt)
@@ -133,7 +211,7 @@ class _Cursor:
             self.pos += count * size
             return list(values)
         self._need(count)  # every element takes at least one byte: rejects absurd counts early
-        return [self.value(item_type) for _ in range(count)]
+        return [self.value(item_type, depth) for _ in range(count)]
 
 
 def _tensor_nbytes(name: str, dims: tuple[int, ...], type_id: int, where: str) -> int:
@@ -154,6 +232,8 @@ def _read_tensor_info(cur: _Cursor) -> TensorInfo:
     if ndims > 8:
         raise GGUFError(f"{cur.name}: corrupt GGUF tensor table ('{name}' has {ndims} dims)")
     dims = tuple(cur.unpack("<Q") for _ in range(ndims))
+    if any(dim == 0 or dim > 1 << 40 for dim in dims):
+        raise GGUFError(f"{cur.name}: corrupt GGUF tensor table ('{name}' has shape {dims})")
     type_id, offset = cur.unpack("<I"), cur.unpack("<Q")
     return TensorInfo(name, dims, type_id, offset, _tensor_nbytes(name, dims, type_id, cur.name))
 
@@ -168,17 +248,30 @@ def _parse(buf: mmap.mmap | bytes, path: Path) -> GGUFHeader:
     if version not in (2, 3):
         raise GGUFError(f"{name}: GGUF version {version} is not supported (only 2 and 3)")
     n_tensors, n_kv = cur.unpack("<Q"), cur.unpack("<Q")
-    cur._need(min(n_tensors, 1 << 40) * 24 + min(n_kv, 1 << 40) * 12)  # minimal entry sizes
-    metadata = {}
+    if n_tensors > MAX_ENTRIES or n_kv > MAX_ENTRIES:
+        raise GGUFError(f"{name}: corrupt GGUF header ({n_tensors:,} tensors, {n_kv:,} keys)")
+    cur._need(n_tensors * 24 + n_kv * 12)  # minimal entry sizes
+    metadata: dict[str, Any] = {}
     for _ in range(n_kv):
         key = cur.string()
+        if key in metadata:
+            raise GGUFError(f"{name}: corrupt GGUF metadata (key '{key[:60]}' appears twice)")
         metadata[key] = cur.value(cur.unpack("<I"))
     tensors = [_read_tensor_info(cur) for _ in range(n_tensors)]
-    alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT)) or DEFAULT_ALIGNMENT
+    if len({t.name for t in tensors}) != len(tensors):
+        raise GGUFError(f"{name}: corrupt GGUF tensor table (a tensor name appears twice)")
+    alignment = _alignment(metadata, name)
     data_offset = -(-cur.pos // alignment) * alignment
     header = GGUFHeader(path, version, metadata, tensors, data_offset)
     _check_data_fits(header, len(buf))
     return header
+
+
+def _alignment(metadata: dict[str, Any], name: str) -> int:
+    value = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value & (value - 1):
+        raise GGUFError(f"{name}: corrupt GGUF metadata ('general.alignment' is {value!r})")
+    return value
 
 
 def _check_data_fits(header: GGUFHeader, file_size: int) -> None:
@@ -199,6 +292,8 @@ def read_header(path: Path) -> GGUFHeader:
     if path.is_dir():
         raise GGUFError(f"{path}: is a directory, not a GGUF file")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise GGUFError(f"{path}: not a regular file (a device, FIFO or socket)")
         with path.open("rb") as handle:
             if path.stat().st_size < 4:
                 return _parse(handle.read(), path)

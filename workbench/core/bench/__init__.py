@@ -17,6 +17,8 @@ from workbench.core.errors import InputError
 
 # Every group, in the order they run and are reported. UI groups are supplied by the caller.
 ORDER = ("decode", "tui", "cache", "load", "embed", "startup", "responsive", "pane", "blas")
+ORDER += ("gemma",)
+OPT_IN = ("gemma",)  # minutes on a CPU: runs only when named in --only
 
 __all__ = ["ORDER", "BenchOptions", "Group", "GroupResult", "Metric", "core_groups", "run_bench"]
 
@@ -40,6 +42,7 @@ def core_groups() -> list[Group]:
         Group("load", "4. model load through the pool vs raw", _run("load")),
         Group("embed", "5. embeddings through the pool vs raw", _run("embed")),
         Group("blas", "BLAS on vs off (child process each)", _run("blas_gain")),
+        Group("gemma", "Gemma 3 270M: GGUF import, decode through the pool vs raw", _run("gemma")),
     ]
 
 
@@ -50,7 +53,7 @@ def select(groups: Sequence[Group], only: Sequence[str]) -> list[Group]:
     if unknown:
         names = ", ".join(g.name for g in sorted(groups, key=lambda g: _rank(g.name)))
         raise InputError(f"unknown bench group {', '.join(unknown)}; choose from: {names}")
-    chosen = [g for g in groups if not only or g.name in only]
+    chosen = [g for g in groups if g.name in only or (not only and g.name not in OPT_IN)]
     return sorted(chosen, key=lambda g: _rank(g.name))
 
 
