@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "pool",
     "bench",
     "demo",
+    "complete",
+    "compare",
 )
 
 

@@ -176,6 +176,21 @@ class TextEngine:
         prompt = self.prompt_tokens(messages)
         return self._generate(prompt, sampling, cancel, session_id)
 
+    def completion_tokens(self, text: str) -> list[int]:
+        """The token ids of ``text`` as a raw prompt: no chat template, the tokenizer's own
+        special tokens (a BOS where the model expects one)."""
+        return list(self._open()[1].encode(text))
+
+    def stream_completion(
+        self, text: str, sampling: SamplingSettings, cancel: threading.Event
+    ) -> Iterator[GenerationChunk]:
+        """Continue ``text`` as is (base models): no template, no session cache; the
+        stream is the same as ``stream_chat``'s, ending with a chunk that carries stats."""
+        check_sampling(sampling)
+        if not text:
+            raise InputError("nothing to complete: the prompt is empty")
+        return self._generate(self.completion_tokens(text), sampling, cancel, None)
+
     def prompt_cache_bytes(self) -> int:
         """Memory held by the kept session caches (it grows with conversation length)."""
         return sum(layer.nbytes for cache in self._caches.caches() for layer in cache)
