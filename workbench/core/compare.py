@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from workbench.core.budget import format_bytes
 from workbench.core.errors import InputError, InsufficientMemoryError
 from workbench.core.protocol import ChatDone, ChatRequest, LoadPlan
+from workbench.core.session_data import SessionMessage
 from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings, TurnStats
 
 BOTH_FIT, EVICT_BETWEEN, CANNOT_FIT = "both fit", "evict between", "cannot fit"
@@ -156,7 +157,8 @@ def run_compare(
     the two cannot be compared under the budget.
     """
     check_pair(*infos)
-    names = {i.id: i.name for i in infos}
+    names = {e.model_id: e.name for e in client.snapshot().entries}  # models it may evict
+    names.update((i.id, i.name) for i in infos)
     plan = describe_plan(client.plan([i.id for i in infos]), lambda m: names.get(m, m))
     if on_plan is not None:
         on_plan(plan)
@@ -176,3 +178,18 @@ def run_compare(
         kind = "complete" if request.raw else "chat"
         results.append(LaneResult(info.id, kind, done.text, done.stats, size))
     return plan, tuple(results)
+
+
+def compare_messages(
+    prompt: str, results: Sequence[LaneResult], created: str
+) -> tuple[SessionMessage, ...]:
+    """A compare turn as a session stores it: the question, then side A's and side B's
+    replies, each with its model and stats (``lane`` "a" and "b")."""
+    question = SessionMessage("user", prompt, created=created)
+    replies = tuple(
+        SessionMessage(
+            "assistant", r.text, model_id=r.model_id, stats=r.stats, created=created, lane=lane
+        )
+        for lane, r in zip(LANES, results, strict=False)
+    )
+    return (question, *replies)
