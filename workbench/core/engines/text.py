@@ -189,7 +189,8 @@ class TextEngine:
         check_sampling(sampling)
         if not text:
             raise InputError("nothing to complete: the prompt is empty")
-        return self._generate(self.completion_tokens(text), sampling, cancel, None)
+        prompt = self.completion_tokens(text)
+        return self._generate(prompt, sampling, cancel, None, keep_space=True)
 
     def prompt_cache_bytes(self) -> int:
         """Memory held by the kept session caches (it grows with conversation length)."""
@@ -221,6 +222,12 @@ class TextEngine:
         if self._model is None:
             raise UnusableModelError(f"{self.info.name} was unloaded")
         return self._model, self._tokenizer
+
+    def _spaced(self, generated: list[int], text: str) -> str:
+        """``text`` (the first piece of a reply) with the leading space the tokenizer's
+        own decoding of the reply's tokens has, if the streaming detokenizer dropped it."""
+        full = self._open()[1].decode(generated)
+        return " " + text if full.startswith(" ") and not text.startswith(" ") else text
 
     def _take_cache(self, session_id: str | None, prompt: list[int]) -> tuple[Any, int]:
         from mlx_lm.models.cache import make_prompt_cache
@@ -267,7 +274,10 @@ class TextEngine:
         sampling: SamplingSettings,
         cancel: threading.Event,
         session_id: str | None,
+        keep_space: bool = False,
     ) -> Iterator[GenerationChunk]:
+        """``keep_space``: give the first word back the space mlx-lm's detokenizers trim
+        off a reply (a continuation of "is" must read " Paris", not "Paris")."""
         import mlx.core as mx
 
         started = time.perf_counter()
@@ -282,11 +292,14 @@ class TextEngine:
         try:
             for response in responses:
                 turn.record(response)
+                text = response.text
+                if keep_space and text:
+                    keep_space, text = False, self._spaced(turn.tokens[len(prompt) :], text)
                 if response.finish_reason is not None:
-                    turn.finish, turn.tail = response.finish_reason, response.text
+                    turn.finish, turn.tail = response.finish_reason, text
                     break
-                if response.text:
-                    yield GenerationChunk(response.text)
+                if text:
+                    yield GenerationChunk(text)
                 if cancel.is_set():
                     turn.finish = "cancelled"
                     break
