@@ -38,13 +38,16 @@ def test_compare_turns_round_trip_with_their_lanes(tmp_path: Path) -> None:
     assert sum('"lane"' in line for line in lines) == 2  # plain turns carry no lane field
 
 
-def test_each_side_sees_its_own_replies_and_a_plain_chat_goes_on_as_a(tmp_path: Path) -> None:
+def test_a_plain_chat_after_a_compare_turn_goes_on_with_side_a(tmp_path: Path) -> None:
     session = _compare_session(SessionStore(tmp_path))
-    a = [m.content for m in session.lane_messages("a")]
-    b = [m.content for m in session.lane_messages("b")]
-    assert a == ["Be brief.", "Hello", "Hi.", "The capital of France is", "Paris."]
-    assert b == ["Be brief.", "Hello", "Hi.", "The capital of France is", " Paris, of course"]
-    assert [m.content for m in session.chat_messages()] == a
+    contents = [m.content for m in session.chat_messages()]
+    assert contents == ["Be brief.", "Hello", "Hi.", "The capital of France is", "Paris."]
+
+
+def test_a_side_that_gave_nothing_is_left_out() -> None:
+    result = LaneResult("demo/gemma", "complete", " Paris", STATS, 250)
+    question, reply = compare_messages("The capital of France is", (None, result), "now")
+    assert (question.role, reply.lane, reply.model_id) == ("user", "b", "demo/gemma")
 
 
 def test_a_file_without_lanes_reads_as_before(tmp_path: Path) -> None:

@@ -181,15 +181,17 @@ def run_compare(
 
 
 def compare_messages(
-    prompt: str, results: Sequence[LaneResult], created: str
+    prompt: str, results: Sequence[LaneResult | None], created: str
 ) -> tuple[SessionMessage, ...]:
     """A compare turn as a session stores it: the question, then side A's and side B's
-    replies, each with its model and stats (``lane`` "a" and "b")."""
+    replies, each with its model and stats (``lane`` "a" and "b"); a side that gave
+    nothing (None: it failed, or was cancelled before any text) is left out."""
     question = SessionMessage("user", prompt, created=created)
     replies = tuple(
         SessionMessage(
             "assistant", r.text, model_id=r.model_id, stats=r.stats, created=created, lane=lane
         )
         for lane, r in zip(LANES, results, strict=False)
+        if r is not None
     )
     return (question, *replies)

@@ -98,13 +98,6 @@ class Session:
         system = (ChatMessage("system", self.system_prompt),) if self.system_prompt else ()
         return system + tuple(m.to_chat() for m in self.messages if m.lane != "b")
 
-    def lane_messages(self, lane: str) -> tuple[ChatMessage, ...]:
-        """What one side of a comparison sees: every question, its own replies, and the
-        replies of plain turns."""
-        system = (ChatMessage("system", self.system_prompt),) if self.system_prompt else ()
-        turns = (m.to_chat() for m in self.messages if m.lane in (None, lane))
-        return system + tuple(turns)
-
     def with_message(self, message: SessionMessage) -> Session:
         return replace(self, messages=(*self.messages, message))
 

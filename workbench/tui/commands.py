@@ -24,6 +24,8 @@ SESSION_COMMANDS = (
     ("Regenerate last reply", "regenerate", "Answer the last question again"),
     ("Switch Chat / Embeddings tab", "toggle_tab", "Show the other tab (F5)"),
     ("Show / hide the models pane", "toggle_pool", "Ctrl+B"),
+    ("Compare two models…", "compare", "One prompt to two models, side by side (F8)"),
+    ("Completion mode on / off", "toggle_completion", "Continue raw text, no template (F9)"),
 )
 
 

@@ -35,6 +35,7 @@ from workbench.core.session_export import export_markdown
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat_controller import ChatController
+from workbench.tui.compare import CompareScreen
 from workbench.tui.messages import RunnerEvent
 from workbench.tui.router import EventRouter
 from workbench.tui.screens.prompt import TextPromptScreen
@@ -56,6 +57,8 @@ class MainScreen(Screen[None]):
         Binding("f4", "export", "Export .md", show=False),
         Binding("f5", "toggle_tab", "Chat/Embeddings", show=False),
         Binding("ctrl+b", "toggle_pool", "Models pane", show=False),
+        Binding("f8", "compare", "Compare"),
+        Binding("f9", "toggle_completion", "Completion mode", show=False),
     ]
 
     def __init__(
@@ -123,9 +126,10 @@ class MainScreen(Screen[None]):
         session = self.controller.session
         model = self.names.get(self.controller.model_id or "", self.controller.model_id)
         s = session.sampling
+        mode = " · completion mode (F9)" if self.controller.completion else ""
         self.chat.set_header(
             f"{model or 'no model chosen'} · {session.display_title} · "
-            f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
+            f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}{mode}"
         )
 
     def save_failed(self, error: WorkbenchError) -> None:
@@ -154,6 +158,8 @@ class MainScreen(Screen[None]):
                 select(model_id)
             return
         self.controller.set_model(model_id)
+        info = self.catalog.get(model_id)
+        self.controller.completion = info is not None and info.is_base  # base models continue
         self.update_header()
         if not self.pool.is_loaded(model_id) and model_id not in self.pool.activity.loading:
             self.load_model(model_id)
@@ -331,6 +337,26 @@ class MainScreen(Screen[None]):
 
         title = self.controller.session.display_title
         self.app.push_screen(TextPromptScreen("Session title", title), renamed)
+
+    def action_compare(self) -> None:
+        """Open the compare view, model A preset to the chat's model."""
+        session = self.controller.session
+        screen = CompareScreen(
+            list(self.catalog.values()),
+            self.bridge,
+            self.controller.store,
+            sampling=session.sampling,
+            system_prompt=session.system_prompt,
+            model_a=self.controller.model_id,
+        )
+        self.app.push_screen(screen)
+
+    def action_toggle_completion(self) -> None:
+        """Raw completion (the text continued, no chat template) on or off."""
+        self.controller.completion = not self.controller.completion
+        state = "on: the model continues your text" if self.controller.completion else "off"
+        self.notify(f"Completion mode {state}", timeout=3)
+        self.update_header()
 
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""
