@@ -134,7 +134,9 @@ class CompareScreen(Screen[None]):
         self._drain_timer = self.set_interval(1 / DRAIN_HZ, self._drain, pause=True)
         self.sub_title = "compare two models (Ctrl+S sends · Esc cancels / goes back)"
         self._selection_changed()
-        self.query_one(ChatInput).focus()
+        prompt = self.query_one(ChatInput)
+        prompt.placeholder = "Prompt for both models… (Ctrl+S sends, Enter adds a line)"
+        prompt.focus()
 
     def on_unmount(self) -> None:
         listeners = getattr(self.app, "runner_listeners", None)
