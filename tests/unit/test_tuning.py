@@ -105,3 +105,20 @@ def test_unreadable_gguf_is_unknown(tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 20)
     assert gguf_facts(broken) is None
+
+
+def test_an_import_keeps_the_tuning_of_its_gguf_not_of_the_template_it_added(
+    tmp_path: Path,
+) -> None:
+    """The importer writes a family template into a base model's import so that it can
+    chat; the catalog still calls the model what its GGUF says it is."""
+    from workbench.core.catalog import imported_models
+    from workbench.core.gguf_record import RECORD_FILE
+
+    source = _gguf(tmp_path / "gemma-3-270m.gguf", "Gemma 3 270m", None, None)
+    root = tmp_path / "models"
+    root.mkdir()
+    folder = _folder(root, "gemma-3-270m-mlx", {"chat_template": "{{ messages }}"})
+    (folder / RECORD_FILE).write_text(json.dumps({"source": str(source)}))
+    (info,) = imported_models(root)
+    assert (info.gguf_source, info.tuning) == (source, BASE)
