@@ -109,17 +109,16 @@ def lane_request(
     sampling: SamplingSettings,
     mode: str,
     *,
-    history: Sequence[ChatMessage] = (),
     system: str = "",
 ) -> ChatRequest:
-    """The request for one side: the prompt as a chat turn (after ``history``), or as text
-    to continue (a raw completion sees the prompt only)."""
+    """The request for one side: the prompt as a chat turn (after the system message, if
+    any), or as text to continue (a raw completion sees the prompt only)."""
     if lane_mode(info, mode) == "complete":
         return ChatRequest(
             model_id=info.id, messages=(ChatMessage("user", prompt),), sampling=sampling, raw=True
         )
     head = (ChatMessage("system", system),) if system else ()
-    messages = (*head, *history, ChatMessage("user", prompt))
+    messages = (*head, ChatMessage("user", prompt))
     return ChatRequest(model_id=info.id, messages=messages, sampling=sampling)
 
 
