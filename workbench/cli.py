@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "bench",
     "demo",
     "doctor",
+    "complete",
+    "compare",
 )
 
 

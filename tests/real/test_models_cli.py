@@ -55,14 +55,14 @@ def test_models_table(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys)
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "KIND", "FAMILY", "QUANT", "SIZE", "SOURCE", "ID"]
+    assert lines[0].split() == ["NAME", "KIND", "FAMILY", "TUNING", "QUANT", "SIZE", "SOURCE", "ID"]
     smol = next(line for line in lines if line.startswith("SmolLM2-135M-Instruct"))
     assert smol.split() == [
-        "SmolLM2-135M-Instruct", "text", "llama", "Q4_1", "~93.8", "MB", "demo",
+        "SmolLM2-135M-Instruct", "text", "llama", "instruct", "Q4_1", "~93.8", "MB", "demo",
         "demo/SmolLM2-135M-Instruct",
     ]  # fmt: skip
     mini = next(line for line in lines if line.startswith("all-MiniLM-L6-v2"))
-    assert mini.split()[1:5] == ["embeddings", "other", "-", "~86.6"]
+    assert mini.split()[1:6] == ["embeddings", "other", "-", "-", "~86.6"]
 
 
 def test_all_shows_unusable_models_with_the_reason(

@@ -122,3 +122,12 @@ def open_client(
 def describe_budget(budget: Budget) -> str:
     plural = "s" if budget.max_models != 1 else ""
     return f"{format_bytes(budget.memory_limit_bytes)}, {budget.max_models} model{plural}"
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--temperature`` / ``--top-p`` / ``--max-tokens`` / ``--seed``, as ``chat`` has them
+    (checked by ``chat.sampling_from``)."""
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1)")
+    parser.add_argument("--max-tokens", type=int, default=512, help="reply length cap")
+    parser.add_argument("--seed", type=int, help="random seed, for repeatable sampling")

@@ -17,7 +17,7 @@ from workbench.core.resolve import resolve_model
 from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
 
-COLUMNS = ("NAME", "KIND", "FAMILY", "QUANT", "SIZE", "SOURCE", "ID")
+COLUMNS = ("NAME", "KIND", "FAMILY", "TUNING", "QUANT", "SIZE", "SOURCE", "ID")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +41,7 @@ def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict:
         "path": str(info.path),
         "kind": info.kind.value,
         "family": info.family.value,
+        "tuning": info.tuning or None,
         "quantization": info.quantization,
         "estimated_bytes": info.estimated_bytes,
         "size_method": info.size_method or None,
@@ -58,6 +59,7 @@ def _row(info: ModelInfo) -> tuple[str, ...]:
         info.name,
         info.kind.value,
         info.family.value,
+        info.tuning or "-",
         info.quantization or "-",
         size,
         info.source,

@@ -39,6 +39,7 @@ from workbench.core.modelfolder import (
     unusable,
 )
 from workbench.core.resolve import match_models
+from workbench.core.tuning import gguf_tuning
 from workbench.core.types import ModelInfo
 
 if TYPE_CHECKING:
@@ -213,7 +214,12 @@ def imported_models(root: Path | None = None) -> list[ModelInfo]:
         )
         source = import_source(folder)
         quant = detect_quantization(None, source.name) if source else None
-        found.append(replace(info, gguf_source=source, quantization=quant or info.quantization))
+        tuning = gguf_tuning(source, info.name) if source and info.usable else info.tuning
+        found.append(
+            replace(
+                info, gguf_source=source, quantization=quant or info.quantization, tuning=tuning
+            )
+        )
     return found
 
 

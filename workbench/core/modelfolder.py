@@ -15,6 +15,7 @@ from pathlib import Path
 from workbench.core.detect import detect_family, detect_kind, detect_quantization
 from workbench.core.estimate import HeaderError, estimate_bytes, safetensors_bytes, weight_files
 from workbench.core.gguf_record import import_destination, read_record
+from workbench.core.tuning import folder_tuning, gguf_tuning
 from workbench.core.types import ModelInfo, ModelKind
 
 GGUF_MAGIC = b"GGUF"
@@ -96,16 +97,18 @@ def describe_folder(folder: Path, *, model_id: str, name: str, source: str) -> M
     except FolderProblem as problem:
         return unusable(folder, model_id=model_id, name=name, source=source, problem=str(problem))
     size, method = estimate_bytes(folder, config, name)
+    kind = detect_kind(config, name, names)
     return ModelInfo(
         id=model_id,
         name=name,
         path=folder,
-        kind=detect_kind(config, name, names),
+        kind=kind,
         family=detect_family(config, name),
         source=source,
         quantization=detect_quantization(config, name),
         estimated_bytes=size,
         size_method=method,
+        tuning="" if kind is ModelKind.EMBEDDINGS else folder_tuning(folder, name, names),
     )
 
 
@@ -169,7 +172,9 @@ def describe_gguf(gguf_path: Path, *, model_id: str, name: str, source: str) -> 
 
 
 def _with_gguf(info: ModelInfo, gguf_path: Path, quant: str | None) -> ModelInfo:
-    return replace(info, gguf_source=gguf_path, quantization=quant)
+    """The GGUF's own metadata decides the tuning (an import may have added a template)."""
+    tuning = gguf_tuning(gguf_path, info.name) if info.usable else info.tuning
+    return replace(info, gguf_source=gguf_path, quantization=quant, tuning=tuning)
 
 
 def describe_location(folder: Path, *, model_id: str, name: str, source: str) -> list[ModelInfo]:

@@ -187,6 +187,11 @@ class RunnerClient:
         self._submit(request)
         return ChatStream(self, request)
 
+    def submit_chat(self, request: ChatRequest) -> ChatStream:
+        """Start a prepared chat request (a raw completion, say); iterate it as above."""
+        self._submit(request)
+        return ChatStream(self, request)
+
     def chat(self, model_id: str, messages: Sequence[ChatMessage], **options: Any) -> ChatDone:
         stream = self.chat_stream(model_id, messages, **options)
         for _piece in stream:

@@ -54,6 +54,15 @@ def check_chat(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
         )
 
 
+def check_completion(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
+    """Refuse a raw completion (the last message's text, no template) before any load."""
+    check_chat(info, messages[-1:])
+    if messages[-1].images:
+        raise InputError("a raw completion takes text only: remove the images")
+    if not messages[-1].content:
+        raise InputError("nothing to complete: the prompt is empty")
+
+
 def check_embed(info: ModelInfo, texts: tuple[str, ...]) -> None:
     """Refuse an embedding request the model cannot take, before it is loaded."""
     if info.kind is not ModelKind.EMBEDDINGS:
@@ -66,6 +75,14 @@ def check_embed(info: ModelInfo, texts: tuple[str, ...]) -> None:
     for number, text in enumerate(texts, start=1):
         if not isinstance(text, str) or not text.strip():
             raise InputError(f"nothing to embed: text {number} is empty")
+
+
+def completion_chunks(engine: Any, request: ChatRequest) -> Any:
+    """The engine's raw completion of the last message's text (no chat template)."""
+    complete = getattr(engine, "stream_completion", None)
+    if complete is None:
+        raise WrongModelKindError(f"{engine.info.name} cannot do raw completion")
+    return complete(request.messages[-1].content, request.sampling, request.cancel)
 
 
 class Handlers:
@@ -96,7 +113,8 @@ class Handlers:
 
     def chat(self, request: ChatRequest) -> None:
         """Stream the reply as ``TokenEvent``s, then ``ChatDone`` (also when cancelled)."""
-        check_chat(self._pool.info(request.model_id), request.messages)
+        check = check_completion if request.raw else check_chat
+        check(self._pool.info(request.model_id), request.messages)
         check_sampling(request.sampling)  # before the model loads, whoever sent it
         with self._pool.acquire(request.model_id) as engine:
             if request.cancel.is_set():  # cancelled while the model was loading
@@ -123,7 +141,10 @@ class Handlers:
         per_token = getattr(engine, "kv_bytes_per_token", lambda: None)()
         if not per_token:
             return
-        prompt = len(engine.prompt_tokens(request.messages))
+        if request.raw:
+            prompt = len(engine.completion_tokens(request.messages[-1].content))
+        else:
+            prompt = len(engine.prompt_tokens(request.messages))
         name = self._pool.info(request.model_id).name  # too long: say so, not "no memory"
         check_prompt_length(prompt, getattr(engine, "context_length", None), name)
         held = engine.session_cache_bytes(request.session_id)
@@ -137,9 +158,12 @@ class Handlers:
             self._pool.set_cache_bytes(model_id, int(measure()))
 
     def _stream(self, engine: Any, request: ChatRequest) -> tuple[str, TurnStats | None]:
-        chunks = engine.stream_chat(
-            request.messages, request.sampling, request.cancel, request.session_id
-        )
+        if request.raw:
+            chunks = completion_chunks(engine, request)
+        else:
+            chunks = engine.stream_chat(
+                request.messages, request.sampling, request.cancel, request.session_id
+            )
         pieces: list[str] = []
         stats = None
         with self._prompt_progress(engine, request.request_id):

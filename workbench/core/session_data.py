@@ -5,6 +5,10 @@ that a damaged file is a ``ValueError`` (which the store turns into "moved aside
 half-built session. Fields this version does not know are ignored (a later mlxbench may add
 some); a known field of the wrong type makes the file corrupt, with the field named, rather
 than reaching the engine. The format is documented in ``sessions/README.md``.
+
+A compare turn (one question, two models) is the question followed by two assistant
+messages marked ``lane`` "a" and "b"; files without lanes read as before, and a reader
+that ignores the field sees two replies in a row.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ FORMAT = "mlxbench-session"
 VERSION = 1
 TITLE_LENGTH = 60
 DEFAULT_SAMPLING = SamplingSettings()
+LANES = ("a", "b")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
 
 # The JSON types each known field accepts (``bool`` is never taken for a number).
@@ -60,6 +65,7 @@ class SessionMessage:
     model_id: str | None = None
     stats: TurnStats | None = None
     created: str = ""
+    lane: str | None = None  # "a" / "b": one side of a compare turn (None: a plain turn)
 
     def to_chat(self) -> ChatMessage:
         """The message as the engine takes it."""
@@ -88,9 +94,10 @@ class Session:
         return make_title(first) or "(empty session)"
 
     def chat_messages(self) -> tuple[ChatMessage, ...]:
-        """What the engine sees: the system prompt (if any) and every turn."""
+        """What the engine sees: the system prompt (if any) and every turn; of a compare
+        turn, only side A's reply (the conversation goes on as A's)."""
         system = (ChatMessage("system", self.system_prompt),) if self.system_prompt else ()
-        return system + tuple(m.to_chat() for m in self.messages)
+        return system + tuple(m.to_chat() for m in self.messages if m.lane != "b")
 
     def with_message(self, message: SessionMessage) -> Session:
         return replace(self, messages=(*self.messages, message))
@@ -243,6 +250,7 @@ def session_to_json(session: Session, root: Path) -> dict:
                 "model_id": m.model_id,
                 "stats": _stats_to_json(m.stats),
                 "created": m.created,
+                **({"lane": m.lane} if m.lane else {}),
             }
             for m in session.messages
         ],
@@ -265,7 +273,15 @@ def _message_from_json(data: object, root: Path) -> SessionMessage:
         model_id=_model_id(data),
         stats=_stats_from_json(data.get("stats")),
         created=str(data.get("created") or ""),
+        lane=_lane(data),
     )
+
+
+def _lane(data: dict) -> str | None:
+    lane = data.get("lane")
+    if lane is not None and (lane not in LANES or data.get("role") != "assistant"):
+        raise ValueError(f'\'lane\' must be "a" or "b" on an assistant message, not {_brief(lane)}')
+    return lane
 
 
 def session_from_json(data: object, root: Path) -> Session:

@@ -36,6 +36,7 @@ class ModelInfo:
     ``id`` is stable across runs (source + path based); ``name`` is the short display name.
     ``gguf_source`` is set for models that exist only as a GGUF file so far: the engine
     imports it (once, cached) before loading. ``problem`` is set when ``usable`` is False.
+    ``tuning`` says whether the model is a base or an instruct (chat) model, when known.
     """
 
     id: str
@@ -50,6 +51,12 @@ class ModelInfo:
     problem: str | None = None
     gguf_source: Path | None = None
     size_method: str = ""  # how estimated_bytes was found (see core.estimate)
+    tuning: str = ""  # "base" | "instruct" where the model says so (see core.tuning), else ""
+
+    @property
+    def is_base(self) -> bool:
+        """A base (pretrained) model: it continues text rather than answering a chat."""
+        return self.tuning == "base"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Keys (the footer shows those of the focused pane; Ctrl+P lists every command):
 
 - anywhere: F2 models list · Ctrl+N new chat · Ctrl+O sessions · Ctrl+G chat settings
   (system prompt, temperature, top_p, max tokens, seed; reopen last session on start) ·
-  F4 export Markdown · F5 Chat/Embeddings tab · Ctrl+B show/hide models pane (remembered) ·
+  F4 export Markdown · F5 Chat/Embeddings tab · F6 compare two models ·
+  F7 completion mode on/off · Ctrl+B show/hide models pane (remembered) ·
   F8 edit the last question · F9 / F10 copy the last reply / code block · Ctrl+P palette ·
   Ctrl+Q quit
 - models: Enter use (chat, or the explorer for embedding models) · l load · p pin/unpin
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
+from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
 from workbench.core.images import DEFAULT_MAX_SIDE
@@ -72,6 +74,7 @@ class MlxbenchApp(App[None]):
         super().__init__()
         self.catalog = list(catalog)
         self.bridge = RunnerBridge(self, runner_factory)
+        self.runner_listeners: list[MessagePump] = []  # other screens that follow the runner
         store = SessionStore(sessions_dir, clock=clock) if clock else SessionStore(sessions_dir)
         self.controller = ChatController(store)
         self.export_dir = export_dir or Path(sessions_dir) / "exports"
@@ -98,6 +101,8 @@ class MlxbenchApp(App[None]):
 
     def on_runner_event(self, message: RunnerEvent) -> None:
         self.main_screen.post_message(RunnerEvent(message.event))
+        for listener in self.runner_listeners:
+            listener.post_message(RunnerEvent(message.event))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The runner thread ended: say so (with its error) instead of failing silently."""

@@ -67,6 +67,7 @@ class ChatController:
         self.session: Session = store.new_session()
         self.model_id: str | None = None
         self.pending: PendingTurn | None = None
+        self.completion = False  # raw completion: the last question's text continued as is
         self._sent: tuple[tuple[SessionMessage, ...], tuple[ChatMessage, ...]] = ((), ())
 
     # ----------------------------------------------------------------- session level
@@ -140,6 +141,14 @@ class ChatController:
         return self.model_id
 
     def _request(self, model_id: str, session: Session) -> ChatRequest:
+        if self.completion:  # no template, no history: the model continues the text
+            text = session.messages[-1].content
+            return ChatRequest(
+                model_id=model_id,
+                messages=(ChatMessage("user", text),),
+                sampling=session.sampling,
+                raw=True,
+            )
         return ChatRequest(
             model_id=model_id,
             messages=self._chat_messages(session),

@@ -28,6 +28,8 @@ SESSION_COMMANDS = (
     ("Copy the last code block", "copy_code", "From the last reply (F10)"),
     ("Edit the last question", "edit_last", "Back into the editor; Ctrl+S resends it (F8)"),
     ("Export the similarity matrix as CSV", "export_csv", "The explorer's matrix (x)"),
+    ("Compare two models…", "compare", "One prompt to two models, side by side (F6)"),
+    ("Completion mode on / off", "toggle_completion", "Continue raw text, no template (F7)"),
 )
 
 

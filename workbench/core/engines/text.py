@@ -19,7 +19,7 @@ from typing import Any
 
 from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.engines.session_cache import SessionCaches
-from workbench.core.errors import UnusableModelError, WrongModelKindError
+from workbench.core.errors import InputError, UnusableModelError, WrongModelKindError
 from workbench.core.limits import check_prompt_length, check_sampling, context_length
 from workbench.core.types import (
     ChatMessage,
@@ -183,6 +183,22 @@ class TextEngine:
         check_prompt_length(len(prompt), self.context_length, self.info.name)
         return self._generate(prompt, sampling, cancel, session_id)
 
+    def completion_tokens(self, text: str) -> list[int]:
+        """The token ids of ``text`` as a raw prompt: no chat template, the tokenizer's own
+        special tokens (a BOS where the model expects one)."""
+        return list(self._open()[1].encode(text))
+
+    def stream_completion(
+        self, text: str, sampling: SamplingSettings, cancel: threading.Event
+    ) -> Iterator[GenerationChunk]:
+        """Continue ``text`` as is (base models): no template, no session cache; the
+        stream is the same as ``stream_chat``'s, ending with a chunk that carries stats."""
+        check_sampling(sampling)
+        if not text:
+            raise InputError("nothing to complete: the prompt is empty")
+        prompt = self.completion_tokens(text)
+        return self._generate(prompt, sampling, cancel, None, keep_space=True)
+
     def prompt_cache_bytes(self) -> int:
         """Memory held by the kept session caches (it grows with conversation length)."""
         return sum(layer.nbytes for cache in self._caches.caches() for layer in cache)
@@ -213,6 +229,12 @@ class TextEngine:
         if self._model is None:
             raise UnusableModelError(f"{self.info.name} was unloaded")
         return self._model, self._tokenizer
+
+    def _spaced(self, generated: list[int], text: str) -> str:
+        """``text`` (the first piece of a reply) with the leading space the tokenizer's
+        own decoding of the reply's tokens has, if the streaming detokenizer dropped it."""
+        full = self._open()[1].decode(generated)
+        return " " + text if full.startswith(" ") and not text.startswith(" ") else text
 
     def _take_cache(self, session_id: str | None, prompt: list[int]) -> tuple[Any, int]:
         from mlx_lm.models.cache import make_prompt_cache
@@ -263,7 +285,10 @@ class TextEngine:
         sampling: SamplingSettings,
         cancel: threading.Event,
         session_id: str | None,
+        keep_space: bool = False,
     ) -> Iterator[GenerationChunk]:
+        """``keep_space``: give the first word back the space mlx-lm's detokenizers trim
+        off a reply (a continuation of "is" must read " Paris", not "Paris")."""
         import mlx.core as mx
 
         started = time.perf_counter()
@@ -278,11 +303,14 @@ class TextEngine:
         try:
             for response in responses:
                 turn.record(response)
+                text = response.text
+                if keep_space and text:
+                    keep_space, text = False, self._spaced(turn.tokens[len(prompt) :], text)
                 if response.finish_reason is not None:
-                    turn.finish, turn.tail = response.finish_reason, response.text
+                    turn.finish, turn.tail = response.finish_reason, text
                     break
-                if response.text:
-                    yield GenerationChunk(response.text, generated=response.generation_tokens)
+                if text:
+                    yield GenerationChunk(text, generated=response.generation_tokens)
                 if cancel.is_set():
                     turn.finish = "cancelled"
                     break

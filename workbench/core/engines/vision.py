@@ -226,6 +226,15 @@ class VisionModel:
         extra = (int(per_image) - 1) * num_images if isinstance(per_image, int) else 0
         return len(tokenizer.encode(prompt, add_special_tokens=False)) + max(extra, 0)
 
+    def stream_completion(
+        self, text: str, sampling: SamplingSettings, cancel: threading.Event
+    ) -> Iterator[GenerationChunk]:
+        """Continue ``text`` as is: no chat template, no images, no conversation cache."""
+        check_sampling(sampling)
+        if not text:
+            raise InputError("nothing to complete: the prompt is empty")
+        return self._generate(text, [], sampling, cancel, None)
+
     def render(self, messages: list[dict[str, Any]], num_images: int) -> str:
         """The prompt text, image markers included, through the model's chat template."""
         if not self._adapter.system_role:

@@ -39,6 +39,7 @@ from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat_controller import ChatController
 from workbench.tui.chat_extras import ChatExtras
+from workbench.tui.compare import CompareScreen
 from workbench.tui.messages import RunnerEvent
 from workbench.tui.pane_layout import PaneLayout
 from workbench.tui.router import EventRouter
@@ -66,6 +67,8 @@ class MainScreen(ChatExtras, Screen[None]):
         Binding("f8", "edit_last", "Edit last question", show=False),
         Binding("f9", "copy_reply", "Copy reply", show=False),
         Binding("f10", "copy_code", "Copy code block", show=False),
+        Binding("f6", "compare", "Compare"),
+        Binding("f7", "toggle_completion", "Completion mode", show=False),
     ]
 
     def __init__(
@@ -165,6 +168,7 @@ class MainScreen(ChatExtras, Screen[None]):
             f"{model or 'no model chosen'} · {session.display_title} · "
             f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
             + (f" · {context}" if context else "")
+            + (" · completion mode (F7)" if self.controller.completion else "")
         )
 
     def save_failed(self, error: WorkbenchError) -> None:
@@ -196,6 +200,8 @@ class MainScreen(ChatExtras, Screen[None]):
                 select(model_id)
             return
         self.controller.set_model(model_id)
+        info = self.catalog.get(model_id)
+        self.controller.completion = info is not None and info.is_base  # base models continue
         self.update_header()
         self.chat.set_model_name(self.names.get(model_id, model_id))
         if not self.pool.is_loaded(model_id) and model_id not in self.pool.activity.loading:
@@ -388,6 +394,26 @@ class MainScreen(ChatExtras, Screen[None]):
 
     def action_export_csv(self) -> None:
         self.embeddings.action_export_csv()
+
+    def action_compare(self) -> None:
+        """Open the compare view, model A preset to the chat's model."""
+        session = self.controller.session
+        screen = CompareScreen(
+            list(self.catalog.values()),
+            self.bridge,
+            self.controller.store,
+            sampling=session.sampling,
+            system_prompt=session.system_prompt,
+            model_a=self.controller.model_id,
+        )
+        self.app.push_screen(screen)
+
+    def action_toggle_completion(self) -> None:
+        """Raw completion (the text continued, no chat template) on or off."""
+        self.controller.completion = not self.controller.completion
+        state = "on: the model continues your text" if self.controller.completion else "off"
+        self.notify(f"Completion mode {state}", timeout=3)
+        self.update_header()
 
     def command(self, action: str) -> Callable[[], object]:
         """A palette callback that runs one of this screen's actions."""

@@ -1,0 +1,328 @@
+"""The compare view: the same prompt to two models, replies side by side, with their costs.
+
+Pick model A and model B (and the mode: ``auto`` completes for base models and chats with
+the others), type a prompt, Ctrl+S. The pool's plan for loading A then B is asked first
+and shown as one line — both fit, one is evicted between them, or it cannot be done (then
+nothing is sent and the prompt stays). The runner serves one request at a time, so A's
+reply streams, then B's; each lane ends with its time to first token, tokens/s, peak memory
+and the model's size in the pool. Every comparison is saved as a compare turn in a session
+of its own ("Compare: A vs B"), listed with the others (Ctrl+O in the main screen).
+
+Runner events reach this screen because it registers with the app as a listener while it
+is mounted; it answers only the requests it made. Esc cancels a running comparison, or
+goes back to the workbench when none is running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Select, Static
+
+from workbench.core.compare import (
+    CANNOT_FIT,
+    MODES,
+    ComparePlan,
+    LaneResult,
+    check_pair,
+    compare_messages,
+    describe_plan,
+    lane_request,
+)
+from workbench.core.errors import WorkbenchError
+from workbench.core.protocol import (
+    ChatDone,
+    ChatRequest,
+    Event,
+    LoadStarted,
+    ModelEvicted,
+    ModelLoaded,
+    PlanReady,
+    PlanRequest,
+    PoolChanged,
+    RequestFailed,
+    TokenEvent,
+)
+from workbench.core.sessions import Session, SessionStore
+from workbench.core.types import ModelInfo, ModelKind, SamplingSettings
+from workbench.tui.bridge import RunnerBridge
+from workbench.tui.compare.lane import CompareLane
+from workbench.tui.messages import RunnerEvent
+from workbench.tui.streaming import DRAIN_HZ
+from workbench.tui.widgets.chat_input import ChatInput
+
+SIDES = ("A", "B")
+
+
+class CompareScreen(Screen[None]):
+    """Two lanes, one prompt, one plan line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_or_close", "Cancel / back"),
+        Binding("f6", "close", "Back", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    CompareScreen #compare-pick { height: auto; }
+    CompareScreen #compare-pick Select { width: 1fr; }
+    CompareScreen #compare-mode { width: 20; }
+    CompareScreen #compare-plan { height: auto; padding: 0 1; color: $text-muted; }
+    CompareScreen #compare-plan.-cannot { color: $error; }
+    CompareScreen #compare-lanes { height: 1fr; }
+    CompareScreen #compare-input { height: 5; }
+    """
+
+    def __init__(
+        self,
+        catalog: Sequence[ModelInfo],
+        bridge: RunnerBridge,
+        store: SessionStore,
+        *,
+        sampling: SamplingSettings,
+        system_prompt: str = "",
+        model_a: str | None = None,
+        model_b: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.models = {
+            m.id: m for m in catalog if m.usable and m.kind in (ModelKind.TEXT, ModelKind.VISION)
+        }
+        self.names = {m.id: m.name for m in catalog}
+        self.bridge, self.store = bridge, store
+        self.sampling, self.system_prompt = sampling, system_prompt
+        self.initial = (model_a, model_b)
+        self.plan: ComparePlan | None = None
+        self.session: Session | None = None
+        self.sizes: dict[str, int] = {}  # model id → weights in the pool, from its events
+        self._plan_id: int | None = None
+        self._waiting_prompt: str | None = None  # sent once the fresh plan says it can
+        self._jobs: dict[int, tuple[int, ChatRequest]] = {}  # request id → (lane, request)
+        self._results: list[LaneResult | None] = [None, None]
+        self._prompt = ""
+        self._drain_timer: Timer | None = None
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        options = [(m.name + ("  (base)" if m.is_base else ""), m.id) for m in self.models.values()]
+        with Horizontal(id="compare-pick"):
+            for side, initial in zip(SIDES, self.initial, strict=True):
+                value = initial if initial in self.models else Select.NULL
+                yield Select(options, prompt=f"model {side}", value=value, id=f"pick-{side}")
+            yield Select(
+                [(m, m) for m in MODES], value="auto", allow_blank=False, id="compare-mode"
+            )
+        yield Static("choose two models", id="compare-plan")
+        with Horizontal(id="compare-lanes"):
+            for side in SIDES:
+                yield CompareLane(side, id=f"lane-{side}")
+        yield ChatInput(id="compare-input")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        listeners = getattr(self.app, "runner_listeners", None)
+        if listeners is not None:
+            listeners.append(self)
+        self._drain_timer = self.set_interval(1 / DRAIN_HZ, self._drain, pause=True)
+        self.sub_title = "compare two models (Ctrl+S sends · Esc cancels / goes back)"
+        self._selection_changed()
+        prompt = self.query_one(ChatInput)
+        prompt.placeholder = "Prompt for both models… (Ctrl+S sends, Enter adds a line)"
+        prompt.focus()
+
+    def on_unmount(self) -> None:
+        listeners = getattr(self.app, "runner_listeners", None)
+        if listeners is not None and self in listeners:
+            listeners.remove(self)
+        for _lane, request in self._jobs.values():
+            request.cancel.set()
+
+    @property
+    def lanes(self) -> tuple[CompareLane, CompareLane]:
+        return (self.query_one("#lane-A", CompareLane), self.query_one("#lane-B", CompareLane))
+
+    def chosen(self) -> tuple[ModelInfo | None, ModelInfo | None]:
+        picks = (self.query_one(f"#pick-{side}", Select).value for side in SIDES)
+        return tuple(self.models.get(p) if isinstance(p, str) else None for p in picks)  # type: ignore[return-value]
+
+    @property
+    def mode(self) -> str:
+        value = self.query_one("#compare-mode", Select).value
+        return value if isinstance(value, str) else "auto"
+
+    # ----------------------------------------------------------------- choosing
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        pair = self.chosen()
+        for lane, info in zip(self.lanes, pair, strict=True):
+            if info is not None:
+                lane.set_title(info.name, "base" if info.is_base else "")
+        self.plan = None
+        if pair[0] is None or pair[1] is None:
+            self.show_plan_line("choose two models", cannot=False)
+        elif pair[0].id == pair[1].id:
+            self.show_plan_line("choose two different models", cannot=True)
+        else:
+            self.ask_plan()
+
+    def ask_plan(self) -> None:
+        a, b = self.chosen()
+        if a is None or b is None:
+            return
+        self._plan_id = self.bridge.submit(PlanRequest(model_ids=(a.id, b.id))).request_id
+
+    def show_plan_line(self, text: str, *, cannot: bool) -> None:
+        line = self.query_one("#compare-plan", Static)
+        line.update(text)
+        line.set_class(cannot, "-cannot")
+
+    # ----------------------------------------------------------------- sending
+
+    def on_chat_input_submitted(self, event: ChatInput.Submitted) -> None:
+        event.stop()
+        if self._jobs:
+            self.notify("A comparison is running: wait, or press Esc to cancel it.")
+            return
+        a, b = self.chosen()
+        if a is None or b is None:
+            self.notify("Choose model A and model B first.", severity="warning")
+            return
+        if not event.text.strip():
+            self.notify("Type a prompt first.", severity="warning")
+            return
+        try:
+            check_pair(a, b)
+        except WorkbenchError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self._waiting_prompt = event.text  # sent when the fresh plan arrives
+        self.ask_plan()
+
+    async def start(self, prompt: str) -> None:
+        """Both requests go in at once; the runner serves A's, then B's."""
+        pair = self.chosen()
+        self._prompt, self._results = prompt, [None, None]
+        for index, (lane, info) in enumerate(zip(self.lanes, pair, strict=True)):
+            assert info is not None
+            request = lane_request(
+                info, prompt, self.sampling, self.mode, system=self.system_prompt
+            )
+            lane.set_title(info.name, "complete" if request.raw else "chat")
+            await lane.begin("generating…" if index == 0 else f"waiting for {SIDES[0]}…")
+            self._jobs[request.request_id] = (index, request)
+            self.bridge.submit(request)
+        if self._drain_timer is not None:
+            self._drain_timer.resume()
+
+    def action_cancel_or_close(self) -> None:
+        if self._jobs:
+            for _lane, request in self._jobs.values():
+                request.cancel.set()
+            self.notify("Cancelling…", timeout=2)
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    # ----------------------------------------------------------------- runner events
+
+    async def on_runner_event(self, message: RunnerEvent) -> None:
+        event = message.event
+        self._note_size(event)
+        if isinstance(event, PlanReady | RequestFailed) and event.request_id == self._plan_id:
+            await self._planned(event)
+            return
+        job = self._jobs.get(event.request_id or -1)
+        if job is None:
+            return
+        lane, request = self.lanes[job[0]], job[1]
+        if isinstance(event, TokenEvent):
+            if lane.stream is not None and not lane.stream.text:
+                lane.show_status("generating…")
+            lane.feed(event.text)
+        elif isinstance(event, LoadStarted):
+            lane.show_status(f"loading {self.names.get(event.model_id, event.model_id)}…")
+        elif isinstance(event, ModelEvicted):
+            name = self.names.get(event.model_id, event.model_id)
+            self.notify(f"{name} evicted to make room", title="Compare", timeout=4)
+        elif isinstance(event, ChatDone | RequestFailed):
+            await self._lane_done(job[0], request, event)
+
+    def _note_size(self, event: Event) -> None:
+        if isinstance(event, PoolChanged):
+            self.sizes.update((e.model_id, e.bytes) for e in event.snapshot.entries)
+        elif isinstance(event, ModelLoaded):
+            self.sizes[event.model_id] = event.measured_bytes
+
+    async def _planned(self, event: PlanReady | RequestFailed) -> None:
+        prompt, self._waiting_prompt = self._waiting_prompt, None
+        if isinstance(event, RequestFailed):
+            self.show_plan_line(f"no plan: {event.message}", cannot=True)
+            return
+        self.plan = describe_plan(event.plans, lambda m: self.names.get(m, m))
+        cannot = self.plan.outcome == CANNOT_FIT
+        self.show_plan_line(f"plan: {self.plan.line}", cannot=cannot)
+        if prompt is None:
+            return
+        if cannot:
+            self.notify(self.plan.line, title="Cannot compare", severity="error", timeout=8)
+            return
+        await self.start(prompt)
+
+    async def _lane_done(self, index: int, request: ChatRequest, event: Event) -> None:
+        del self._jobs[request.request_id]
+        lane = self.lanes[index]
+        if isinstance(event, ChatDone):
+            size = self.sizes.get(request.model_id)
+            if size is None:
+                size = self.models[request.model_id].estimated_bytes or None
+            await lane.finish(event.text, event.stats, size)
+            if event.text or event.stats.finish_reason != "cancelled":
+                mode = "complete" if request.raw else "chat"
+                self._results[index] = LaneResult(
+                    request.model_id, mode, event.text, event.stats, size
+                )
+        elif isinstance(event, RequestFailed):
+            await lane.fail(event.message)
+        if not self._jobs:
+            if self._drain_timer is not None:
+                self._drain_timer.pause()
+            self.record()
+
+    async def _drain(self) -> None:
+        for lane in self.lanes:
+            await lane.drain()
+
+    # ----------------------------------------------------------------- session
+
+    def record(self) -> None:
+        """Save the comparison as a compare turn (nothing, if neither side answered)."""
+        if not any(self._results):
+            return
+        first = next(r.model_id for r in self._results if r is not None)
+        session = self.session or self.store.new_session(
+            model_id=first, system_prompt=self.system_prompt, sampling=self.sampling
+        )
+        if not session.title:
+            names = [info.name for info in self.chosen() if info is not None]
+            session = replace(session, title="Compare: " + " vs ".join(names))
+        for message in compare_messages(self._prompt, self._results, self.store.now()):
+            session = session.with_message(message)
+        self.session = session
+        try:
+            self.session = self.store.save(session)
+        except WorkbenchError as exc:
+            self.notify(f"could not save the comparison: {exc}", severity="error", timeout=8)
