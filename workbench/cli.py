@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "pool",
     "bench",
     "demo",
+    "serve",
 )
 
 

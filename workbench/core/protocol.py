@@ -137,6 +137,7 @@ class ChatRequest(Request):
     messages: tuple[ChatMessage, ...]
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     session_id: str | None = None  # lets the engine keep a prompt cache per conversation
+    raw: bool = False  # continue the one message's text as is: no chat template (text models)
 
 
 @dataclass(frozen=True)

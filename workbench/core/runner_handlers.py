@@ -131,9 +131,15 @@ class Handlers:
             self._pool.set_cache_bytes(model_id, int(measure()))
 
     def _stream(self, engine: Any, request: ChatRequest) -> tuple[str, TurnStats | None]:
-        chunks = engine.stream_chat(
-            request.messages, request.sampling, request.cancel, request.session_id
-        )
+        if request.raw:
+            if not hasattr(engine, "stream_completion"):
+                raise WrongModelKindError("plain text completion needs a text model")
+            prompt = request.messages[-1].content
+            chunks = engine.stream_completion(prompt, request.sampling, request.cancel)
+        else:
+            chunks = engine.stream_chat(
+                request.messages, request.sampling, request.cancel, request.session_id
+            )
         pieces: list[str] = []
         stats = None
         for chunk in chunks:

@@ -176,6 +176,16 @@ class TextEngine:
         prompt = self.prompt_tokens(messages)
         return self._generate(prompt, sampling, cancel, session_id)
 
+    def stream_completion(
+        self, prompt: str, sampling: SamplingSettings, cancel: threading.Event
+    ) -> Iterator[GenerationChunk]:
+        """Continue ``prompt`` as plain text: no chat template, no conversation cache."""
+        check_sampling(sampling)
+        tokens = list(self._open()[1].encode(prompt))
+        if not tokens:
+            raise InputError("the prompt is empty")
+        return self._generate(tokens, sampling, cancel, None)
+
     def prompt_cache_bytes(self) -> int:
         """Memory held by the kept session caches (it grows with conversation length)."""
         return sum(layer.nbytes for cache in self._caches.caches() for layer in cache)
