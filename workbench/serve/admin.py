@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from workbench.core.budget import make_budget
+from workbench.core.budget import Budget, make_budget
 from workbench.core.protocol import (
     BudgetRequest,
     LoadRequest,
@@ -27,6 +27,7 @@ from workbench.core.protocol import (
     PoolChanged,
     UnloadRequest,
 )
+from workbench.serve.errors import ApiError
 from workbench.serve.schemas import BudgetBody, PlanBody
 from workbench.serve.state import ServerState, State
 from workbench.serve.wire import event_json, plan_json, snapshot_json
@@ -96,7 +97,12 @@ async def plan(body: PlanBody, state: State) -> dict:
 
 @router.post("/budget")
 async def budget(body: BudgetBody, state: State) -> dict:
-    wanted = make_budget(body.memory_limit, body.max_models)
+    if body.memory_limit_bytes is not None:
+        wanted = Budget(body.memory_limit_bytes, body.max_models)
+    elif body.memory_limit is not None:
+        wanted = make_budget(body.memory_limit, body.max_models)
+    else:
+        raise ApiError(400, "give memory_limit or memory_limit_bytes")
     request = BudgetRequest(
         memory_limit_bytes=wanted.memory_limit_bytes, max_models=wanted.max_models
     )

@@ -84,5 +84,6 @@ class PlanBody(_Body):
 
 
 class BudgetBody(_Body):
-    memory_limit: str | int | float
+    memory_limit: str | int | float | None = None  # "8GB", "512MB", "60%"
+    memory_limit_bytes: int | None = Field(None, ge=1)
     max_models: int = Field(ge=1)
