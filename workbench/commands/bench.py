@@ -61,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
         only=tuple(args.only),
         config=config,
     )
-    groups = core_groups() + ui_groups()
+    from workbench.serve.bench import http_groups
+
+    groups = core_groups() + ui_groups() + http_groups()
     if not groups:
         raise InputError("no benchmark groups")
     results, total = run_bench(options, groups, _progress)
