@@ -75,3 +75,11 @@ def test_pool_events_and_plans_survive_the_wire() -> None:
     assert event_from(name, data) == ModelLoaded(None, "m/1", 90, 1.5)
     plan = LoadPlan("m/2", False, False, ("m/1",), 500, 400, "pinned: one", 2.0, ("m/1",))
     assert plan_from(plan_json(plan)) == plan
+
+
+def test_serve_refuses_a_public_address_without_a_key(capsys, tmp_path, monkeypatch) -> None:
+    from workbench.cli import main
+
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path))
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "refusing to listen on 0.0.0.0 without --api-key" in capsys.readouterr().err
