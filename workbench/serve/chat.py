@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.requests import Request as HttpRequest
 
 from workbench.core.protocol import ChatRequest
@@ -98,7 +99,7 @@ async def chat_completions(body: ChatCompletionRequest, http: HttpRequest, state
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         chunks = stream_chunks(generation, reply_id, info.id, include_usage)
-        return EventSourceResponse(chunks, ping=PING_S)
+        return EventSourceResponse(chunks, ping=PING_S, background=BackgroundTask(generation.close))
     text = await generation.text(http)
     return JSONResponse(whole_reply(generation, reply_id, info.id, text))
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 from starlette.requests import Request as HttpRequest
 
 from workbench.core.errors import WrongModelKindError
@@ -56,7 +57,9 @@ async def completions(body: CompletionRequest, http: HttpRequest, state: State):
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return EventSourceResponse(
-            _chunks(generation, reply_id, info.id, include_usage), ping=PING_S
+            _chunks(generation, reply_id, info.id, include_usage),
+            ping=PING_S,
+            background=BackgroundTask(generation.close),
         )
     text = await generation.text(http)
     stats = generation.done.stats if generation.done else None

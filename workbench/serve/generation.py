@@ -17,6 +17,7 @@ from starlette.requests import Request as HttpRequest
 
 from workbench.core.protocol import ChatDone, ChatRequest, Event, RequestFailed, TokenEvent
 from workbench.core.runner_client import error_from
+from workbench.core.types import TurnStats
 from workbench.serve.backend import Backend, Ticket
 from workbench.serve.errors import from_workbench
 from workbench.serve.stops import StopScanner
@@ -90,7 +91,7 @@ class Generation:
 
     def _apply(self, event: Event) -> str:
         if isinstance(event, RequestFailed):  # after text was sent: end the reply there
-            self.done = ChatDone(event.request_id, "", _failed_stats())
+            self.done = ChatDone(event.request_id, "", TurnStats(0, 0, 0.0, 0.0, 0.0, 0, "stop"))
             return self.scanner.flush()
         if isinstance(event, TokenEvent):
             text = self.scanner.feed(event.text)
@@ -110,9 +111,3 @@ class Generation:
             except TimeoutError:
                 if await http.is_disconnected():
                     raise ClientGone from None
-
-
-def _failed_stats():
-    from workbench.core.types import TurnStats
-
-    return TurnStats(0, 0, 0.0, 0.0, 0.0, 0, "stop")
