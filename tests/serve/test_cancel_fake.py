@@ -43,9 +43,11 @@ class CountingEngine(FakeEngine):
         self.yielded = 0
         self.ended = threading.Event()
         self.finish = ""
+        self.streams = 0
 
     def _stream(self, cancel, sampling):  # type: ignore[override]
         self.yielded, self.finish = 0, ""
+        self.streams += 1
         self.ended.clear()
         for chunk in super()._stream(cancel, sampling):
             if chunk.stats is not None:
@@ -133,3 +135,39 @@ def test_queued_clients_are_all_answered_in_order(fake_server) -> None:
     finally:
         engine.step.clear()
     assert answers == [" ".join(f"word{i}" for i in range(n)) for n in range(1, 7)]
+
+
+def test_the_remote_runner_cancels_a_reply_still_waiting_in_the_queue(fake_server) -> None:
+    import queue
+
+    from workbench.core.protocol import ChatDone, ChatRequest
+    from workbench.core.types import ChatMessage
+    from workbench.serve.remote import RemoteRunner
+
+    url, loader = fake_server
+    httpx.post(f"{url}/v1/admin/models/load/chat", timeout=10)
+    engine = loader.engines["chat"]
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    streams = engine.streams
+    blocker = client.chat.completions.create(model="chat", messages=HELLO, stream=True)
+    next(blocker)  # the runner is now busy with it, waiting for permission per token
+    events: queue.Queue = queue.Queue()
+    remote = RemoteRunner(events.put, url)
+    waiting = ChatRequest(model_id="chat", messages=(ChatMessage("user", "hi"),))
+    remote.submit(waiting)
+    time.sleep(0.5)  # queued behind the blocker: not a byte of it sent yet
+    waiting.cancel.set()
+    done = events.get(timeout=5)
+    assert isinstance(done, ChatDone) and done.request_id == waiting.request_id
+    assert (done.text, done.stats.finish_reason) == ("", "cancelled")
+    blocker.close()
+    assert engine.ended.wait(5)
+    engine.step.set()
+    try:
+        reply = client.chat.completions.create(model="chat", messages=HELLO, max_tokens=2)
+    finally:
+        engine.step.clear()
+        remote.stop()
+    assert reply.choices[0].message.content == "word0 word1"
+    # the server noticed the cancelled client while it was queued: it never generated
+    assert engine.streams == streams + 2

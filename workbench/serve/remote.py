@@ -8,7 +8,8 @@ events back into ``PoolChanged``, ``LoadStarted``… ; each submitted request be
 call on a small thread pool, answered with the same final event a local runner sends
 (``ModelLoaded``, ``ChatDone`` with the turn's stats, ``EmbeddingsReady``…) or
 ``RequestFailed`` with the server's message. Images attached in the TUI are sent as data
-URIs. Esc cancels a reply by closing its stream; the server then cancels the generation.
+URIs. Esc cancels a reply by shutting its connection — also while it still waits for its
+first token — and the server then cancels the generation.
 
 This module imports httpx and the protocol only (no MLX, no FastAPI): a laptop that only
 attaches needs neither.
@@ -22,7 +23,7 @@ import json
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,20 @@ from workbench.core.protocol import (
 from workbench.core.types import (
     ChatMessage,
     EmbeddingResult,
-    Family,
-    ModelInfo,
-    ModelKind,
     TurnStats,
 )
+from workbench.serve.remote_http import (
+    TIMEOUT,
+    RemoteError,
+    SocketKeeper,
+    fetch_catalog,
+    http_client,
+    iter_sse,
+    raise_for,
+)
 from workbench.serve.wire import event_from, plan_from, snapshot_from
+
+__all__ = ["RemoteRunner", "chat_body", "fetch_catalog", "iter_sse"]
 
 ERROR_TYPES = {
     "insufficient_memory": "InsufficientMemoryError",
@@ -75,76 +84,6 @@ ERROR_TYPES = {
     "invalid_api_key": "WorkbenchError",
 }
 WORKERS = 8
-TIMEOUT = httpx.Timeout(30.0, read=None)  # a reply may wait behind others in the queue
-
-
-class RemoteError(WorkbenchError):
-    """The server answered with an error (``code`` is its OpenAI error code)."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _http(base_url: str, api_key: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=TIMEOUT)
-
-
-def _raise_for(response: httpx.Response) -> None:
-    if response.status_code < 400:
-        return
-    response.read()
-    try:
-        error = response.json()["error"]
-        raise RemoteError(error["message"], error.get("code") or "")
-    except (ValueError, KeyError, TypeError):
-        raise RemoteError(f"server answered {response.status_code}") from None
-
-
-def fetch_catalog(base_url: str, api_key: str | None = None) -> list[ModelInfo]:
-    """The server's models as ``ModelInfo`` (``WorkbenchError`` if it cannot be reached)."""
-    try:
-        with _http(base_url, api_key) as client:
-            response = client.get("/v1/models", timeout=15)
-            _raise_for(response)
-            data = response.json()["data"]
-    except httpx.HTTPError as exc:
-        raise WorkbenchError(f"cannot reach {base_url}: {exc}") from None
-    return [_model_info(base_url, item) for item in data]
-
-
-def _model_info(base_url: str, item: dict[str, Any]) -> ModelInfo:
-    return ModelInfo(
-        id=item["id"],
-        name=item.get("name") or item["id"],
-        path=Path(item["id"]),
-        kind=ModelKind(item.get("kind", "text")),
-        family=Family(item.get("family", "other")),
-        source=f"remote {base_url}",
-        quantization=item.get("quantization"),
-        estimated_bytes=int(item.get("estimated_bytes") or 0),
-        size_method=item.get("size_method") or "",
-    )
-
-
-def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
-    """``(event, data)`` pairs of a server-sent events stream (comments and pings skipped)."""
-    name, data = "message", []
-    for line in lines:
-        if not line:
-            if data:
-                yield name, "\n".join(data)
-            name, data = "message", []
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "event":
-                name = value
-            elif field == "data":
-                data.append(value)
 
 
 class RemoteRunner:
@@ -155,7 +94,7 @@ class RemoteRunner:
     ) -> None:
         self._callback = callback
         self.base_url = base_url.rstrip("/")
-        self._client = _http(self.base_url, api_key)
+        self._client = http_client(self.base_url, api_key)
         self._workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="remote-runner")
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -169,7 +108,7 @@ class RemoteRunner:
         try:
             with self._client.stream("GET", "/v1/admin/events") as response:
                 self._events = response
-                _raise_for(response)
+                raise_for(response)
                 for name, data in iter_sse(response.iter_lines()):
                     self._stream_event(name, json.loads(data))
         except Exception as exc:
@@ -259,7 +198,7 @@ class RemoteRunner:
 
     def _post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self._client.post(path, json=body)
-        _raise_for(response)
+        raise_for(response)
         return response.json()
 
     def _load(self, request: LoadRequest) -> ModelLoaded:
@@ -286,22 +225,40 @@ class RemoteRunner:
         return EmbeddingsReady(request.request_id, result)
 
     def _chat(self, request: ChatRequest) -> ChatDone:
-        body = chat_body(request)
+        """Stream the reply; Esc (``cancel``) shuts the connection even before it begins."""
         pieces: list[str] = []
         stats: TurnStats | None = None
-        with self._client.stream("POST", "/v1/chat/completions", json=body) as response:
-            _raise_for(response)
-            for _name, data in iter_sse(response.iter_lines()):
-                if request.cancel.is_set() or data == "[DONE]":
-                    break
-                chunk = json.loads(data)
-                for choice in chunk.get("choices", []):
-                    text = choice.get("delta", {}).get("content")
-                    if text:
-                        pieces.append(text)
-                        self._emit(TokenEvent(request.request_id, text))
-                if chunk.get("mlxbench_stats"):
-                    stats = TurnStats(**chunk["mlxbench_stats"])
+        sockets = SocketKeeper()
+        client = httpx.Client(
+            base_url=self.base_url,
+            headers=dict(self._client.headers),
+            timeout=TIMEOUT,
+            transport=sockets.transport(),
+        )
+        watcher = threading.Thread(target=sockets.shut_on, args=(request.cancel,), daemon=True)
+        watcher.start()
+        try:
+            with (
+                client,
+                client.stream("POST", "/v1/chat/completions", json=chat_body(request)) as response,
+            ):
+                raise_for(response)
+                for _name, data in iter_sse(response.iter_lines()):
+                    if request.cancel.is_set() or data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    for choice in chunk.get("choices", []):
+                        text = choice.get("delta", {}).get("content")
+                        if text:
+                            pieces.append(text)
+                            self._emit(TokenEvent(request.request_id, text))
+                    if chunk.get("mlxbench_stats"):
+                        stats = TurnStats(**chunk["mlxbench_stats"])
+        except (httpx.HTTPError, OSError):
+            if not request.cancel.is_set():
+                raise
+        finally:
+            sockets.done.set()
         if request.cancel.is_set() and stats is None:
             stats = TurnStats(0, len(pieces), 0.0, 0.0, 0.0, 0, "cancelled")
         return ChatDone(request.request_id, "".join(pieces), stats or _no_stats())
