@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
 
 from workbench import __version__
 from workbench.core.budget import Budget
@@ -22,6 +23,7 @@ from workbench.core.types import ModelInfo
 from workbench.serve import admin, chat, completions, embeddings, models
 from workbench.serve.backend import Backend
 from workbench.serve.errors import install_handlers
+from workbench.serve.generation import ClientGone
 from workbench.serve.guards import BodyLimit, require_key
 from workbench.serve.settings import ServeSettings
 from workbench.serve.state import ServerState
@@ -64,7 +66,13 @@ def create_app(
         openapi_url=None,
     )
     install_handlers(app)
+    app.add_exception_handler(ClientGone, _nobody_listens)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (models, chat, completions, embeddings, admin):
         app.include_router(module.router)
     return app
+
+
+async def _nobody_listens(_request: Request, _exc: Exception) -> Response:
+    """The client left before its reply began (its request is cancelled): nothing to send."""
+    return Response(status_code=499)

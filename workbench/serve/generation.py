@@ -3,9 +3,10 @@
 A route must know whether a request failed *before* it answers: a 503 (no room in the pool)
 or a 400 cannot be sent once a stream has begun. So ``start`` reads events until the first
 piece of text or the end — load events pass by — and raises the failure as an ``ApiError``.
-While waiting, a client that went away cancels the request (Starlette does not tell a
-handler that is not sending). Once streaming, the SSE response notices a disconnect and
-closes the generator, which cancels the request the same way.
+While waiting, a client that goes away cancels the request at once (Starlette does not
+tell a handler that is not sending, so a task waits for the disconnect message). Once
+streaming, the SSE response notices a disconnect and closes the generator, which cancels
+the request the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from workbench.serve.backend import Backend, Ticket
 from workbench.serve.errors import from_workbench
 from workbench.serve.stops import StopScanner
 
-POLL_S = 0.25
 FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
 
 
@@ -39,6 +39,7 @@ class Generation:
         self.done: ChatDone | None = None
         self._ticket: Ticket | None = None
         self._first: list[Event] = []
+        self._gone: asyncio.Future[None] | None = None
 
     async def start(self, http: HttpRequest) -> None:
         """Submit, then wait for the first text or the end; failures raise ``ApiError``."""
@@ -54,6 +55,8 @@ class Generation:
         except BaseException:
             self.close()
             raise
+        finally:
+            self._stop_watching()
 
     async def pieces(self) -> AsyncIterator[str]:
         """The reply's text as it comes; ``done`` is set when it ends. Closes the ticket."""
@@ -76,6 +79,7 @@ class Generation:
                 event = self._first.pop(0) if self._first else await self._next_or_gone(http)
                 parts.append(self._apply(event))
         finally:
+            self._stop_watching()
             self.close()
         return "".join(parts)
 
@@ -104,10 +108,25 @@ class Generation:
         return ""
 
     async def _next_or_gone(self, http: HttpRequest) -> Event:
+        """The next event, or ``ClientGone`` as soon as the client disconnects."""
         assert self._ticket is not None
-        while True:
-            try:
-                return await asyncio.wait_for(self._ticket.next(), POLL_S)
-            except TimeoutError:
-                if await http.is_disconnected():
-                    raise ClientGone from None
+        if self._gone is None:
+            self._gone = asyncio.ensure_future(_disconnected(http))
+        getter = asyncio.ensure_future(self._ticket.next())
+        await asyncio.wait({getter, self._gone}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        getter.cancel()  # the event stays queued: Queue.get gives nothing up when cancelled
+        raise ClientGone
+
+    def _stop_watching(self) -> None:
+        """Stop reading the client's messages (the SSE response listens for itself)."""
+        if self._gone is not None:
+            self._gone.cancel()
+            self._gone = None
+
+
+async def _disconnected(http: HttpRequest) -> None:
+    """Return when the client has gone (the body was read already: nothing else comes)."""
+    while (await http.receive())["type"] != "http.disconnect":
+        pass
