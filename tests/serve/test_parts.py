@@ -83,3 +83,23 @@ def test_serve_refuses_a_public_address_without_a_key(capsys, tmp_path, monkeypa
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path))
     assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "refusing to listen on 0.0.0.0 without --api-key" in capsys.readouterr().err
+
+
+def test_the_guard_refuses_names_that_resolve_inside() -> None:
+    from workbench.serve.urlguard import GuardedBackend, RefusedAddress
+
+    with pytest.raises(RefusedAddress, match="localhost resolves to"):
+        GuardedBackend().connect_tcp("localhost", 80, timeout=2)
+
+
+def test_image_fetch_is_guarded_unless_allowed(image_site: str) -> None:
+    from workbench.core.errors import ImageError
+    from workbench.serve.errors import TooLarge
+    from workbench.serve.urlguard import fetch_image
+
+    url = f"{image_site}/red.png"
+    with pytest.raises(ImageError, match="loopback, private or link-local"):
+        fetch_image(url, 1_000_000, 5, allow_private=False)
+    assert fetch_image(url, 1_000_000, 5, allow_private=True).startswith(b"\x89PNG")
+    with pytest.raises(TooLarge, match="image is over the 10 bytes limit"):
+        fetch_image(url, 10, 5, allow_private=True)
