@@ -75,7 +75,7 @@ def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         loader = CountingLoader({"chat": 100 * MB}, memory)
         hooks = MlxHooks(start=lambda: ("test BLAS", "cpu"), active_memory=memory,
                          release=lambda: None)  # fmt: skip
-        settings = ServeSettings(port=0)
+        settings = ServeSettings(port=0, max_body_bytes=1024 * 1024)
         app = create_app(settings, catalog=[fake_info("chat", 100 * MB)],
                          budget=Budget(1000 * MB, 2), loader=loader, mlx_hooks=hooks)  # fmt: skip
         server = ServerThread(app, settings)
@@ -171,3 +171,18 @@ def test_the_remote_runner_cancels_a_reply_still_waiting_in_the_queue(fake_serve
     assert reply.choices[0].message.content == "word0 word1"
     # the server noticed the cancelled client while it was queued: it never generated
     assert engine.streams == streams + 2
+
+
+def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(fake_server) -> None:
+    url, _ = fake_server
+
+    def body() -> Iterator[bytes]:  # no Content-Length: the server must count
+        yield b'{"model": "chat", "messages": [{"role": "user", "content": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}]}'
+
+    response = httpx.post(f"{url}/v1/chat/completions", content=body(),
+                          headers={"Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "request body is over the 1 MiB limit"
