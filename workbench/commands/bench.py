@@ -61,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
         only=tuple(args.only),
         config=config,
     )
-    from workbench.serve.bench import http_groups
-
-    groups = core_groups() + ui_groups() + http_groups()
+    groups = core_groups() + ui_groups()
     if not groups:
         raise InputError("no benchmark groups")
     results, total = run_bench(options, groups, _progress)

@@ -1,8 +1,9 @@
 """Bench group "http": the server's cost, measured side by side with raw mlx-lm.
 
 Kept out of ``workbench.core`` (the core knows nothing of HTTP) and handed to the bench
-like the UI groups. A server on 127.0.0.1 (a free port, this process) serves the text model;
-a light SSE reader times each streamed reply where an HTTP client sees it.
+with the UI groups (``workbench.commands.benchui``). A server on 127.0.0.1 (a free port,
+this process) serves the text model; a light SSE reader times each streamed reply where an
+HTTP client sees it.
 
 - decode through HTTP streaming vs raw ``stream_generate`` (ABBA rounds, same greedy reply;
   goal ≥ 0.95×), and the time to first token over raw's (goal ≤ +10 ms);
@@ -22,7 +23,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from workbench.core.bench.harness import Goal, Group, Metric, alternate, median, require
+from workbench.core.bench.harness import Goal, Metric, alternate, median, require
 from workbench.core.bench.raw import Generation
 from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings
 
@@ -30,10 +31,6 @@ DECODE_GOAL = Goal(">=", 0.95)
 TTFT_EXTRA_GOAL = Goal("<=", 0.010, on="a", unit="s")
 BATCH_GOAL = Goal(">=", 2.0)
 CLIENTS = (1, 2, 4)
-
-
-def http_groups() -> list[Group]:
-    return [Group("http", "8. HTTP server: streaming vs raw; 1, 2, 4 clients", run)]
 
 
 def _body(model_id: str, messages: tuple[ChatMessage, ...], sampling: SamplingSettings) -> dict:
