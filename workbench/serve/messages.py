@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workbench.core.errors import ImageError, InputError, WrongModelKindError
 from workbench.core.images import prepare_image, save_prepared
-from workbench.core.images_fetch import describe_size
+from workbench.core.images_fetch import describe_size, short, without_credentials
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.serve.errors import ApiError, TooLarge
 from workbench.serve.schemas import Message
@@ -114,6 +114,4 @@ def _as_data_uri(url: str, settings: ServeSettings) -> str:
 
 
 def _label(url: str) -> str:
-    from workbench.core.images_fetch import short, without_credentials
-
     return short(without_credentials(url))
