@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "doctor",
     "complete",
     "compare",
+    "serve",
 )
 
 

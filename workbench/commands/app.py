@@ -9,6 +9,8 @@ Options (all optional; defaults come from ``config.toml``):
 - ``--memory-limit``  the pool's memory budget: "8GB", "512MB", "60%" of RAM
 - ``--max-models``    how many models may be loaded at once
 - ``--sessions-dir``  where chat sessions are saved (default: the user data folder)
+- ``--connect URL``   drive the pool of a running ``mlxbench serve`` instead of a local one
+  (``--api-key K`` if it needs one); chat sessions stay on this machine
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where chat sessions are saved (default: sessions_dir in config.toml, "
         "else the user data folder)",
     )
+    parser.add_argument(
+        "--connect",
+        metavar="URL",
+        help="attach to the pool of a running `mlxbench serve` (e.g. http://host:8080)",
+    )
+    parser.add_argument("--api-key", metavar="KEY", help="the server's API key (with --connect)")
 
 
 def runner_factory(
@@ -54,6 +62,20 @@ def runner_factory(
     return factory
 
 
+def remote_factory(
+    url: str, api_key: str | None
+) -> tuple[list[ModelInfo], Callable[[Callable[[Event], None]], RunnerLike]]:
+    """The server's catalog, and a factory of runners that drive its pool over HTTP."""
+    from workbench.serve.remote import RemoteRunner, fetch_catalog
+
+    catalog = fetch_catalog(url, api_key)  # fails here, before the app opens, if unreachable
+
+    def factory(callback: Callable[[Event], None]) -> RunnerLike:
+        return RemoteRunner(callback, url, api_key)
+
+    return catalog, factory
+
+
 def build_app(args: argparse.Namespace) -> MlxbenchApp:
     """The app over the real catalog and runner (no MLX imported yet)."""
     from workbench.commands.common import setup
@@ -61,9 +83,11 @@ def build_app(args: argparse.Namespace) -> MlxbenchApp:
 
     found = setup(args)  # config, budget (bad flags fail here), catalog; no MLX
     sessions_dir = args.sessions_dir or found.config.resolved_sessions_dir
-    factory = runner_factory(found.catalog, found.budget, found.config)
+    catalog, factory = found.catalog, runner_factory(found.catalog, found.budget, found.config)
+    if getattr(args, "connect", None):
+        catalog, factory = remote_factory(args.connect, getattr(args, "api_key", None))
     return MlxbenchApp(
-        found.catalog,
+        catalog,
         factory,
         Path(sessions_dir),
         image_max_side=found.config.image_max_side,

@@ -21,6 +21,11 @@ def _run(module: str):
     return run
 
 
+def _http(context: object) -> Sequence[Metric]:
+    """The server's group (``workbench.serve.bench``): it drives a client, not the TUI."""
+    return importlib.import_module("workbench.serve.bench").run(context)
+
+
 def ui_groups() -> list[Group]:
     """The app-side groups: TUI streaming vs raw, start-up and keys, transcript growth."""
     return [
@@ -28,4 +33,5 @@ def ui_groups() -> list[Group]:
         Group("startup", "6a. start to first frame", _run("startup")),
         Group("responsive", "6b. key handling while a reply streams", _run("responsive")),
         Group("pane", "7. chat pane: append at 10 vs 1,000 messages", _run("pane")),
+        Group("http", "8. HTTP server: streaming vs raw; 1, 2, 4 clients", _http),
     ]

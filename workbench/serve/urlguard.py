@@ -1,0 +1,132 @@
+"""Fetching an image URL a request names, without letting a caller reach inside our network.
+
+A URL in a request is chosen by whoever sends it. Fetched naively, ``http://169.254.169.254/``
+reads a cloud metadata service, ``http://127.0.0.1:…`` a local admin page. Checking the name
+before fetching is not enough (DNS can answer differently a moment later, and redirects can
+point anywhere), so the check sits where the connection is made: httpcore's network backend
+resolves the host, refuses if any address is loopback, private, link-local or otherwise not
+global, and connects to the checked address itself. Every redirect hop goes through it too.
+TLS still verifies the certificate against the URL's host name.
+
+The body is read under the byte cap and an overall deadline; over the cap is ``TooLarge``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from typing import Any
+
+import httpcore
+import httpx
+
+from workbench.core.errors import ImageError
+from workbench.core.images_fetch import describe_size, short, without_credentials
+from workbench.serve.errors import TooLarge
+
+MAX_REDIRECTS = 5
+DEADLINE_FACTOR = 3
+USER_AGENT = "mlxbench-server (image_url)"
+
+
+class RefusedAddress(httpcore.ConnectError):
+    """The host resolves to an address the server will not connect to."""
+
+
+def is_public(address: str) -> bool:
+    """Whether ``address`` is a global unicast address (not loopback, private, link-local…)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to public addresses, to the very address it checked."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+        addresses = [str(info[4][0]) for info in found]
+        for address in addresses:
+            if not is_public(address):
+                raise RefusedAddress(
+                    f"{host} resolves to {address}, a loopback, private or link-local address"
+                )
+        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+
+
+def _client(timeout: float, guarded: bool) -> httpx.Client:
+    transport = httpx.HTTPTransport(retries=1)
+    if guarded:  # same pool httpx builds, with the checking backend (httpx has no option)
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            retries=1,
+            network_backend=GuardedBackend(),
+        )
+    return httpx.Client(
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        trust_env=False,  # a proxy would connect on our behalf, past the check
+        headers={"User-Agent": USER_AGENT, "Accept": "image/*"},
+    )
+
+
+def fetch_image(url: str, max_bytes: int, timeout: float, allow_private: bool) -> bytes:
+    """The image at ``url`` (``ImageError`` with a one-line reason, ``TooLarge`` over the cap)."""
+    label = short(without_credentials(url))
+    try:
+        with (
+            _client(timeout, guarded=not allow_private) as client,
+            client.stream("GET", url) as response,
+        ):
+            _check(response, label, max_bytes)
+            return _read(response, label, max_bytes, timeout * DEADLINE_FACTOR)
+    except httpx.ConnectError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, RefusedAddress):
+            raise ImageError(
+                f"{label}: {cause}; the server does not fetch such URLs "
+                "(start it with --allow-private-image-urls to allow them)"
+            ) from None
+        raise ImageError(f"{label}: could not connect ({exc})") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise ImageError(f"{label}: {type(exc).__name__}: {exc}") from None
+
+
+def _check(response: httpx.Response, label: str, max_bytes: int) -> None:
+    if response.status_code >= 400:
+        raise ImageError(f"{label}: server returned {response.status_code}")
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type.startswith("image/"):
+        raise ImageError(f"{label}: not an image (server sent {content_type or 'no type'})")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise TooLarge(f"{label}: image is over the {describe_size(max_bytes)} limit")
+
+
+def _read(response: httpx.Response, label: str, max_bytes: int, deadline_s: float) -> bytes:
+    started, total, chunks = time.monotonic(), 0, []
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > max_bytes:
+            raise TooLarge(f"{label}: image is over the {describe_size(max_bytes)} limit")
+        if time.monotonic() - started > deadline_s:
+            raise ImageError(f"{label}: download took longer than {deadline_s:g} s")
+        chunks.append(chunk)
+    if not total:
+        raise ImageError(f"{label}: server sent an empty body")
+    return b"".join(chunks)
