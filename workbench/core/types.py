@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.core.cluster.placement import ClusterPlacement
 
 
 class ModelKind(StrEnum):
@@ -50,6 +54,7 @@ class ModelInfo:
     problem: str | None = None
     gguf_source: Path | None = None
     size_method: str = ""  # how estimated_bytes was found (see core.estimate)
+    cluster: ClusterPlacement | None = None  # set when sharded over a cluster's hosts
 
 
 @dataclass(frozen=True)
