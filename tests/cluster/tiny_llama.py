@@ -91,5 +91,5 @@ def _write_weights(config: dict[str, Any], path: Path) -> None:
 def _init(name: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     if "norm" in name:
         return np.ones(shape, dtype=np.float32)
-    scale = 1.0 if "embed_tokens" in name else 0.15
+    scale = 1.0 if "embed_tokens" in name else 0.3
     return rng.normal(0.0, scale, size=shape).astype(np.float32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workbench.core.types import (
     ChatMessage,
@@ -20,6 +21,9 @@ from workbench.core.types import (
     SamplingSettings,
     TurnStats,
 )
+
+if TYPE_CHECKING:
+    from workbench.core.cluster.placement import ClusterPlacement
 
 _ids = itertools.count(1)
 
@@ -48,6 +52,7 @@ class PoolEntryView:
     last_used: float
     load_seconds: float | None = None
     cache_bytes: int = 0  # prompt caches the engine keeps for recent conversations
+    cluster: ClusterPlacement | None = None  # hosts and shares, for a model sharded over a cluster
 
     @property
     def bytes(self) -> int:

@@ -165,6 +165,8 @@ class RankGroup:
                 hello = reader.read(30.0)
                 if hello and secrets.compare_digest(str(hello.get("secret")), self._secret):
                     self._conn, self._reader = conn, reader
+                    self._listener.close()  # rank 0 is the only one who connects
+                    self._listener = None
                     return
                 conn.close()  # not our rank 0
 

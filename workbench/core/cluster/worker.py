@@ -158,6 +158,9 @@ def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, ra
 
 
 def serve(args: argparse.Namespace) -> int:
+    from workbench.core.blas import prepare
+
+    prepare("auto")  # the BLAS the pool's own process picks (MLXBENCH_OPENBLAS is honoured)
     import mlx.core as mx
 
     group = mx.distributed.init(strict=True, backend=args.backend)
