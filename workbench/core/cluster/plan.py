@@ -74,8 +74,6 @@ def split_problem(config: dict[str, Any], parallel: str, ranks: int, folder: Pat
                     f"tensor parallelism splits attention heads evenly; {count} {words} "
                     f"cannot be split over {ranks} ranks (use a rank count that divides {count})"
                 )
-    elif not (folder / "model.safetensors.index.json").is_file():
-        return "pipeline parallelism needs model.safetensors.index.json (mlx-lm's layout)"
     return None
 
 
@@ -97,6 +95,8 @@ def rank_shares(folder: Path, parallel: str, ranks: int) -> tuple[int, list[int]
     if parallel == "pipeline" and not can_pipeline:
         other = " (it does support tensor)" if can_tensor else ""
         raise ClusterPlanError(f"this model does not support pipeline parallelism{other}")
+    if parallel == "pipeline" and not (folder / "model.safetensors.index.json").is_file():
+        raise ClusterPlanError("pipeline parallelism needs model.safetensors.index.json")
     shares = []
     for rank in range(ranks):
         model, _ = load_model(folder, lazy=True, strict=False)
