@@ -36,6 +36,7 @@ from workbench.core.errors import WorkbenchError
 SECRET_ENV = "MLXBENCH_CLUSTER_SECRET"
 LOAD_TIMEOUT = 600.0  # seconds for every rank to load its shard
 STOP_GRACE = 5.0  # seconds ranks get to exit on their own before they are signalled
+DEATH_LOG_WAIT = 3.0  # seconds to wait for mlx.launch to log which rank died
 # `mlx.launch` (the console script), run by this interpreter so it needs no PATH entry
 LAUNCH = "import sys; from mlx._distributed_utils.launch import main; sys.exit(main())"
 DEATH = re.compile(r"Node with rank (\d+) (exited with code (-?\d+)|was killed)")
@@ -222,26 +223,34 @@ class RankGroup:
                 raise self._down(doing)
 
     def _down(self, doing: str) -> ClusterDown:
-        time.sleep(0.2)  # let mlx.launch log which rank went first
+        deadline = time.monotonic() + DEATH_LOG_WAIT  # mlx.launch logs which rank went first
+        while not self._death_line() and time.monotonic() < deadline:
+            time.sleep(0.1)
         note = self.death_note() or "rank 0 closed its connection"
         return ClusterDown(f"cluster {self.cluster.name!r} stopped {doing}: {note}")
 
-    def death_note(self) -> str:
-        """Which rank died first and how, from mlx.launch's log ("" if none did)."""
+    def _death_line(self) -> bool:
+        return any(m.group(3) is not None for m in DEATH.finditer(self._log_text()))
+
+    def _log_text(self) -> str:
         if self._workdir is None:
             return ""
-        with contextlib.suppress(OSError):
-            text = (Path(self._workdir.name) / "launch.log").read_text(errors="replace")
-            for match in DEATH.finditer(text):
-                rank, code = int(match.group(1)), match.group(3)
-                if code is None:
-                    continue  # stopped by mlx.launch because another rank failed
-                host = self.cluster.hosts[rank].ssh if rank < self.cluster.ranks else "?"
-                how = _exit_words(int(code))
-                return f"rank {rank} on {host} {how}"
-            lines = [ln for ln in text.splitlines() if ln.strip()]
-            return lines[-1][-300:] if lines else ""
-        return ""
+        try:
+            return (Path(self._workdir.name) / "launch.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def death_note(self) -> str:
+        """Which rank died first and how, from mlx.launch's log ("" if none did)."""
+        text = self._log_text()
+        for match in DEATH.finditer(text):
+            rank, code = int(match.group(1)), match.group(3)
+            if code is None:
+                continue  # stopped by mlx.launch because another rank failed
+            host = self.cluster.hosts[rank].ssh if rank < self.cluster.ranks else "?"
+            return f"rank {rank} on {host} {_exit_words(int(code))}"
+        lines = [line for line in text.splitlines() if line.strip()]
+        return lines[-1][-300:] if lines else ""
 
     # ------------------------------------------------------------------ stop
 
