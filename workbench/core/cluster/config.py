@@ -4,7 +4,7 @@ A cluster is a list of hosts, one rank each, that ``mlx.launch`` starts a sharde
 
     [clusters.local2]
     hosts = ["127.0.0.1", "127.0.0.1"]   # or hostfile = "…" in mlx.launch's JSON format
-    backend = "ring"                     # ring | jaccl | mpi
+    backend = "ring"                     # ring | jaccl | jaccl-ring | mpi
     parallel = "tensor"                  # tensor | pipeline
     host_memory = ["64GB", "64GB"]       # optional, per host; local hosts default to the budget
     python = "/opt/mlxbench/bin/python"  # optional: the interpreter on the hosts
@@ -27,7 +27,7 @@ from typing import Any
 from workbench.core.budget import parse_memory_limit
 from workbench.core.errors import InputError
 
-BACKENDS = ("ring", "jaccl", "mpi")
+BACKENDS = ("ring", "jaccl", "jaccl-ring", "mpi")
 PARALLEL = ("tensor", "pipeline")
 KNOWN_KEYS = ("hosts", "hostfile", "backend", "parallel", "host_memory", "python")
 LOOPBACK = "127.0.0.1"  # mlx.launch runs this host without ssh

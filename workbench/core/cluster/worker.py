@@ -170,7 +170,8 @@ def serve(args: argparse.Namespace) -> int:
     prepare("auto")  # the BLAS the pool's own process picks (MLXBENCH_OPENBLAS is honoured)
     import mlx.core as mx
 
-    group = mx.distributed.init(strict=True, backend=args.backend)
+    backend = "jaccl" if args.backend == "jaccl-ring" else args.backend  # mlx.launch's variant
+    group = mx.distributed.init(strict=True, backend=backend)
     rank0 = None
     if group.rank() == 0:
         rank0 = Rank0(*connect(args.connect, os.environ.get(args.secret_env, "")))
