@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import group_processes
+from conftest import group_processes, rank_pids
 
 from workbench.cli import main
 
@@ -73,3 +77,26 @@ def test_chat_on_the_cluster_prints_the_same_reply_as_without(
     assert together == alone
     assert "reply 30 tokens" in err and "finish: length" in err
     assert group_processes(tiny_llama_dir) == []
+
+
+def test_ranks_exit_when_the_pool_process_itself_is_killed(
+    tiny_llama_dir: Path, isolated: Path, no_leftovers: None
+) -> None:
+    """No orphans even without a teardown: rank 0 sees its connection close and every rank
+    follows it out (``mlx.launch`` then exits too)."""
+    code = "import sys; from workbench.cli import main; sys.exit(main())"
+    argv = ["chat", str(tiny_llama_dir), PROMPT, "--cluster", "local2", "--max-tokens", "5000"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    chat = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE, env=env)
+    try:
+        assert chat.stdout is not None and chat.stdout.read(1)  # the reply has started
+        assert len(rank_pids(tiny_llama_dir)) == 2
+        chat.kill()
+        chat.wait()
+        deadline = time.monotonic() + 30
+        while group_processes(tiny_llama_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert group_processes(tiny_llama_dir) == []
+    finally:
+        chat.kill()
+        chat.wait()
