@@ -99,9 +99,13 @@ def test_sharded_reply_equals_one_process_and_eviction_stops_every_rank(
 def test_a_rank_killed_mid_reply_ends_it_clearly_and_the_next_request_works(
     tiny_llama_dir: Path, tmp_path: Path, no_leftovers: None
 ) -> None:
-    entry = sharded(local_info(tiny_llama_dir))
+    info = local_info(tiny_llama_dir)
     long_reply = SamplingSettings(temperature=0.0, max_tokens=5000)
-    with client_for([entry], tmp_path) as client:
+    with client_for([info], tmp_path) as client:
+        loaded = client.load(info.id, cluster="local2")  # as the app asks for it
+        assert loaded.model_id == "tiny@cluster:local2"
+        entry = client.runner.pool.info(loaded.model_id)
+        assert entry.cluster is not None and entry.estimated_bytes == entry.cluster.local_bytes
         stream = client.chat_stream(entry.id, STORY, long_reply)
         pieces = iter(stream)
         next(pieces)  # the reply has started

@@ -106,10 +106,14 @@ class Request:
 
 @dataclass(frozen=True)
 class LoadRequest(Request):
-    """Load a model into the pool (``pin=True`` loads and pins: a preload)."""
+    """Load a model into the pool (``pin=True`` loads and pins: a preload).
+
+    ``cluster`` names a cluster to shard the model over instead (see ``core.cluster``): the
+    pool then holds a separate entry for the sharded model, and ``ModelLoaded`` names it."""
 
     model_id: str
     pin: bool = False
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

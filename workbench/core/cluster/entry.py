@@ -3,16 +3,21 @@
 The commands call ``cluster_entry`` before any rank starts: it finds the cluster (the config
 file's, else the built-in ``local2``), plans every rank's share, refuses with the reason when
 the model cannot be split or a host lacks room, and returns the pool's ``ModelInfo`` for the
-sharded model — its own id, charged only the shares this machine holds.
+sharded model — its own id, charged only the shares this machine holds. The app's runner
+does the same on its owner thread for ``LoadRequest(cluster=NAME)`` (``load_on_cluster``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from workbench.core import paths
 from workbench.core.budget import format_bytes
 from workbench.core.cluster.config import ClusterConfig, find_cluster
 from workbench.core.cluster.placement import ClusterPlacement
 from workbench.core.cluster.plan import cluster_info, model_folder, plan_cluster
+from workbench.core.pool import ModelPool
+from workbench.core.protocol import Event, LoadRequest, ModelLoaded
 from workbench.core.types import ModelInfo
 
 
@@ -27,6 +32,24 @@ def cluster_entry(
     cluster = named_cluster(clusters, name)
     placement = plan_cluster(info, cluster, local_room)
     return cluster_info(info, placement, model_folder(info))
+
+
+def load_on_cluster(
+    pool: ModelPool,
+    clusters: dict[str, ClusterConfig],
+    request: LoadRequest,
+    emit: Callable[[Event], None],
+) -> None:
+    """The runner's answer to ``LoadRequest(cluster=NAME)``, on its owner thread: plan,
+    register the sharded entry, load it (``ModelLoaded`` names the entry)."""
+    assert request.cluster is not None
+    info = pool.info(request.model_id)
+    entry = cluster_entry(info, clusters, request.cluster, pool.budget.memory_limit_bytes)
+    pool.register([entry])
+    already = entry.id in pool.loaded_ids()
+    view = pool.ensure_loaded(entry.id, pin=request.pin)
+    if already:  # a real load's ModelLoaded comes from the pool's on_loaded callback
+        emit(ModelLoaded(request.request_id, view.model_id, view.bytes, 0.0))
 
 
 def placement_lines(placement: ClusterPlacement) -> list[str]:
