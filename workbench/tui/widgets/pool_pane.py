@@ -30,7 +30,7 @@ class PoolPane(Vertical):
         Binding("l", "load", "Load"),
         Binding("p", "pin", "Pin/Unpin"),
         Binding("e", "evict", "Evict"),
-        Binding("c", "cluster", "Load on cluster"),
+        Binding("c", "cluster", "Load on cluster", show=False),
     ]
 
     DEFAULT_CSS = """
