@@ -151,9 +151,11 @@ class ClusterEngine:
             asked_to_stop = False
             while True:
                 if cancel.is_set() and not asked_to_stop:
-                    group.send({"type": "cancel"})
+                    group.send({"type": "cancel"})  # the ranks stop at their next step
                     asked_to_stop = True
-                message = group.read(timeout=None if not cancel.is_set() else 60.0)
+                message = group.poll()
+                if message is None:
+                    continue
                 if message.get("type") == "token":
                     first = first or time.perf_counter()
                     yield GenerationChunk(str(message["text"]))

@@ -197,20 +197,28 @@ class RankGroup:
             raise self._down("while sending a request") from exc
 
     def read(self, timeout: float | None = None, doing: str = "during the reply") -> dict[str, Any]:
-        """The next message from rank 0; ``ClusterDown`` when the group died meanwhile."""
-        if self._reader is None:
-            raise ClusterDown(f"cluster {self.cluster.name!r} is not running")
+        """The next message from rank 0; ``ClusterDown`` when the group died meanwhile or
+        nothing came within ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            try:
-                message = self._reader.read(0.5)
-            except WireClosed as exc:
-                raise self._down(doing) from exc
+            message = self.poll(doing)
             if message is not None:
                 return message
-            self._check_running(doing)
             if deadline is not None and time.monotonic() > deadline:
                 raise ClusterDown(f"cluster {self.cluster.name!r}: no answer {doing}")
+
+    def poll(self, doing: str = "during the reply", wait: float = 0.5) -> dict[str, Any] | None:
+        """The next message if one comes within ``wait`` seconds, else None (after checking
+        that every rank still runs: ``ClusterDown`` if not)."""
+        if self._reader is None:
+            raise ClusterDown(f"cluster {self.cluster.name!r} is not running")
+        try:
+            message = self._reader.read(wait)
+        except WireClosed as exc:
+            raise self._down(doing) from exc
+        if message is None:
+            self._check_running(doing)
+        return message
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None and self._conn is not None

@@ -30,6 +30,11 @@ IDLE = {"type": "idle"}
 # collective: the ring backend polls while it waits (a sixth of a core, measured here),
 # and a rank that sleeps between meetings costs nothing. A request waits at most one tick.
 IDLE_TICK = 0.25
+PREFILL_STEP = 512  # prompt tokens per pass; a cancel is agreed on between passes
+
+
+class _Cancelled(Exception):
+    """Raised on every rank, at the same prompt pass, to abandon a long prompt."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -130,27 +135,41 @@ def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, ra
     mx.reset_peak_memory()
     tokenizer.eos_token_ids = set(request["stop"])
     top_p = request["top_p"] if request["top_p"] < 1 else 0.0
+    if rank0 is not None:
+        rank0.cancelled = False
+
+    def stopping() -> bool:  # every rank calls it at the same step, so all agree
+        return agree_stop(group, rank0.should_stop() if rank0 is not None else False)
+
+    def on_prompt_progress(_done: int, _total: int) -> None:
+        if stopping():
+            raise _Cancelled
+
     responses = stream_generate(
         model,
         tokenizer,
         mx.array(request["prompt"]),
         max_tokens=int(request["max_tokens"]),
         sampler=make_sampler(float(request["temperature"]), top_p),
+        prompt_progress_callback=on_prompt_progress,
+        prefill_step_size=PREFILL_STEP,
     )
     finish, tail, last = "stop", "", None
-    if rank0 is not None:
-        rank0.cancelled = False
-    for response in responses:
-        last = response
-        if response.finish_reason is not None:
-            finish, tail = response.finish_reason, response.text
-            break
-        if rank0 is not None and response.text:
-            rank0.tell({"type": "token", "text": response.text})
-        if agree_stop(group, rank0.should_stop() if rank0 is not None else False):
-            finish = "cancelled"
-            break
-    responses.close()
+    try:
+        for response in responses:
+            last = response
+            if response.finish_reason is not None:
+                finish, tail = response.finish_reason, response.text
+                break
+            if rank0 is not None and response.text:
+                rank0.tell({"type": "token", "text": response.text})
+            if stopping():
+                finish = "cancelled"
+                break
+    except _Cancelled:
+        finish = "cancelled"
+    finally:
+        responses.close()
     if rank0 is not None:
         rank0.tell(
             {
