@@ -208,6 +208,8 @@ class ModelPool:
         except BaseException as exc:
             self._fail(entry, exc)
             raise
+        reported = getattr(handle, "measured_bytes", None)  # weights held by other processes
+        delta = reported if isinstance(reported, int) else delta
         measured = delta if delta > 0 else entry.measured_bytes
         with self._lock:
             entry.handle, entry.state, entry.load_seconds = handle, "ready", seconds

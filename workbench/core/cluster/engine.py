@@ -72,6 +72,15 @@ class ClusterEngine:
         return tuple(group.ranks) if group is not None and group.running() else ()
 
     @property
+    def measured_bytes(self) -> int | None:
+        """What this machine's ranks hold (MLX's active memory in each after loading): the
+        pool records it as the entry's measured size. None while the group is down."""
+        ranks = self.ranks
+        hosts = self._group.cluster.hosts if self._group is not None else ()
+        local = [r.active_bytes for r in ranks if r.rank < len(hosts) and hosts[r.rank].local]
+        return sum(local) if ranks else None
+
+    @property
     def stop_token_ids(self) -> frozenset[int]:
         return frozenset(self._tokenizer.eos_token_ids)
 
