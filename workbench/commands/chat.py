@@ -48,6 +48,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="attach an image (path, http(s) URL or data URI; repeatable; vision models only)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="shard the model over cluster NAME's hosts with mlx.launch ([clusters.NAME] in "
+        "config.toml; local2 = 2 ranks on this machine)",
+    )
     add_budget_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -114,6 +120,12 @@ def run(args: argparse.Namespace) -> int:
     found = setup(args)
     info = resolve(args.model, found.catalog)
     check_model(info, args.image)
+    if args.cluster:
+        from workbench.core.cluster.entry import cluster_entry
+
+        info = cluster_entry(
+            info, found.config.clusters, args.cluster, found.budget.memory_limit_bytes
+        )
     with tempfile.TemporaryDirectory(prefix="mlxbench-images-") as folder:
         images = prepare_images(args.image, found.config.image_max_side, Path(folder))
         with open_client(args, found, [info]) as client:

@@ -50,6 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="start from a pool holding MODEL, pinned (never evicted); repeatable",
     )
     plan.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plan.add_argument(
+        "--cluster", metavar="NAME", help="plan MODELs sharded over cluster NAME: each host's share"
+    )
     add_budget_arguments(plan)
     plan.set_defaults(handler=run_plan)
 
@@ -90,6 +93,11 @@ def pinned_slots(pool: ModelPool, infos: list[ModelInfo]) -> list[Slot]:
 def run_plan(args: argparse.Namespace) -> int:
     found = setup(args)
     infos = [resolve(query, found.catalog) for query in args.models]
+    if args.cluster:
+        from workbench.core.cluster.entry import cluster_entry
+
+        room = found.budget.memory_limit_bytes
+        infos = [cluster_entry(i, found.config.clusters, args.cluster, room) for i in infos]
     pins = [resolve(query, found.catalog) for query in args.pin]
     store = SizesStore()
     pool = ModelPool([*pins, *infos], found.budget, loader=_never_load, sizes=store)
@@ -103,6 +111,7 @@ def run_plan(args: argparse.Namespace) -> int:
                 **dataclasses.asdict(p),
                 "name": names[p.model_id],
                 **dataclasses.asdict(pool.size_of(p.model_id)),
+                **_cluster_record(pool.info(p.model_id)),
             }
             for p in plans
         ]
@@ -116,4 +125,18 @@ def run_plan(args: argparse.Namespace) -> int:
         for number, plan in enumerate(plans, start=1):
             note = size_note(pool.size_of(plan.model_id))
             print(plan_line(number, plan, names, note))
+            _print_cluster(pool.info(plan.model_id))
     return 0 if all(p.fits for p in plans) else 1
+
+
+def _cluster_record(info: ModelInfo) -> dict:
+    from workbench.core.cluster.entry import placement_record
+
+    return {"cluster": placement_record(info.cluster)} if info.cluster is not None else {}
+
+
+def _print_cluster(info: ModelInfo) -> None:
+    if info.cluster is not None:
+        from workbench.core.cluster.entry import placement_lines
+
+        print("\n".join("   " + line for line in placement_lines(info.cluster)))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workbench.core import paths
 from workbench.core.errors import InputError
@@ -45,6 +46,7 @@ class Config:
     sessions_dir: Path | None = None
     lmstudio_dir: Path | None = None
     models: dict[str, ModelOverride] = field(default_factory=dict)
+    clusters: dict[str, Any] = field(default_factory=dict)  # core.cluster.config.ClusterConfig
 
     @property
     def resolved_sessions_dir(self) -> Path:
@@ -66,6 +68,7 @@ KNOWN_KEYS = (
     "sessions_dir",
     "lmstudio_dir",
     "models",
+    "clusters",
 )
 
 
@@ -121,6 +124,10 @@ def parse_config(data: dict, source: Path) -> Config:
             kwargs[key] = Path(str(_expect(data[key], str, key, source))).expanduser()
     if "models" in data:
         kwargs["models"] = _overrides(data["models"], source)
+    if "clusters" in data:
+        from workbench.core.cluster.config import parse_clusters
+
+        kwargs["clusters"] = parse_clusters(data["clusters"], source)
     return Config(**kwargs)
 
 

@@ -215,6 +215,8 @@ class ModelPool(PoolCaches):
         except BaseException as exc:
             self._fail(entry, exc)
             raise
+        reported = getattr(handle, "measured_bytes", None)  # weights held by other processes
+        delta = reported if isinstance(reported, int) else delta
         measured = delta if delta > 0 else entry.measured_bytes
         self._sizes.note(info, measured, seconds, fresh=delta > 0)  # refused or not
         with self._lock:

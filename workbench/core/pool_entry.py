@@ -94,6 +94,7 @@ class Entry:
             last_used=self.last_used,
             load_seconds=self.load_seconds,
             cache_bytes=self.cache_bytes,
+            cluster=info.cluster,
         )
 
     def drop_caches(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workbench.core.types import (
     ChatMessage,
@@ -20,6 +21,9 @@ from workbench.core.types import (
     SamplingSettings,
     TurnStats,
 )
+
+if TYPE_CHECKING:
+    from workbench.core.cluster.placement import ClusterPlacement
 
 _ids = itertools.count(1)
 
@@ -48,6 +52,7 @@ class PoolEntryView:
     last_used: float
     load_seconds: float | None = None
     cache_bytes: int = 0  # prompt caches the engine keeps for recent conversations
+    cluster: ClusterPlacement | None = None  # hosts and shares, for a model sharded over a cluster
 
     @property
     def bytes(self) -> int:
@@ -103,10 +108,14 @@ class Request:
 
 @dataclass(frozen=True)
 class LoadRequest(Request):
-    """Load a model into the pool (``pin=True`` loads and pins: a preload)."""
+    """Load a model into the pool (``pin=True`` loads and pins: a preload).
+
+    ``cluster`` names a cluster to shard the model over instead (see ``core.cluster``): the
+    pool then holds a separate entry for the sharded model, and ``ModelLoaded`` names it."""
 
     model_id: str
     pin: bool = False
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

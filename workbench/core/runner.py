@@ -129,6 +129,7 @@ class Runner:
             on_loaded=self._loaded,
         )
         self._handlers = Handlers(self.pool, self.emit, self._request_id)
+        self._clusters = config.clusters if config is not None else {}
 
     # ------------------------------------------------------------------ public
 
@@ -227,6 +228,10 @@ class Runner:
             self.emit(PlanReady(request.request_id, self.pool.plan(request.model_ids)))
         elif isinstance(request, PinRequest):
             self.pool.set_pinned(request.model_id, request.pinned)  # → PoolChanged
+        elif isinstance(request, LoadRequest) and request.cluster:
+            from workbench.core.cluster.entry import load_on_cluster
+
+            load_on_cluster(self.pool, self._clusters, request, self.emit)
         elif isinstance(request, LoadRequest):
             handlers.load(request)
         elif isinstance(request, UnloadRequest):

@@ -147,8 +147,9 @@ class RunnerClient:
 
     # ------------------------------------------------------------------ calls
 
-    def load(self, model_id: str, *, pin: bool = False) -> ModelLoaded:
-        return self._call(LoadRequest(model_id=model_id, pin=pin), ModelLoaded)
+    def load(self, model_id: str, *, pin: bool = False, cluster: str | None = None) -> ModelLoaded:
+        request = LoadRequest(model_id=model_id, pin=pin, cluster=cluster)
+        return self._call(request, ModelLoaded)
 
     def unload(self, model_id: str) -> ModelEvicted:
         return self._call(UnloadRequest(model_id=model_id), ModelEvicted)

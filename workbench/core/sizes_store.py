@@ -53,8 +53,10 @@ def _weight_files(location: Path) -> list[Path]:
 
 
 def model_key(info: ModelInfo) -> str:
-    """The store key: the file the weights come from (the GGUF for not-yet-imported models)."""
-    return str((info.gguf_source or info.path).expanduser().resolve())
+    """The store key: the file the weights come from (the GGUF for not-yet-imported models);
+    a model sharded over a cluster has its own key (this machine holds only its shares)."""
+    key = str((info.gguf_source or info.path).expanduser().resolve())
+    return f"{key}@cluster:{info.cluster.cluster}" if info.cluster is not None else key
 
 
 def fingerprint(info: ModelInfo) -> str:

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.core.cluster.placement import ClusterPlacement
 
 
 class ModelKind(StrEnum):
@@ -52,6 +56,7 @@ class ModelInfo:
     gguf_source: Path | None = None
     size_method: str = ""  # how estimated_bytes was found (see core.estimate)
     tuning: str = ""  # "base" | "instruct" where the model says so (see core.tuning), else ""
+    cluster: ClusterPlacement | None = None  # set when sharded over a cluster's hosts
 
     @property
     def is_base(self) -> bool:

@@ -79,6 +79,10 @@ def one_line(exc: BaseException) -> str:
 
 
 def _load(info: ModelInfo, report: Progress) -> LoadedModel:
+    if info.cluster is not None:
+        from workbench.core.cluster.engine import load_cluster
+
+        return load_cluster(info, report)
     if info.kind is ModelKind.TEXT:
         from workbench.core.engines.text import load_text
 

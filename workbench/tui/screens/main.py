@@ -217,6 +217,18 @@ class MainScreen(ChatExtras, Screen[None]):
     def on_pool_pane_evict_requested(self, message: PoolPane.EvictRequested) -> None:
         self.evict_model(message.model_id)
 
+    def on_pool_pane_cluster_load_requested(self, message: PoolPane.ClusterLoadRequested) -> None:
+        from workbench.tui.screens.cluster_picker import ClusterPicker, cluster_choices
+
+        model_id = message.model_id
+
+        def chosen(cluster: str | None) -> None:
+            if cluster:
+                self.bridge.submit(LoadRequest(model_id=model_id, cluster=cluster))
+
+        name = self.names.get(model_id, model_id)
+        self.app.push_screen(ClusterPicker(name, cluster_choices()), chosen)
+
     def on_pool_pane_plan_requested(self, message: PoolPane.PlanRequested) -> None:
         self.bridge.submit(PlanRequest(model_ids=(message.model_id,)))
 

@@ -1,7 +1,8 @@
 """The models in the pool, least recently used first (the next to be evicted on top).
 
 Each row: markers (📌 pinned, ▶ in use, … loading), name, measured size, the estimate made
-before loading, and how long the load took.
+before loading, and how long the load took. A model sharded over a cluster adds a line per
+rank under its name: host and share (sizes are this machine's part).
 """
 
 from __future__ import annotations
@@ -29,12 +30,23 @@ def markers(entry: PoolEntryView) -> str:
     return marks
 
 
+def cluster_lines(entry: PoolEntryView) -> list[str]:
+    """One line per rank of a sharded model: its host and share ([] for a local model)."""
+    if entry.cluster is None:
+        return []
+    return [
+        f"  rank {r.rank} {r.host}{' (here)' if r.local else ''}: {human_bytes(r.share_bytes)}"
+        for r in entry.cluster.ranks
+    ]
+
+
 def entry_row(entry: PoolEntryView) -> tuple[str, ...]:
     load = "loading" if entry.state == "loading" else human_seconds(entry.load_seconds)
     if entry.state != "loading" and entry.load_seconds is None:
         load = ""
     measured = human_bytes(entry.measured_bytes) if entry.measured_bytes is not None else "…"
-    return (markers(entry), entry.name, measured, human_bytes(entry.estimated_bytes), load)
+    name = "\n".join([entry.name, *cluster_lines(entry)])
+    return (markers(entry), name, measured, human_bytes(entry.estimated_bytes), load)
 
 
 class LoadedModels(DataTable):
@@ -61,7 +73,8 @@ class LoadedModels(DataTable):
         current = self.current_model_id
         self.clear()
         for entry in snapshot.entries:
-            self.add_row(*entry_row(entry), key=entry.model_id)
+            height = 1 + len(cluster_lines(entry))
+            self.add_row(*entry_row(entry), key=entry.model_id, height=height)
         self.model_ids = tuple(e.model_id for e in snapshot.entries)
         if current in self.model_ids:
             self.move_cursor(row=self.model_ids.index(current), animate=False)

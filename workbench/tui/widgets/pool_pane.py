@@ -30,6 +30,7 @@ class PoolPane(Vertical):
         Binding("l", "load", "Load"),
         Binding("p", "pin", "Pin/Unpin"),
         Binding("e", "evict", "Evict"),
+        Binding("c", "cluster", "Load on cluster", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -71,6 +72,9 @@ class PoolPane(Vertical):
 
     class EvictRequested(ModelMessage):
         """Evict a loaded model now."""
+
+    class ClusterLoadRequested(ModelMessage):
+        """Shard the model over a cluster (the screen asks which one)."""
 
     class PlanRequested(ModelMessage):
         """Ask the pool what loading this model would do."""
@@ -221,6 +225,11 @@ class PoolPane(Vertical):
             self.post_message(self.PinRequested(self, model_id, not self.is_pinned(model_id)))
         else:
             self.post_message(self.LoadRequested(self, model_id, pin=True))
+
+    def action_cluster(self) -> None:
+        model_id = self._usable_target()
+        if model_id is not None:
+            self.post_message(self.ClusterLoadRequested(self, model_id))
 
     def action_evict(self) -> None:
         model_id = self._usable_target()
