@@ -45,8 +45,8 @@ async def test_a_cluster_entry_lists_its_ranks_hosts_and_shares_under_its_name()
         assert str(local[1]) == "SmolLM2"
         assert str(sharded[1]).splitlines() == [
             "tiny @ pair",
-            "  rank 0 127.0.0.1 (here): 12 MB",
-            "  rank 1 10.0.0.2: 12 MB",
+            "  rank 0 127.0.0.1 (here): 12.0 MB",
+            "  rank 1 10.0.0.2: 12.0 MB",
         ]
-        assert str(sharded[3]) == "12 MB"  # charged to this machine: its own rank only
+        assert str(sharded[3]) == "12.0 MB"  # charged to this machine: its own rank only
         assert [row.height for row in table.ordered_rows] == [1, 3]
