@@ -72,6 +72,8 @@ def _run(handler: Callable[[argparse.Namespace], object], args: argparse.Namespa
     try:
         check_home()
         setup_logging(debug=getattr(args, "debug", False))
+        command = getattr(args, "command", None) or "app"
+        logging.getLogger("workbench.cli").info("mlxbench %s: %s", __version__, command)
         return int(handler(args) or 0)  # type: ignore[call-overload]
     except WorkbenchError as exc:
         print(f"mlxbench: error: {exc}", file=sys.stderr)
