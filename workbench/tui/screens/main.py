@@ -57,7 +57,7 @@ class MainScreen(Screen[None]):
         Binding("f4", "export", "Export .md", show=False),
         Binding("f5", "toggle_tab", "Chat/Embeddings", show=False),
         Binding("ctrl+b", "toggle_pool", "Models pane", show=False),
-        Binding("f8", "compare", "Compare"),
+        Binding("f8", "compare", "Compare", show=False),
         Binding("f9", "toggle_completion", "Completion mode", show=False),
     ]
 
