@@ -66,7 +66,7 @@ class CompareScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_or_close", "Cancel / back"),
-        Binding("f6", "close", "Back", show=False),
+        Binding("f6", "close", "Back", show=False, priority=True),
     ]
 
     DEFAULT_CSS = """

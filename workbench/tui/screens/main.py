@@ -67,8 +67,9 @@ class MainScreen(ChatExtras, Screen[None]):
         Binding("f8", "edit_last", "Edit last question", show=False),
         Binding("f9", "copy_reply", "Copy reply", show=False),
         Binding("f10", "copy_code", "Copy code block", show=False),
-        Binding("f6", "compare", "Compare"),
-        Binding("f7", "toggle_completion", "Completion mode", show=False),
+        # priority: the text areas bind F6/F7 to "select line"/"select all"
+        Binding("f6", "compare", "Compare", show=False, priority=True),
+        Binding("f7", "toggle_completion", "Completion mode", show=False, priority=True),
     ]
 
     def __init__(
