@@ -84,7 +84,10 @@ def test_chat_with_two_attachments(tmp_path: Path, snap_compare, size) -> None:
             await pilot.pause()
         cards = lambda: list(chat.attachments.query_children(AttachmentCard))  # noqa: E731
         await wait_for(pilot, lambda: len(cards()) == 2 and not chat.attachments.preparing, "2")
+        await wait_for(pilot, lambda: app.main_screen.pool.is_loaded(LLAVA), "loaded")
+        cards()[0].focus()  # a card, not the editor: no text cursor to catch mid-blink
         await settle(pilot)
+        await pilot.pause(0.2)  # the loaded-models table sizes its columns to the new row
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
