@@ -24,6 +24,7 @@ from workbench.core.sessions import SessionMessage
 from workbench.core.types import TurnStats
 from workbench.tui.widgets.attachments import AttachmentCard
 from workbench.tui.widgets.heatmap import Heatmap
+from workbench.tui.widgets.loaded_models import LoadedModels
 from workbench.tui.widgets.model_list import ModelList
 
 SIZES = [(80, 24), (120, 40), (200, 60)]
@@ -84,7 +85,13 @@ def test_chat_with_two_attachments(tmp_path: Path, snap_compare, size) -> None:
             await pilot.pause()
         cards = lambda: list(chat.attachments.query_children(AttachmentCard))  # noqa: E731
         await wait_for(pilot, lambda: len(cards()) == 2 and not chat.attachments.preparing, "2")
+        loaded = app.main_screen.query_one(LoadedModels)
+        await wait_for(pilot, lambda: loaded.row_count == 1, "loaded")
+        if app.main_screen.panes.pool_visible:  # the chat alone: its own layout is pictured
+            await pilot.press("ctrl+b")
+        cards()[0].focus()  # a card, not the editor: no text cursor to catch mid-blink
         await settle(pilot)
+        await pilot.pause(0.5)  # the loaded-models table sizes its columns to the new row
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -102,7 +109,11 @@ async def computed(pilot, *, models_pane: bool) -> None:
     heatmap = app.main_screen.query_one(Heatmap)
     await wait_for(pilot, lambda: len(heatmap.labels) == len(TEXTS), "the matrix")
     await pilot.press("down", "right")
+    inputs = app.main_screen.query_one("#embed-inputs")
+    inputs.scroll_home(animate=False)  # where typing left it scrolled depends on timing
+    app.main_screen.query_one("#embed-texts", TextArea).scroll_home(animate=False)
     await settle(pilot)
+    await pilot.pause(0.2)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
