@@ -20,6 +20,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from workbench.core.cluster.wire import LineReader, WireClosed, send
@@ -154,6 +155,14 @@ def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, ra
         prompt_progress_callback=on_prompt_progress,
         prefill_step_size=PREFILL_STEP,
     )
+    done = follow(responses, rank0, stopping)
+    if rank0 is not None:
+        rank0.tell({**done, "peak_bytes": int(mx.get_peak_memory())})
+
+
+def follow(responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool]) -> dict[str, Any]:
+    """Run the reply to its end (stop token, length, or an agreed cancel); rank 0 streams
+    each piece. Returns the ``done`` message."""
     finish, tail, last = "stop", "", None
     try:
         for response in responses:
@@ -170,17 +179,13 @@ def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, ra
         finish = "cancelled"
     finally:
         responses.close()
-    if rank0 is not None:
-        rank0.tell(
-            {
-                "type": "done",
-                "finish": finish,
-                "tail": tail,
-                "generation_tokens": last.generation_tokens if last else 0,
-                "prompt_tps": float(last.prompt_tps) if last else 0.0,
-                "peak_bytes": int(mx.get_peak_memory()),
-            }
-        )
+    return {
+        "type": "done",
+        "finish": finish,
+        "tail": tail,
+        "generation_tokens": last.generation_tokens if last else 0,
+        "prompt_tps": float(last.prompt_tps) if last else 0.0,
+    }
 
 
 def serve(args: argparse.Namespace) -> int:
