@@ -63,3 +63,9 @@ def lmstudio_models_dir() -> Path:
     """LM Studio's default model folder (``LMSTUDIO_MODELS_DIR`` overrides)."""
     value = os.environ.get("LMSTUDIO_MODELS_DIR")
     return Path(value).expanduser() if value else Path.home() / ".lmstudio" / "models"
+
+
+def cache_dir() -> Path:
+    """Things mlxbench can rebuild (e.g. synthetic models): the user cache folder."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))
