@@ -44,7 +44,8 @@ values of the weights, so they show how fast a shape runs here without a downloa
   synthetic:llama?hidden=2048&layers=16&heads=32&kv_heads=8&bits=4
                              any llama shape; also intermediate=, head_dim=, group=;
                              bits 4 or 8 (quantized), 16 (float16) or 32 (float32)
-  (quote it in a shell: the ? and & are special). `chat` and the app take them too.
+  (quote it in a shell: the ? and & are special). `chat` takes them too; once built,
+  they are listed with the other models, in the app as well.
 
 examples:
   mlxbench bench --quick --only decode,tui --model synthetic:llama-1b-4bit
