@@ -55,14 +55,16 @@ class SyntheticSpec:
     head_dim: int | None = None
     group: int = 64
     tied: bool = True
+    float32: bool = False  # keep unquantized weights and quantization scales in float32
 
     @property
     def folder_name(self) -> str:
         head = f"-d{self.head_dim}" if self.head_dim else ""
         tie = "" if self.tied else "-untied"
+        f32 = "-f32" if self.float32 and self.bits < 16 else ""
         return (
             f"llama-h{self.hidden}-l{self.layers}-a{self.heads}-kv{self.kv_heads}"
-            f"-i{self.intermediate}{head}-b{self.bits}-g{self.group}{tie}"
+            f"-i{self.intermediate}{head}-b{self.bits}-g{self.group}{tie}{f32}"
         )
 
 
@@ -187,7 +189,11 @@ def synthetic_models() -> list[ModelInfo]:
 
 def ensure_synthetic(query: str, say=lambda _message: None) -> ModelInfo:
     """The model ``query`` names, built (once) into the cache folder if it is not there."""
+    from workbench.core.device import has_gpu_build
+
     spec = parse_spec(query)
+    if spec.bits < 16 and not has_gpu_build():
+        spec = replace(spec, float32=True)  # CPU: half-precision scales run ~35× slower
     name = f"{PREFIX}{query.strip()[len(PREFIX) :].strip().lower()}"
     folder = cache_root() / spec.folder_name
     if not (folder / SPEC_FILE).is_file():

@@ -39,7 +39,7 @@ def write_weights(folder: Path, spec: Any, config: dict, stop_ids: list[int]) ->
     from mlx_lm.models import llama
 
     model = llama.Model(llama.ModelArgs.from_dict(config))
-    dtype = getattr(mx, DTYPES.get(spec.bits, "float16"))
+    dtype = getattr(mx, "float32" if spec.float32 else DTYPES.get(spec.bits, "float16"))
     quantize = spec.bits < 16
     for index, layer in enumerate(model.model.layers):
         _scaled(layer, index + 1)
@@ -68,7 +68,9 @@ def write_weights(folder: Path, spec: Any, config: dict, stop_ids: list[int]) ->
     weights = dict(tree_flatten(model.parameters()))
     mx.eval(weights)
     mx.save_safetensors(str(folder / "model.safetensors"), weights, metadata={"format": "mlx"})
-    config = dict(config, torch_dtype=DTYPES.get(spec.bits, "float16"))
+    config = dict(
+        config, torch_dtype="float32" if spec.float32 else DTYPES.get(spec.bits, "float16")
+    )
     if quantize:
         config["quantization"] = {"group_size": spec.group, "bits": spec.bits}
         config["quantization_config"] = config["quantization"]
