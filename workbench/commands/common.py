@@ -40,7 +40,8 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
         "--memory-limit",
         metavar="SIZE",
         default=argparse.SUPPRESS,
-        help='memory for loaded models: "8GB", "512MB", "60%%" of RAM, or a number of GB '
+        help='memory for loaded models: "8GB", "512MB", "60%%" of the device (GPU memory on CUDA, '
+        "the working set on a Mac, RAM on CPU), or a number of GB "
         "(default: memory_limit in config.toml, else 60%%)",
     )
     group.add_argument(
@@ -56,10 +57,13 @@ def budget_from_args(args: argparse.Namespace, config: Config) -> Budget:
     """The budget the flags ask for, falling back to the config file."""
     memory = getattr(args, "memory_limit", None)
     count = getattr(args, "max_models", None)
-    return make_budget(
+    budget = make_budget(
         memory if memory is not None else config.memory_limit,
         count if count is not None else config.max_models,
     )
+    if budget.warning:
+        print(f"warning: {budget.warning}", file=sys.stderr)
+    return budget
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ def open_client(
 
 def describe_budget(budget: Budget) -> str:
     plural = "s" if budget.max_models != 1 else ""
-    return f"{format_bytes(budget.memory_limit_bytes)}, {budget.max_models} model{plural}"
+    where = f" of {budget.device}" if budget.device else ""
+    return f"{format_bytes(budget.memory_limit_bytes)}{where}, {budget.max_models} model{plural}"
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,16 +1,21 @@
 """The pool's budget: how much memory models may take, and how many may be loaded at once.
 
 Users write the memory limit the way they think of it — "8GB", "512MB", "60%" of the
-machine's RAM, or a bare number of gigabytes — and this module turns it into bytes once, so
+device's memory, or a bare number of gigabytes — and this module turns it into bytes once, so
 the pool only ever compares integers. Units are binary (1 GB = 1024³ bytes), which is what
 ``mx.get_active_memory()`` and the operating system's RAM figures count in.
+
+The device is where the models live (``device``): GPU memory on CUDA, the recommended
+working set on a Mac (Metal), RAM on CPU. A limit larger than the device's memory is capped
+to it, with a warning: MLX does not fail cleanly when memory runs out.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from workbench.core.device import DeviceMemory, device_memory
 from workbench.core.errors import InputError
 from workbench.core.units import format_bytes
 
@@ -41,6 +46,8 @@ class Budget:
 
     memory_limit_bytes: int
     max_models: int
+    device: str = field(default="", compare=False)  # e.g. "GPU memory (NVIDIA H200)"
+    warning: str = field(default="", compare=False)  # why the limit was capped, if it was
 
     def __post_init__(self) -> None:
         if self.memory_limit_bytes <= 0:
@@ -52,16 +59,14 @@ class Budget:
 
 
 def total_memory_bytes() -> int:
-    """The machine's total RAM (what "60%" is a percentage of)."""
-    import psutil
-
-    return int(psutil.virtual_memory().total)
+    """The memory of the device models live on (what "60%" is a percentage of)."""
+    return device_memory().total_bytes
 
 
 def parse_memory_limit(text: str | int | float, total_bytes: int | None = None) -> int:
     """Bytes for "8GB", "512MB", "60%", "1.5" (GB); ``InputError`` for anything else.
 
-    ``total_bytes`` is the RAM a percentage refers to (default: this machine's).
+    ``total_bytes`` is the memory a percentage refers to (default: this device's).
     """
     if isinstance(text, bool):
         raise InputError(f"memory limit must be like 8GB, 512MB or 60% (got {text!r})")
@@ -82,8 +87,23 @@ def parse_memory_limit(text: str | int | float, total_bytes: int | None = None) 
     return value
 
 
-def make_budget(memory_limit: str | int | float, max_models: int) -> Budget:
-    """A ``Budget`` from user-facing values (the config file, command-line flags)."""
+def make_budget(
+    memory_limit: str | int | float, max_models: int, device: DeviceMemory | None = None
+) -> Budget:
+    """A ``Budget`` from user-facing values (the config file, command-line flags).
+
+    ``device`` (default: this machine's) is what a percentage is of, and the cap: a limit
+    larger than the device's memory becomes that memory, and ``warning`` says so.
+    """
     if isinstance(max_models, bool) or not isinstance(max_models, int):
         raise InputError(f"max models must be a whole number (got {max_models!r})")
-    return Budget(parse_memory_limit(memory_limit), max_models)
+    device = device or device_memory()
+    limit = parse_memory_limit(memory_limit, device.total_bytes)
+    budget = Budget(limit, max_models, device=device.describe())
+    if limit <= device.total_bytes:
+        return budget
+    warning = (
+        f"memory limit {format_bytes(limit)} is more than the {format_bytes(device.total_bytes)} "
+        f"of {device.describe()}; using {format_bytes(device.total_bytes)}"
+    )
+    return replace(budget, memory_limit_bytes=device.total_bytes, warning=warning)

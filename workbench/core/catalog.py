@@ -39,6 +39,7 @@ from workbench.core.modelfolder import (
     unusable,
 )
 from workbench.core.resolve import match_models
+from workbench.core.synthetic import synthetic_models
 from workbench.core.tuning import gguf_tuning
 from workbench.core.types import ModelInfo
 
@@ -301,5 +302,6 @@ def scan_catalog(config: Config | None = None) -> list[ModelInfo]:
         *lmstudio_models(config.lmstudio_dir or paths.lmstudio_models_dir()),
         *folder_models(config.model_dirs),
         *imported_models(),
+        *synthetic_models(),
     ]
     return apply_overrides(dedupe(found), config.models)

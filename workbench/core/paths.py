@@ -77,3 +77,9 @@ def check_home() -> None:
     blocker = next((p for p in home.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise InputError(f"MLXBENCH_HOME={home} cannot be created: {blocker} is a file")
+
+
+def cache_dir() -> Path:
+    """Things mlxbench can rebuild (e.g. synthetic models): the user cache folder."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))

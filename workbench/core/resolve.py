@@ -125,6 +125,10 @@ def resolve_model(query: str, catalog: list[ModelInfo]) -> ModelInfo:
     query = query.strip()
     if not query:
         raise ModelNotFoundError("no model given; `mlxbench models` lists them")
+    if query.lower().startswith("synthetic:"):  # a random-weight model of a named shape
+        from workbench.core.synthetic import ensure_synthetic
+
+        return ensure_synthetic(query)
     exact = [m for m in catalog if m.id == query] or [
         m for m in catalog if m.name.lower() == query.lower()
     ]

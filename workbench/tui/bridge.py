@@ -36,9 +36,11 @@ from workbench.core.protocol import (
     Request,
     RequestFailed,
     ShutdownRequest,
+    TokenEvent,
     UnloadRequest,
 )
 from workbench.tui.messages import RunnerEvent
+from workbench.tui.token_gate import TokenGate
 
 WORKER_NAME = "runner"
 
@@ -91,6 +93,7 @@ class RunnerBridge:
         self._stopping = False
         self._dead: str | None = None  # why no runner will ever answer (set on the UI thread)
         self._pending: dict[int, Request] = {}
+        self._tokens = TokenGate(self._send)
 
     def start(self) -> Worker[None]:
         """Run the runner on a thread worker named ``runner``."""
@@ -99,7 +102,20 @@ class RunnerBridge:
         )
 
     def _post(self, event: Event) -> None:
+        """The runner's callback: tokens go through the gate, other events at once (after
+        the tokens before them)."""
+        if isinstance(event, TokenEvent):
+            self._tokens.offer(event)
+            return
+        self._tokens.release()
+        self._send(event)
+
+    def _send(self, event: Event) -> None:
         self._app.post_message(RunnerEvent(event))
+
+    def take_tokens(self) -> list[TokenEvent]:
+        """The streamed text waiting in the gate (UI thread; after a ``TokensWaiting``)."""
+        return self._tokens.take()
 
     def _serve(self) -> None:
         runner = self._factory(self._post)

@@ -30,6 +30,7 @@ def ui_groups() -> list[Group]:
     """The app-side groups: TUI streaming vs raw, start-up and keys, transcript growth."""
     return [
         Group("tui", "2. decode through the TUI vs raw mlx-lm", _run("stream")),
+        Group("uicpu", "2b. UI-thread CPU per streamed token, 10 vs 1,000 msgs", _run("uicpu")),
         Group("startup", "6a. start to first frame", _run("startup")),
         Group("responsive", "6b. key handling while a reply streams", _run("responsive")),
         Group("pane", "7. chat pane: append at 10 vs 1,000 messages", _run("pane")),

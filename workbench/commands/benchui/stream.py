@@ -16,7 +16,7 @@ from typing import Any
 from workbench.commands.benchui.appkit import press, settled, wait_until
 from workbench.commands.benchui.realapp import real_app
 from workbench.core.bench.context import BenchContext
-from workbench.core.bench.decode import decode_metrics, same_reply_note
+from workbench.core.bench.decode import bandwidth_metrics, decode_metrics, same_reply_note
 from workbench.core.bench.harness import Goal, Metric, alternate_async
 from workbench.core.bench.raw import Generation
 from workbench.core.bench.texts import DECODE_PROMPT, decode_messages
@@ -94,7 +94,8 @@ async def measure(context: BenchContext) -> list[Metric]:
         context.say(f"decoding {options.max_tokens} tokens in the app and raw, in turn…")
         paired = await alternate_async(tui_side, raw_side, options.decode_rounds)
     note = same_reply_note(replies["tui"], replies["raw"], "TUI")
-    return decode_metrics(paired, "TUI", TUI_GOAL, note)
+    weights = context.text_model().estimated_bytes
+    return decode_metrics(paired, "TUI", TUI_GOAL, note) + bandwidth_metrics(paired, weights, "TUI")
 
 
 def run(context: BenchContext) -> list[Metric]:

@@ -16,7 +16,9 @@ from workbench.core.bench.harness import Group, GroupResult, Metric, run_group
 from workbench.core.errors import InputError
 
 # Every group, in the order they run and are reported. UI groups are supplied by the caller.
-ORDER = ("decode", "tui", "cache", "load", "embed", "startup", "responsive", "pane", "blas")
+ORDER = (
+    "decode", "tui", "uicpu", "cache", "load", "embed", "startup", "responsive", "pane", "blas",
+)  # fmt: skip
 ORDER += ("gemma",)
 OPT_IN = ("gemma",)  # minutes on a CPU: runs only when named in --only
 

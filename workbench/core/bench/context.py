@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TEXT = "SmolLM2-135M-Instruct"
 DEFAULT_EMBED = "all-MiniLM-L6-v2"
+DEFAULT_REPLY_TOKENS = 256
 
 Progress = Callable[[str], None]
 
@@ -37,6 +38,7 @@ class BenchOptions:
     embed_model: str | None = None
     only: tuple[str, ...] = ()
     config: Config = dataclasses.field(default_factory=Config)
+    reply_tokens: int | None = None  # the decode groups' reply length (None: the default)
 
     @property
     def rounds(self) -> int:
@@ -49,7 +51,11 @@ class BenchOptions:
 
     @property
     def max_tokens(self) -> int:
-        return 8 if self.quick else 32
+        """Tokens per reply in the decode groups: 256 by default, enough to show per-token
+        costs at GPU speeds (a reply of 32 hides what grows with its length)."""
+        if self.reply_tokens is not None:
+            return self.reply_tokens
+        return 8 if self.quick else DEFAULT_REPLY_TOKENS
 
     @property
     def sentences(self) -> int:

@@ -44,6 +44,29 @@ def decode_metrics(paired: Paired, side: str, goal: Goal, note: str) -> list[Met
     ]
 
 
+def bandwidth_metrics(paired: Paired, weights_bytes: int | None, side: str) -> list[Metric]:
+    """Decode speed as a share of the device's memory bandwidth, where the device is known.
+
+    Each token reads every weight once: weights bytes × tok/s ÷ peak bandwidth.
+    """
+    from workbench.core.bench.bandwidth import bandwidth_bytes_per_s, bandwidth_share
+    from workbench.core.device import device_memory
+
+    name = device_memory().name
+    peak = bandwidth_bytes_per_s(name)
+    speeds = paired.metric("decode_tps", "", "", ("", ""))
+    a, b = speeds.a, speeds.b
+    if peak is None or not weights_bytes or a is None or b is None:
+        return []
+    note = f"weights {weights_bytes / 2**30:.2f} GB × tok/s ÷ {peak / 1e12:.2f} TB/s ({name})"
+    return [
+        Metric(
+            "share of memory bandwidth", "%", bandwidth_share(weights_bytes, a, peak),
+            bandwidth_share(weights_bytes, b, peak), side, "raw", note=note,
+        )
+    ]  # fmt: skip
+
+
 def run(context: BenchContext) -> list[Metric]:
     options = context.options
     info = context.text_model()
@@ -67,4 +90,6 @@ def run(context: BenchContext) -> list[Metric]:
     context.say(f"decoding {options.max_tokens} tokens, pool and raw in turn…")
     paired = alternate(ours_side, raw_side, options.decode_rounds)
     note = same_reply_note(replies["ours"], replies["raw"], "pool")
-    return decode_metrics(paired, "pool", TPS_GOAL, note)
+    return decode_metrics(paired, "pool", TPS_GOAL, note) + bandwidth_metrics(
+        paired, info.estimated_bytes, "pool"
+    )

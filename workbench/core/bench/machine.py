@@ -51,4 +51,18 @@ def machine_info() -> dict[str, object]:
         "textual": version_of("textual"),
         "blas": blas.describe(),
         "blas_reason": info.reason if info else "not chosen yet",
+        **_device(),
+    }
+
+
+def _device() -> dict[str, object]:
+    """Where the models lived: the device, its memory, its bandwidth where known."""
+    from workbench.core.bench.bandwidth import bandwidth_bytes_per_s
+    from workbench.core.device import device_memory
+
+    memory = device_memory()
+    return {
+        "device": memory.describe(),
+        "device_memory_bytes": memory.total_bytes,
+        "device_bandwidth_bytes_per_s": bandwidth_bytes_per_s(memory.name),
     }

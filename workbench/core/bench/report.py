@@ -91,8 +91,16 @@ def _machine_line(machine: dict[str, object]) -> str:
         str(machine.get("os", "")),
         f"mlx {machine.get('mlx')}",
         f"BLAS: {machine.get('blas')}",
+        _device_text(machine),
     ]
     return " · ".join(part for part in parts if part)
+
+
+def _device_text(machine: dict[str, object]) -> str:
+    memory = machine.get("device_memory_bytes")
+    if not machine.get("device") or not isinstance(memory, int):
+        return ""
+    return f"models on {machine['device']}: {memory / 2**30:.0f} GB"
 
 
 def metric_json(metric: Metric) -> dict[str, object]:

@@ -310,7 +310,10 @@ class ChatPane(Vertical):
     def feed(self, text: str) -> None:
         """Queue streamed text for the next drain."""
         if self._reply is not None and self._reply.stream is not None:
+            first = not self._reply.stream.text
             self._reply.stream.feed(text)
+            if first and text:  # show the first text now, not at the next timer tick
+                self.call_later(self._drain)
 
     async def _drain(self) -> None:
         reply = self._reply
