@@ -26,11 +26,7 @@ from workbench.core.errors import InputError, WorkbenchError
 from workbench.core.images import DEFAULT_MAX_SIDE, PreparedImage
 from workbench.core.protocol import (
     EmbedRequest,
-    LoadRequest,
-    PinRequest,
-    PlanRequest,
     PoolSnapshot,
-    UnloadRequest,
 )
 from workbench.core.runner_handlers import check_chat
 from workbench.core.session_export import export_markdown
@@ -41,6 +37,7 @@ from workbench.tui.chat_controller import ChatController
 from workbench.tui.chat_extras import ChatExtras
 from workbench.tui.compare import CompareScreen
 from workbench.tui.messages import RunnerEvent
+from workbench.tui.model_commands import ModelCommands
 from workbench.tui.pane_layout import PaneLayout
 from workbench.tui.router import EventRouter
 from workbench.tui.screens.prompt import TextPromptScreen
@@ -52,7 +49,7 @@ from workbench.tui.widgets.embed_explorer import EmbeddingsPane
 from workbench.tui.widgets.pool_pane import PoolPane
 
 
-class MainScreen(ChatExtras, Screen[None]):
+class MainScreen(ChatExtras, ModelCommands, Screen[None]):
     """Pool, chat, embeddings. Commands here are also offered in the command palette."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -183,15 +180,6 @@ class MainScreen(ChatExtras, Screen[None]):
 
     # ----------------------------------------------------------------- model commands
 
-    def load_model(self, model_id: str, *, pin: bool = False) -> None:
-        self.bridge.submit(LoadRequest(model_id=model_id, pin=pin))
-
-    def pin_model(self, model_id: str, pinned: bool) -> None:
-        self.bridge.submit(PinRequest(model_id=model_id, pinned=pinned))
-
-    def evict_model(self, model_id: str) -> None:
-        self.bridge.submit(UnloadRequest(model_id=model_id))
-
     def choose_model(self, model_id: str) -> None:
         """Use a model: embeddings models open the explorer, others become the chat model."""
         if self.kind_of(model_id) is ModelKind.EMBEDDINGS:
@@ -208,30 +196,6 @@ class MainScreen(ChatExtras, Screen[None]):
         if not self.pool.is_loaded(model_id) and model_id not in self.pool.activity.loading:
             self.load_model(model_id)
         self.show_tab("tab-chat")
-
-    def on_pool_pane_load_requested(self, message: PoolPane.LoadRequested) -> None:
-        self.load_model(message.model_id, pin=message.pin)
-
-    def on_pool_pane_pin_requested(self, message: PoolPane.PinRequested) -> None:
-        self.pin_model(message.model_id, message.pinned)
-
-    def on_pool_pane_evict_requested(self, message: PoolPane.EvictRequested) -> None:
-        self.evict_model(message.model_id)
-
-    def on_pool_pane_cluster_load_requested(self, message: PoolPane.ClusterLoadRequested) -> None:
-        from workbench.tui.screens.cluster_picker import ClusterPicker, cluster_choices
-
-        model_id = message.model_id
-
-        def chosen(cluster: str | None) -> None:
-            if cluster:
-                self.bridge.submit(LoadRequest(model_id=model_id, cluster=cluster))
-
-        name = self.names.get(model_id, model_id)
-        self.app.push_screen(ClusterPicker(name, cluster_choices()), chosen)
-
-    def on_pool_pane_plan_requested(self, message: PoolPane.PlanRequested) -> None:
-        self.bridge.submit(PlanRequest(model_ids=(message.model_id,)))
 
     def on_pool_pane_model_chosen(self, message: PoolPane.ModelChosen) -> None:
         self.choose_model(message.model_id)
