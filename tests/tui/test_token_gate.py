@@ -45,6 +45,15 @@ def test_requests_are_kept_apart_in_order() -> None:
     assert gate.take() == [TokenEvent(1, "ab"), TokenEvent(2, "x"), TokenEvent(1, "c")]
 
 
+def test_a_merged_batch_keeps_the_latest_token_count() -> None:
+    """The chat's "generating: N tokens" line reads the count from the merged event."""
+    gate = TokenGate(lambda _e: None, gap=10.0)
+    for text, count in (("a", 1), ("b", 2), ("c", 3)):
+        gate.offer(TokenEvent(1, text, count))
+    gate.offer(TokenEvent(2, "x", 7))
+    assert gate.take() == [TokenEvent(1, "abc", 3), TokenEvent(2, "x", 7)]
+
+
 def test_the_gate_reopens_after_the_gap_and_wakes_for_what_came_meanwhile() -> None:
     async def scenario() -> tuple[list[Event], list[TokenEvent]]:
         posted: list[Event] = []

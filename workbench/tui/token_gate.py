@@ -58,13 +58,14 @@ class TokenGate:
         with self._lock:
             waiting, self._waiting = self._waiting, []
         self._schedule_reopen()
-        runs: list[tuple[int | None, list[str]]] = []
+        runs: list[tuple[int | None, list[str], int]] = []  # request, texts, tokens so far
         for event in waiting:
             if runs and runs[-1][0] == event.request_id:
                 runs[-1][1].append(event.text)
+                runs[-1] = (event.request_id, runs[-1][1], event.generated)
             else:
-                runs.append((event.request_id, [event.text]))
-        return [TokenEvent(request_id, "".join(texts)) for request_id, texts in runs]
+                runs.append((event.request_id, [event.text], event.generated))
+        return [TokenEvent(rid, "".join(texts), generated) for rid, texts, generated in runs]
 
     def _schedule_reopen(self) -> None:
         if self._reopen is not None:
