@@ -185,4 +185,4 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(fake_server) -> 
     response = httpx.post(f"{url}/v1/chat/completions", content=body(),
                           headers={"Content-Type": "application/json"})  # fmt: skip
     assert response.status_code == 413
-    assert response.json()["error"]["message"] == "request body is over the 1 MiB limit"
+    assert response.json()["error"]["message"] == "request body is over the 1.0 MB limit"

@@ -66,7 +66,7 @@ def test_a_body_over_the_limit_is_413(server) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client_for(server.url).chat.completions.create(model="smollm2", messages=huge)
     assert caught.value.status_code == 413
-    assert "request body is over the 2 MiB limit" in caught.value.body["message"]
+    assert "request body is over the 2.0 MB limit" in caught.value.body["message"]
 
 
 def test_too_many_or_too_large_images_are_413(server) -> None:
@@ -78,7 +78,7 @@ def test_too_many_or_too_large_images_are_413(server) -> None:
     big = data_uri(b"\x89PNG" + bytes(700 * 1024))
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="tiny-llava", messages=image_message(big))
-    assert caught.value.status_code == 413 and "512 KiB" in caught.value.body["message"]
+    assert caught.value.status_code == 413 and "512.0 KB" in caught.value.body["message"]
 
 
 def test_a_broken_image_is_400(server) -> None:

@@ -101,5 +101,5 @@ def test_image_fetch_is_guarded_unless_allowed(image_site: str) -> None:
     with pytest.raises(ImageError, match="loopback, private or link-local"):
         fetch_image(url, 1_000_000, 5, allow_private=False)
     assert fetch_image(url, 1_000_000, 5, allow_private=True).startswith(b"\x89PNG")
-    with pytest.raises(TooLarge, match="image is over the 10 bytes limit"):
+    with pytest.raises(TooLarge, match="image is over the 10 B limit"):
         fetch_image(url, 10, 5, allow_private=True)
