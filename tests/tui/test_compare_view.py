@@ -84,7 +84,7 @@ async def test_both_fit_stream_side_by_side_with_stats_and_are_saved(tmp_path: P
         "first token 0.42 s · 12.5 tok/s · peak memory 180.0 MB · size 92.0 MB · 6 tokens · stop",
     )
     assert b[:2] == ("B · Qwen2.5-1.5B-Instruct (chat)", REPLY)
-    assert "size 894 MB" in b[2]
+    assert "size 894.0 MB" in b[2]
     requests = factory.received(ChatRequest)
     assert [r.model_id for r in requests] == [SMOL, QWEN] and not any(r.raw for r in requests)
     files = sorted((tmp_path / "sessions").glob("*.json"))

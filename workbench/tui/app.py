@@ -43,6 +43,7 @@ from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import RunnerEvent
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.theming import setup_themes
+from workbench.tui.token_gate import TokensWaiting
 
 
 class MlxbenchApp(App[None]):
@@ -100,9 +101,15 @@ class MlxbenchApp(App[None]):
             self.theme = self._forced_theme
 
     def on_runner_event(self, message: RunnerEvent) -> None:
-        self.main_screen.post_message(RunnerEvent(message.event))
-        for listener in self.runner_listeners:
-            listener.post_message(RunnerEvent(message.event))
+        """Hand each runner event to the workbench and to every screen that follows the runner.
+        Streamed text waits in the bridge's token gate: it is taken here, once, so each
+        follower sees the same tokens in order, before the event that ends the reply."""
+        event = message.event
+        events = self.bridge.take_tokens() if isinstance(event, TokensWaiting) else [event]
+        for each in events:
+            self.main_screen.post_message(RunnerEvent(each))
+            for listener in self.runner_listeners:
+                listener.post_message(RunnerEvent(each))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The runner thread ended: say so (with its error) instead of failing silently."""

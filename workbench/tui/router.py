@@ -27,7 +27,6 @@ from workbench.core.protocol import (
     TokenEvent,
 )
 from workbench.tui.format import human_bytes, human_seconds
-from workbench.tui.token_gate import TokensWaiting
 
 if TYPE_CHECKING:
     from workbench.tui.screens.main import MainScreen
@@ -46,10 +45,6 @@ class EventRouter:
 
     async def route(self, event: Event) -> None:
         """Handle one event (called on the UI thread, in arrival order)."""
-        if isinstance(event, TokensWaiting):
-            for tokens in self.screen.bridge.take_tokens():
-                await self.route(tokens)
-            return
         request = self.screen.bridge.request_for(event)
         chat = self.screen.controller.owns(event.request_id)
         if isinstance(event, TokenEvent):
