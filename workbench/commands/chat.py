@@ -16,6 +16,7 @@ from pathlib import Path
 
 from workbench.commands.common import (
     add_budget_arguments,
+    add_sampling_arguments,
     open_client,
     require_kind,
     resolve,
@@ -36,10 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", metavar="MODEL")
     parser.add_argument("prompt", metavar="PROMPT", help='the user message ("-" reads stdin)')
     parser.add_argument("--system", metavar="TEXT", help="a system message")
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1)")
-    parser.add_argument("--max-tokens", type=int, default=512, help="reply length cap")
-    parser.add_argument("--seed", type=int, help="random seed, for repeatable sampling")
+    add_sampling_arguments(parser)
     parser.add_argument(
         "--image",
         action="append",
