@@ -28,7 +28,7 @@ async def wait_until(pilot, condition, limit_s: float = 300) -> None:
 async def main() -> None:
     from workbench.cli import build_parser
     from workbench.commands.app import build_app
-    from workbench.tui.widgets.model_list import ModelList
+    from workbench.tui.pool.model_list import ModelList
 
     app = build_app(build_parser().parse_args(["--memory-limit", "2GB"]))
     async with app.run_test(size=(120, 40)) as pilot:

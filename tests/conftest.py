@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.demo import installed_demo_models
+from workbench.core.models.demo import installed_demo_models
 
 SMOLLM2 = "SmolLM2-135M-Instruct"
 MINILM = "all-MiniLM-L6-v2"
@@ -34,7 +34,7 @@ def smollm2_gguf() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_dir(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2 imported to an MLX model folder, once per session (treat as read-only)."""
-    from workbench.core.gguf import ensure_imported
+    from workbench.core.gguf.importer import ensure_imported
 
     return ensure_imported(smollm2_gguf, dest_root=tmp_path_factory.mktemp("gguf-models"))
 
@@ -54,6 +54,6 @@ def gemma_gguf() -> Path:
 @pytest.fixture(scope="session")
 def gemma_dir(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Gemma 3 270M imported (K-quants re-quantized), once per session (treat as read-only)."""
-    from workbench.core.gguf import ensure_imported
+    from workbench.core.gguf.importer import ensure_imported
 
     return ensure_imported(gemma_gguf, dest_root=tmp_path_factory.mktemp("gemma-models"))

@@ -84,7 +84,7 @@ def _run(handler: Callable[[argparse.Namespace], object], args: argparse.Namespa
     except BrokenPipeError:
         raise
     except Exception as exc:
-        from workbench.core.mlx_backend import explain, is_backend_missing
+        from workbench.core.runner.mlx_backend import explain, is_backend_missing
 
         logging.getLogger("workbench.cli").exception("unexpected error")
         if is_backend_missing(exc):

@@ -12,10 +12,10 @@ from textual.widgets import Markdown
 from workbench.cli import build_parser
 from workbench.commands.app import build_app
 from workbench.core.types import SamplingSettings
-from workbench.tui.screens.cluster_picker import ClusterPicker
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.loaded_models import LoadedModels
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.pool.cluster_picker import ClusterPicker
+from workbench.tui.pool.loaded_models import LoadedModels
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 

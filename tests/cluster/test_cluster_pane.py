@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from workbench.core.cluster.placement import ClusterPlacement, RankShare
 from workbench.core.protocol import PoolEntryView, PoolSnapshot
 from workbench.core.types import Family, ModelKind
-from workbench.tui.widgets.loaded_models import LoadedModels
+from workbench.tui.pool.loaded_models import LoadedModels
 
 pytestmark = pytest.mark.anyio
 

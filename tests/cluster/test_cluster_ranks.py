@@ -13,13 +13,13 @@ import psutil
 import pytest
 from conftest import group_processes, rank_pids
 
-from workbench.core.budget import Budget
 from workbench.core.cluster.config import BUILTIN
 from workbench.core.cluster.plan import cluster_info, plan_cluster
 from workbench.core.errors import WorkbenchError
-from workbench.core.mlx_hooks import real_hooks
-from workbench.core.runner_client import RunnerClient
-from workbench.core.sizes_store import SizesStore
+from workbench.core.pool.budget import Budget
+from workbench.core.pool.sizes import SizesStore
+from workbench.core.runner.client import RunnerClient
+from workbench.core.runner.mlx_hooks import real_hooks
 from workbench.core.types import ChatMessage, Family, ModelInfo, ModelKind, SamplingSettings
 
 pytestmark = pytest.mark.real

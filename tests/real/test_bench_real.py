@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.blas import ENV_VAR
+from workbench.core.runner.blas import ENV_VAR
 
 pytestmark = pytest.mark.real
 
 GOAL_OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
 
 BINDING = """
-import workbench.core.blas as blas
+import workbench.core.runner.blas as blas
 info = blas.prepare("auto")
 import mlx.core as mx
 a = mx.ones((64, 64))
@@ -69,8 +69,8 @@ def test_switched_off_mlx_keeps_the_bundled_blas() -> None:
 def test_raw_baseline_and_text_engine_give_the_same_greedy_reply(smollm2_dir: Path) -> None:
     import threading
 
-    from workbench.core.bench.raw import OwnerThread, RawText
-    from workbench.core.bench.texts import decode_messages
+    from workbench.bench.raw import OwnerThread, RawText
+    from workbench.bench.texts import decode_messages
     from workbench.core.engines.text import load_text
     from workbench.core.types import Family, ModelInfo, ModelKind, SamplingSettings
 

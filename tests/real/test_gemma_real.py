@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from workbench.core.engines import load_engine
-from workbench.core.gguf_reader import read_header
+from workbench.core.gguf.reader import read_header
 from workbench.core.types import ChatMessage, Family, ModelInfo, ModelKind, SamplingSettings
 
 pytestmark = pytest.mark.real

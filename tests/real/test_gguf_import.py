@@ -14,7 +14,7 @@ import pytest
 from gguf_files import llama_metadata, llama_tensors, write_gguf
 
 from workbench.cli import main
-from workbench.core.gguf import RECORD_FILE, ensure_imported, import_gguf, read_record
+from workbench.core.gguf.importer import RECORD_FILE, ensure_imported, import_gguf, read_record
 
 pytestmark = pytest.mark.real
 
@@ -144,7 +144,8 @@ def test_changed_source_is_imported_again(smollm2_gguf: Path, tmp_path: Path) ->
 
 def test_concurrent_imports_share_one_result(smollm2_gguf: Path, tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from workbench.core.gguf import ensure_imported; "
+        "import sys; from pathlib import Path; "
+        "from workbench.core.gguf.importer import ensure_imported; "
         "said = []; "
         "path = ensure_imported(Path(sys.argv[1]), Path(sys.argv[2]), said.append); "
         "print(path, 'loading tensors' in said)"

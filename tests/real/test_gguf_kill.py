@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.gguf import import_gguf, read_record
+from workbench.core.gguf.importer import import_gguf, read_record
 
 pytestmark = pytest.mark.real
 

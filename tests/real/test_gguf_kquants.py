@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from gguf_files import arch_metadata, arch_tensors, write_gguf
 
-from workbench.core.gguf import import_gguf
-from workbench.core.gguf_convert import unpermute
+from workbench.core.gguf.convert import unpermute
+from workbench.core.gguf.importer import import_gguf
 
 pytestmark = pytest.mark.real
 
@@ -157,7 +157,7 @@ def test_qwen_files_load_unpermuted(tmp_path: Path, arch: str) -> None:
 
 
 def test_loading_reuses_an_import_made_at_other_bits(tmp_path: Path) -> None:
-    from workbench.core.gguf import ensure_imported
+    from workbench.core.gguf.importer import ensure_imported
 
     path = write_gguf(tmp_path / "k.gguf", arch_metadata("llama"), arch_tensors("llama", "Q4_K"))
     root = tmp_path / "models"

@@ -120,9 +120,9 @@ def test_corrupt_config(capsys: pytest.CaptureFixture[str], isolated: Path) -> N
 def test_models_json_shows_the_size_measured_at_the_last_load(
     capsys: pytest.CaptureFixture[str], minilm_dir: Path
 ) -> None:
-    from workbench.core.budget import make_budget
-    from workbench.core.catalog import scan_catalog
-    from workbench.core.runner_client import RunnerClient
+    from workbench.core.models.catalog import scan_catalog
+    from workbench.core.pool.budget import make_budget
+    from workbench.core.runner.client import RunnerClient
 
     catalog = scan_catalog()
     mini = next(m for m in catalog if m.id == "demo/all-MiniLM-L6-v2")

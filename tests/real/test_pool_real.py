@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError
+from workbench.core.models.resolve import model_from_path
+from workbench.core.pool.budget import Budget
 from workbench.core.protocol import Event, LoadStarted, ModelEvicted, TokenEvent
-from workbench.core.resolve import model_from_path
-from workbench.core.runner_client import RunnerClient
+from workbench.core.runner.client import RunnerClient
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings
 
 pytestmark = pytest.mark.real

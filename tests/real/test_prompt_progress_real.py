@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.budget import Budget
 from workbench.core.engines.text import PREFILL_STEP
+from workbench.core.models.resolve import model_from_path
+from workbench.core.pool.budget import Budget
 from workbench.core.protocol import Event, PromptProgress, TokenEvent
-from workbench.core.resolve import model_from_path
-from workbench.core.runner_client import RunnerClient
+from workbench.core.runner.client import RunnerClient
 from workbench.core.types import ChatMessage, SamplingSettings
 
 MB = 1024**2

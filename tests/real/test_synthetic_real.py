@@ -24,8 +24,8 @@ def test_a_synthetic_model_is_built_once_and_decodes_to_its_limit(
 ) -> None:
     from mlx_lm import load, stream_generate
 
-    from workbench.core.catalog import scan_catalog
-    from workbench.core.resolve import resolve_model
+    from workbench.core.models.catalog import scan_catalog
+    from workbench.core.models.resolve import resolve_model
 
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path))
     info = resolve_model(TINY, [])

@@ -15,9 +15,9 @@ from textual.widgets import Markdown
 
 from workbench.cli import build_parser
 from workbench.commands.app import build_app
-from workbench.core.demo import installed_demo_models
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.model_list import ModelList
+from workbench.core.models.demo import installed_demo_models
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 

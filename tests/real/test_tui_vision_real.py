@@ -21,16 +21,16 @@ from textual_image.widget import HalfcellImage
 from workbench.cli import build_parser
 from workbench.commands.app import runner_factory
 from workbench.commands.common import setup
-from workbench.core.demo import installed_demo_models
-from workbench.core.modelfolder import describe_folder
+from workbench.core.models.demo import installed_demo_models
+from workbench.core.models.folder import describe_folder
 from workbench.core.protocol import ChatDone, ChatRequest, Event, Request, TokenEvent
 from workbench.core.types import ModelInfo, ModelKind, SamplingSettings
 from workbench.tui.app import MlxbenchApp
-from workbench.tui.screens.attach import AttachScreen
-from workbench.tui.widgets.attachments import AttachmentCard
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.image_preview import ImagePreview
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat.attach_screen import AttachScreen
+from workbench.tui.chat.attachments import AttachmentCard
+from workbench.tui.chat.image_preview import ImagePreview
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 

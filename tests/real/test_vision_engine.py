@@ -19,7 +19,7 @@ from vlm_fixture import IMAGE_TOKENS_PER_IMAGE, build_tiny_llava
 from workbench.core.engines import ChatEngine, load_engine
 from workbench.core.engines.vision import VisionModel, accept_tokenizer_kwargs, load_vision
 from workbench.core.errors import ImageError, InputError, UnusableModelError
-from workbench.core.images import prepare_image, save_prepared
+from workbench.core.images.prepare import prepare_image, save_prepared
 from workbench.core.types import (
     ChatMessage,
     Family,

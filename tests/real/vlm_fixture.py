@@ -69,9 +69,9 @@ def build_tiny_llava(dest: Path, tokenizer_from: Path | None = None) -> Path:
 
 def smollm2_tokenizer(folder: Path) -> Path:
     """SmolLM2's tokenizer files written to ``folder`` from the bundled demo GGUF."""
-    from workbench.core.demo import installed_demo_models
-    from workbench.core.gguf_reader import read_header
-    from workbench.core.gguf_tokenizer import write_tokenizer
+    from workbench.core.gguf.reader import read_header
+    from workbench.core.gguf.tokenizer import write_tokenizer
+    from workbench.core.models.demo import installed_demo_models
 
     gguf = installed_demo_models().get("SmolLM2-135M-Instruct")
     if gguf is None:

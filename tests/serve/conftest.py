@@ -65,10 +65,10 @@ def vlm_dir(serve_home: Path) -> Path:
 
 @pytest.fixture(scope="package")
 def server(serve_home: Path, vlm_dir: Path) -> Iterator[Running]:
-    from workbench.core.budget import make_budget
-    from workbench.core.catalog import scan_catalog
     from workbench.core.config import load_config
-    from workbench.core.resolve import model_from_path
+    from workbench.core.models.catalog import scan_catalog
+    from workbench.core.models.resolve import model_from_path
+    from workbench.core.pool.budget import make_budget
     from workbench.serve.app import create_app
     from workbench.serve.server import ServerThread
     from workbench.serve.settings import ServeSettings

@@ -22,8 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from pool_fakes import MB, FakeEngine, FakeLoader, FakeMemory, fake_info
 
-from workbench.core.budget import Budget
-from workbench.core.mlx_hooks import MlxHooks
+from workbench.core.pool.budget import Budget
+from workbench.core.runner.mlx_hooks import MlxHooks
 from workbench.serve.app import create_app
 from workbench.serve.server import ServerThread
 from workbench.serve.settings import ServeSettings

@@ -36,8 +36,8 @@ from workbench.core.protocol import (
 )
 from workbench.core.types import ChatMessage, SamplingSettings
 from workbench.serve.remote import RemoteRunner, fetch_catalog
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.real
 

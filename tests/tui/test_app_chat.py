@@ -11,12 +11,12 @@ from fake_runner import Script, build_app, ready, wait_for
 from textual.widgets import Input, Markdown
 
 from workbench.core.protocol import ChatRequest
-from workbench.core.sessions import SessionMessage
-from workbench.tui.screens.settings import SettingsScreen
-from workbench.tui.widgets.chat_log import LOAD_STEP, MAX_MOUNTED, ChatLog
-from workbench.tui.widgets.chat_message import ChatMessageView, chat_markdown_parser
-from workbench.tui.widgets.model_list import ModelList
-from workbench.tui.widgets.turn_stats import TurnStatsView
+from workbench.core.sessions.store import SessionMessage
+from workbench.tui.chat.log import LOAD_STEP, MAX_MOUNTED, ChatLog
+from workbench.tui.chat.message import ChatMessageView, chat_markdown_parser
+from workbench.tui.chat.settings_screen import SettingsScreen
+from workbench.tui.chat.turn_stats import TurnStatsView
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 

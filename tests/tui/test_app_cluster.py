@@ -9,8 +9,8 @@ from fake_runner import build_app, ready, wait_for
 from textual.widgets import OptionList
 
 from workbench.core.protocol import LoadRequest
-from workbench.tui.screens.cluster_picker import ClusterPicker
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.pool.cluster_picker import ClusterPicker
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 

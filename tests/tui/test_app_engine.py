@@ -12,10 +12,10 @@ from textual.widgets import Markdown
 from workbench.core.errors import WorkbenchError
 from workbench.core.protocol import ChatRequest, EmbedRequest, PlanRequest, Request
 from workbench.tui.app import MlxbenchApp
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.embed_explorer import EmbeddingsPane
-from workbench.tui.widgets.memory_bar import MemoryBar
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.embeddings.explorer import EmbeddingsPane
+from workbench.tui.pool.memory_bar import MemoryBar
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 

@@ -10,11 +10,11 @@ from fake_runner import Script, build_app, ready, wait_for
 from textual.widgets import TabbedContent
 
 from workbench.core.protocol import LoadRequest, PlanRequest
-from workbench.tui.widgets.load_activity import LoadActivity
-from workbench.tui.widgets.loaded_models import LoadedModels
-from workbench.tui.widgets.memory_bar import MemoryBar
-from workbench.tui.widgets.model_list import ModelList
-from workbench.tui.widgets.plan_view import PlanView
+from workbench.tui.pool.load_activity import LoadActivity
+from workbench.tui.pool.loaded_models import LoadedModels
+from workbench.tui.pool.memory_bar import MemoryBar
+from workbench.tui.pool.model_list import ModelList
+from workbench.tui.pool.plan_view import PlanView
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ from fake_runner import Script, build_app, ready, wait_for
 from textual.widgets import Markdown
 
 from workbench.core.protocol import ChatRequest
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 

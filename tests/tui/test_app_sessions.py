@@ -12,10 +12,10 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, Markdown
 
 from workbench.core.protocol import ChatRequest, LoadRequest
-from workbench.core.sessions import Session, SessionMessage, SessionStore
+from workbench.core.sessions.store import Session, SessionMessage, SessionStore
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.chat.sessions_screen import SessionsScreen
 from workbench.tui.screens.prompt import ConfirmScreen, TextPromptScreen
-from workbench.tui.screens.sessions import SessionsScreen
-from workbench.tui.widgets.chat_log import ChatLog
 
 pytestmark = pytest.mark.anyio
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
 
-from workbench.core.sessions import SessionMessage
+from workbench.core.sessions.store import SessionMessage
 from workbench.core.types import TurnStats
-from workbench.tui.widgets.model_list import ModelList
-from workbench.tui.widgets.plan_view import PlanView
+from workbench.tui.pool.model_list import ModelList
+from workbench.tui.pool.plan_view import PlanView
 
 SIZE = (120, 40)
 SMOL, QWEN, LLAVA = "demo/SmolLM2-135M-Instruct", "demo/Qwen2.5-1.5B-Instruct", "demo/llava-tiny"

@@ -22,12 +22,12 @@ from textual.widgets import Button, Input
 from textual_image.widget import HalfcellImage
 
 from workbench.core.protocol import ChatRequest
-from workbench.tui.screens.attach import AttachScreen, ImageTree
-from workbench.tui.widgets import chat_pane as chat_pane_module
-from workbench.tui.widgets.attachments import AttachmentCard, AttachmentStrip, PendingCard
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.image_preview import ImagePreview
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat import pane as chat_pane_module
+from workbench.tui.chat.attach_screen import AttachScreen, ImageTree
+from workbench.tui.chat.attachments import AttachmentCard, AttachmentStrip, PendingCard
+from workbench.tui.chat.image_preview import ImagePreview
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 

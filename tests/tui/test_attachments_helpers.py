@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workbench.tui.widgets.attachments import pasted_image_sources, short_source
-from workbench.tui.widgets.image_preview import make_thumbnail, thumbnail_cells
+from workbench.tui.chat.attachments import pasted_image_sources, short_source
+from workbench.tui.chat.image_preview import make_thumbnail, thumbnail_cells
 
 
 @pytest.fixture

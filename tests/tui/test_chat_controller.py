@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from workbench.core.protocol import ChatDone
-from workbench.core.sessions import SessionMessage, SessionStore
+from workbench.core.sessions.store import SessionMessage, SessionStore
 from workbench.core.types import ChatMessage, TurnStats
-from workbench.tui.chat_controller import ChatController
+from workbench.tui.chat.controller import ChatController
 
 STATS = TurnStats(3, 2, 0.1, 30.0, 5.0, 0, "stop")
 

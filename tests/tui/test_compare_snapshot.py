@@ -12,9 +12,9 @@ import pytest
 from fake_runner import Script, build_app, ready, wait_for
 from textual.widgets import Select, Static
 
+from workbench.tui.chat.input import ChatInput
 from workbench.tui.compare import CompareScreen
 from workbench.tui.compare.lane import CompareLane
-from workbench.tui.widgets.chat_input import ChatInput
 
 SMOL, QWEN = "demo/SmolLM2-135M-Instruct", "demo/Qwen2.5-1.5B-Instruct"
 REPLY = "The capital of France is **Paris**.\n\n- river: the `Seine`"

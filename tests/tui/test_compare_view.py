@@ -58,7 +58,7 @@ def lane_text(screen: CompareScreen, side: str) -> tuple[str, str, str]:
 
 
 async def send(pilot, screen: CompareScreen, text: str) -> None:
-    from workbench.tui.widgets.chat_input import ChatInput
+    from workbench.tui.chat.input import ChatInput
 
     box = screen.query_one(ChatInput)
     box.focus()
@@ -119,7 +119,7 @@ async def test_cannot_fit_sends_nothing_and_keeps_the_prompt(tmp_path: Path) -> 
         pairs = lambda: [r for r in factory.received(PlanRequest) if len(r.model_ids) == 2]  # noqa: E731
         await wait_for(pilot, lambda: len(pairs()) >= 2, "a fresh plan")
         await pilot.pause(0.1)
-        from workbench.tui.widgets.chat_input import ChatInput
+        from workbench.tui.chat.input import ChatInput
 
         kept, line = screen.query_one(ChatInput).text, plan_line(screen)
     assert not factory.received(ChatRequest)

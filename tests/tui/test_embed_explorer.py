@@ -17,11 +17,11 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, Select, Static, TextArea
 
 from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind
-from workbench.tui.widgets.colour_scale import luminance
-from workbench.tui.widgets.embed_explorer import EmbeddingsPane
-from workbench.tui.widgets.heatmap import Heatmap
-from workbench.tui.widgets.neighbours import RankedList
-from workbench.tui.widgets.scale_legend import ScaleLegend
+from workbench.tui.embeddings.colour_scale import luminance
+from workbench.tui.embeddings.explorer import EmbeddingsPane
+from workbench.tui.embeddings.heatmap import Heatmap
+from workbench.tui.embeddings.neighbours import RankedList
+from workbench.tui.embeddings.scale_legend import ScaleLegend
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import pytest
 from rich.cells import cell_len
 
 from workbench.core.errors import InputError
-from workbench.tui.widgets.colour_scale import (
+from workbench.tui.embeddings.colour_scale import (
     NEGATIVE,
     POSITIVE,
     VIRIDIS,
@@ -20,7 +20,7 @@ from workbench.tui.widgets.colour_scale import (
     text_colour,
     to_hex,
 )
-from workbench.tui.widgets.embed_texts import read_texts_file, split_texts, truncate
+from workbench.tui.embeddings.texts import read_texts_file, split_texts, truncate
 
 
 def test_split_texts_keeps_order_and_drops_blank_lines() -> None:
@@ -122,7 +122,7 @@ def test_text_colour_contrasts_with_the_background() -> None:
 
 
 def test_labels_take_what_the_numbers_leave() -> None:
-    from workbench.tui.widgets.embed_texts import fit_label_width
+    from workbench.tui.embeddings.texts import fit_label_width
 
     texts = ["The cat sat on the mat.", "Stock markets fell sharply today after the news."]
     assert fit_label_width(200, texts, 6) == 3 + 48 + 1  # whole texts on a wide screen

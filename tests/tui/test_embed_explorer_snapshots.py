@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import Footer, Input, TextArea
 
 from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind
+from workbench.tui.embeddings.explorer import EmbeddingsPane
 from workbench.tui.theming import setup_themes
-from workbench.tui.widgets.embed_explorer import EmbeddingsPane
 
 SIZE = (120, 40)
 MODEL = ModelInfo(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from workbench.core.protocol import LoadPlan, PoolSnapshot
-from workbench.tui.widgets.memory_bar import memory_text
-from workbench.tui.widgets.plan_view import describe_plan
+from workbench.tui.pool.memory_bar import memory_text
+from workbench.tui.pool.plan_view import describe_plan
 
 MB = 1024 * 1024
 NAMES = {"a": "SmolLM2", "b": "MiniLM"}

@@ -7,7 +7,7 @@ import threading
 
 from workbench.core.protocol import ChatDone, Event, TokenEvent
 from workbench.core.types import TurnStats
-from workbench.tui.token_gate import TokenGate, TokensWaiting
+from workbench.tui.chat.token_gate import TokenGate, TokensWaiting
 
 
 def test_first_token_wakes_at_once_and_later_ones_wait_for_the_take() -> None:

@@ -19,14 +19,14 @@ from textual.widgets import DataTable, Input, Label, TextArea
 
 from workbench.core import app_state
 from workbench.core.protocol import ChatRequest
-from workbench.core.sessions import SessionMessage
-from workbench.tui.screens.sessions import SessionsScreen
-from workbench.tui.screens.settings import SettingsScreen
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.heatmap import Heatmap
-from workbench.tui.widgets.loaded_models import LoadedModels
-from workbench.tui.widgets.model_list import ModelList
-from workbench.tui.widgets.plan_view import PlanView
+from workbench.core.sessions.store import SessionMessage
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.chat.sessions_screen import SessionsScreen
+from workbench.tui.chat.settings_screen import SettingsScreen
+from workbench.tui.embeddings.heatmap import Heatmap
+from workbench.tui.pool.loaded_models import LoadedModels
+from workbench.tui.pool.model_list import ModelList
+from workbench.tui.pool.plan_view import PlanView
 
 pytestmark = pytest.mark.anyio
 

@@ -16,11 +16,11 @@ from fake_runner import build_app, ready, wait_for
 from textual.widgets import Input, TabbedContent, TextArea
 
 from workbench.core import app_state
-from workbench.tui.widgets.chat_log import ChatLog
-from workbench.tui.widgets.embed_explorer import EmbeddingsPane
-from workbench.tui.widgets.heatmap import Heatmap
-from workbench.tui.widgets.model_list import ModelList
-from workbench.tui.widgets.neighbours import RankedList
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.embeddings.explorer import EmbeddingsPane
+from workbench.tui.embeddings.heatmap import Heatmap
+from workbench.tui.embeddings.neighbours import RankedList
+from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 

@@ -20,12 +20,12 @@ from PIL import Image
 from textual import events
 from textual.widgets import TextArea
 
-from workbench.core.sessions import SessionMessage
+from workbench.core.sessions.store import SessionMessage
 from workbench.core.types import TurnStats
-from workbench.tui.widgets.attachments import AttachmentCard
-from workbench.tui.widgets.heatmap import Heatmap
-from workbench.tui.widgets.loaded_models import LoadedModels
-from workbench.tui.widgets.model_list import ModelList
+from workbench.tui.chat.attachments import AttachmentCard
+from workbench.tui.embeddings.heatmap import Heatmap
+from workbench.tui.pool.loaded_models import LoadedModels
+from workbench.tui.pool.model_list import ModelList
 
 SIZES = [(80, 24), (120, 40), (200, 60)]
 LLAVA = "demo/llava-tiny"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from catalog_fakes import LLAMA_CONFIG, TENSORS, make_hf_repo, safetensors_bytes
 
-from workbench.core.catalog import hf_cache_models
-from workbench.core.estimate import HeaderError
-from workbench.core.estimate import safetensors_bytes as header_bytes
-from workbench.core.modelfolder import describe_folder
+from workbench.core.models.catalog import hf_cache_models
+from workbench.core.models.folder import describe_folder
+from workbench.core.pool.estimate import HeaderError
+from workbench.core.pool.estimate import safetensors_bytes as header_bytes
 
 
 def write_header(path: Path, header: dict) -> None:

@@ -18,7 +18,7 @@ from workbench.core.limits import (
     context_length,
 )
 from workbench.core.types import SamplingSettings
-from workbench.tui.screens.settings import parse_sampling
+from workbench.tui.chat.settings_screen import parse_sampling
 
 
 @pytest.mark.parametrize(

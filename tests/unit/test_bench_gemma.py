@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.bench import core_groups, select
-from workbench.core.bench.gemma import import_in_child
-from workbench.core.bench.harness import NotAvailable
+from workbench.bench import core_groups, select
+from workbench.bench.gemma import import_in_child
+from workbench.bench.harness import NotAvailable
 
 
 def test_gemma_runs_only_when_named() -> None:

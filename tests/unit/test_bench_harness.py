@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.core.bench import Group, core_groups, select
-from workbench.core.bench.harness import (
+from workbench.bench import Group, core_groups, select
+from workbench.bench.harness import (
     Goal,
     Metric,
     NotAvailable,

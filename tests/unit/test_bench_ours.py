@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.bench.ours import OurSide
+from workbench.bench.ours import OurSide
 from workbench.core.config import Config
 from workbench.core.errors import WorkbenchError
-from workbench.core.mlx_hooks import MlxHooks
+from workbench.core.runner.mlx_hooks import MlxHooks
 from workbench.core.types import (
     ChatMessage,
     EmbeddingResult,

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from workbench import cli
-from workbench.commands import benchui
-from workbench.core import bench, blas
-from workbench.core.bench.harness import Goal, Group, GroupResult, Metric, NotAvailable
-from workbench.core.bench.report import format_value, render_table, to_json
+from workbench import bench, cli
+from workbench.bench import ui as benchui
+from workbench.bench.harness import Goal, Group, GroupResult, Metric, NotAvailable
+from workbench.bench.report import format_value, render_table, to_json
+from workbench.core.runner import blas
 
 MACHINE = {"cpu": "Test CPU", "cores_logical": 2, "ram_bytes": 8 * 2**30, "os": "Linux",
            "mlx": "0.0", "blas": "reference BLAS (mlx-cpu wheel)"}  # fmt: skip
@@ -139,7 +139,7 @@ def test_cli_model_that_does_not_exist_is_one_line_error(
 def test_cli_embedding_model_given_as_text_model_is_refused(
     fake_groups: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from workbench.core.demo import installed_demo_models
+    from workbench.core.models.demo import installed_demo_models
 
     minilm = installed_demo_models()["all-MiniLM-L6-v2"]
     assert cli.main(["bench", "--model", str(minilm)]) == 2

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core import blas
+from workbench.core.runner import blas
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +125,7 @@ def test_debian_multiarch_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 CHILD = """
 import ctypes, json, sys
-from workbench.core import blas
+from workbench.core.runner import blas
 info = blas.prepare("auto")
 provider = blas.file_of(ctypes.cast(ctypes.CDLL(None).cblas_sgemm, ctypes.c_void_p).value, "")
 print(json.dumps({"active": info.active, "path": info.path, "reason": info.reason,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.core.budget import Budget, format_bytes, make_budget, parse_memory_limit
 from workbench.core.errors import InputError
+from workbench.core.pool.budget import Budget, format_bytes, make_budget, parse_memory_limit
 
 GB = 1024**3
 

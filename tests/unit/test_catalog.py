@@ -16,10 +16,10 @@ from catalog_fakes import (
     safetensors_bytes,
 )
 
-from workbench.core import catalog
-from workbench.core.catalog import scan_catalog
 from workbench.core.config import Config, ModelOverride
 from workbench.core.errors import InputError
+from workbench.core.models import catalog
+from workbench.core.models.catalog import scan_catalog
 from workbench.core.types import Family, ModelInfo, ModelKind
 
 BERT_CONFIG = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": 8}

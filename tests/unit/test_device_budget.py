@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workbench.commands.common import describe_budget
-from workbench.core.budget import make_budget
-from workbench.core.device import DeviceMemory, from_device_info
+from workbench.core.pool.budget import make_budget
+from workbench.core.pool.device import DeviceMemory, from_device_info
 
 GB = 1024**3
 RAM = 126 * GB

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.tui.drain_pacer import DrainPacer
+from workbench.tui.chat.drain_pacer import DrainPacer
 
 
 class Clocks:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from catalog_fakes import LLAMA_CONFIG, make_gguf, write_safetensors
 
-from workbench.core.estimate import (
+from workbench.core.pool.estimate import (
     DEFAULT_BYTES,
     estimate_bytes,
     estimate_from_config,

@@ -18,10 +18,10 @@ from gguf_files import ARRAY, BOOL, STRING, gguf_string, llama_metadata, llama_t
 
 from workbench.cli import main
 from workbench.core.errors import GGUFError
-from workbench.core.gguf import default_name, ensure_imported, import_gguf
-from workbench.core.gguf_convert import llama3_rope_factors, model_config, quantization, unpermute
-from workbench.core.gguf_reader import read_header
-from workbench.core.gguf_tokenizer import build_tokenizer
+from workbench.core.gguf.convert import llama3_rope_factors, model_config, quantization, unpermute
+from workbench.core.gguf.importer import default_name, ensure_imported, import_gguf
+from workbench.core.gguf.reader import read_header
+from workbench.core.gguf.tokenizer import build_tokenizer
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from gguf_files import (
 
 from workbench.cli import main
 from workbench.core.errors import GGUFError
-from workbench.core.gguf import import_gguf, sweep_leftovers
+from workbench.core.gguf.importer import import_gguf, sweep_leftovers
 
 
 def refusal(tmp_path: Path, metadata: dict, tensors: list | None = None) -> str:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from workbench.core.errors import ImageError, InputError
-from workbench.core.images import (
+from workbench.core.images.prepare import (
     fit_size,
     load_image_file,
     prepare_image,

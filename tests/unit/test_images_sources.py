@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from workbench.core.errors import ImageError
-from workbench.core.images import prepare_image
+from workbench.core.images.prepare import prepare_image
 
 STALL_LIMIT_S = 5.0
 CAP = 10_000  # a small byte cap keeps the over-the-cap bodies small

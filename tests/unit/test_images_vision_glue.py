@@ -156,7 +156,7 @@ def test_processors_without_typed_kwargs_are_left_alone() -> None:
 
 def test_importing_the_engine_and_images_costs_no_mlx() -> None:
     code = (
-        "import sys, workbench.core.engines.vision, workbench.core.images;"
+        "import sys, workbench.core.engines.vision, workbench.core.images.prepare;"
         "heavy = {'mlx', 'mlx_vlm', 'mlx_lm', 'transformers', 'httpx'} & set(sys.modules);"
         "print(sorted(heavy))"
     )

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.sessions import SessionStore
+from workbench.core.sessions.store import SessionStore
 from workbench.core.themes import remembered_theme
 
 SESSION_WRITER = """
 import sys
 from pathlib import Path
-from workbench.core.sessions import SessionMessage, SessionStore
+from workbench.core.sessions.store import SessionMessage, SessionStore
 
 store = SessionStore(Path(sys.argv[1]))
 session = store.new_session()

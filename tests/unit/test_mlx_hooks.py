@@ -14,7 +14,7 @@ import weakref
 
 import pytest
 
-from workbench.core import mlx_hooks
+from workbench.core.runner import mlx_hooks
 
 
 class Node:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from pool_fakes import MB, FakeEngine, FakeLoader, FakeMemory, fake_info, unload
 
-from workbench.core.budget import Budget
 from workbench.core.errors import InputError, InsufficientMemoryError, WorkbenchError
-from workbench.core.pool import ModelPool
-from workbench.core.sizes_store import SizesStore
+from workbench.core.pool.budget import Budget
+from workbench.core.pool.model_pool import ModelPool
+from workbench.core.pool.sizes import SizesStore
 from workbench.core.types import ModelInfo
 
 SIZES = {"a": 100 * MB, "b": 200 * MB, "c": 300 * MB, "d": 50 * MB}

@@ -12,10 +12,10 @@ import threading
 import pytest
 from pool_fakes import MB, FakeLoader, FakeMemory, fake_info, unload
 
-from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError
-from workbench.core.pool import ModelPool
-from workbench.core.pool_fit import cache_growth
+from workbench.core.pool.budget import Budget
+from workbench.core.pool.fit import cache_growth
+from workbench.core.pool.model_pool import ModelPool
 from workbench.core.types import SamplingSettings
 
 SIZES = {"a": 100 * MB, "b": 200 * MB, "c": 300 * MB, "d": 50 * MB}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pool_fakes import MB, FakeLoader, FakeMemory, fake_info, unload
 
-from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError
-from workbench.core.pool import ModelPool
-from workbench.core.sizes_store import SizesStore, fingerprint, model_key
+from workbench.core.pool.budget import Budget
+from workbench.core.pool.model_pool import ModelPool
+from workbench.core.pool.sizes import SizesStore, fingerprint, model_key
 
 
 def test_a_load_measured_over_the_budget_is_unloaded_and_refused(tmp_path: Path) -> None:

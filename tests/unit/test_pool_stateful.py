@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from pool_fakes import MB, FakeLoader, FakeMemory, fake_info
 
-from workbench.core.budget import Budget
 from workbench.core.errors import InsufficientMemoryError, WorkbenchError
-from workbench.core.pool import ModelPool
+from workbench.core.pool.budget import Budget
+from workbench.core.pool.model_pool import ModelPool
 
 SIZES = {"a": 100 * MB, "b": 200 * MB, "c": 300 * MB, "d": 50 * MB, "e": 400 * MB, "f": 150 * MB}
 MODELS = st.sampled_from(sorted(SIZES))

@@ -9,7 +9,7 @@ import pytest
 from catalog_fakes import LLAMA_CONFIG, make_gguf, make_model
 
 from workbench.core.errors import AmbiguousModelError, ModelNotFoundError, UnusableModelError
-from workbench.core.resolve import resolve_model
+from workbench.core.models.resolve import resolve_model
 from workbench.core.types import Family, ModelInfo, ModelKind
 
 

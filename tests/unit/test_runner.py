@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from pool_fakes import MB, FakeEngine, FakeLoader, FakeMemory, fake_info
 
-from workbench.core.budget import Budget
 from workbench.core.errors import (
     InputError,
     InsufficientMemoryError,
     WorkbenchError,
     WrongModelKindError,
 )
-from workbench.core.mlx_hooks import MlxHooks
+from workbench.core.pool.budget import Budget
 from workbench.core.protocol import (
     ChatDone,
     ChatRequest,
@@ -34,8 +33,9 @@ from workbench.core.protocol import (
     RunnerReady,
     TokenEvent,
 )
-from workbench.core.runner import Runner
-from workbench.core.runner_client import RunnerClient
+from workbench.core.runner.client import RunnerClient
+from workbench.core.runner.loop import Runner
+from workbench.core.runner.mlx_hooks import MlxHooks
 from workbench.core.types import ChatMessage, ModelKind, SamplingSettings
 
 SIZES = {"chat": 300 * MB, "vision": 300 * MB, "emb": 100 * MB, "other": 300 * MB}

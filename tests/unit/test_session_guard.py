@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.session_guard import SessionForked
-from workbench.core.sessions import SessionError, SessionMessage, SessionStore
-from workbench.tui.chat_controller import ChatController
+from workbench.core.sessions.guard import SessionForked
+from workbench.core.sessions.store import SessionError, SessionMessage, SessionStore
+from workbench.tui.chat.controller import ChatController
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_a_fifo_or_folder_named_like_a_session_never_hangs_the_listing(root: Pat
 def test_a_session_file_over_the_size_limit_is_refused(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workbench.core.sessions as sessions
+    import workbench.core.sessions.store as sessions
 
     store = SessionStore(root)
     session = store.save(store.new_session().with_message(SessionMessage("user", "x" * 5000)))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from workbench.core.errors import InputError
-from workbench.core.session_export import export_markdown, session_markdown
-from workbench.core.sessions import (
+from workbench.core.sessions.export import export_markdown, session_markdown
+from workbench.core.sessions.store import (
     Session,
     SessionError,
     SessionMessage,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.core.compare import LaneResult, compare_messages
-from workbench.core.sessions import SessionError, SessionMessage, SessionStore
+from workbench.core.sessions.store import SessionError, SessionMessage, SessionStore
 from workbench.core.types import TurnStats
 
 STATS = TurnStats(5, 8, 0.6, 20.0, 4.7, 113 * 1024**2, "length")

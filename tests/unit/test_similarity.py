@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from workbench.core.errors import InputError
-from workbench.core.similarity import (
+from workbench.core.embeddings.similarity import (
     Neighbour,
     cosine_matrix,
     normalise_rows,
@@ -19,6 +18,7 @@ from workbench.core.similarity import (
     rank_against,
     top_k_neighbours,
 )
+from workbench.core.errors import InputError
 
 
 def test_cosine_matrix_of_known_vectors() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.core.errors import InputError
-from workbench.core.synthetic import (
+from workbench.core.models.synthetic import (
     PRESETS,
     is_synthetic,
     model_config,

@@ -9,8 +9,8 @@ import gguf
 import numpy as np
 import pytest
 
-from workbench.core.modelfolder import describe_folder, describe_gguf
-from workbench.core.tuning import (
+from workbench.core.models.folder import describe_folder, describe_gguf
+from workbench.core.models.tuning import (
     BASE,
     INSTRUCT,
     UNKNOWN,
@@ -112,8 +112,8 @@ def test_an_import_keeps_the_tuning_of_its_gguf_not_of_the_template_it_added(
 ) -> None:
     """The importer writes a family template into a base model's import so that it can
     chat; the catalog still calls the model what its GGUF says it is."""
-    from workbench.core.catalog import imported_models
-    from workbench.core.gguf_record import RECORD_FILE
+    from workbench.core.gguf.record import RECORD_FILE
+    from workbench.core.models.catalog import imported_models
 
     source = _gguf(tmp_path / "gemma-3-270m.gguf", "Gemma 3 270m", None, None)
     root = tmp_path / "models"

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from workbench.core.budget import Budget
     from workbench.core.config import Config
+    from workbench.core.pool.budget import Budget
     from workbench.core.protocol import Event
     from workbench.core.types import ModelInfo
     from workbench.tui.app import MlxbenchApp
@@ -55,7 +55,7 @@ def runner_factory(
     """Builds the real runner when called (on the app's worker thread)."""
 
     def factory(callback: Callable[[Event], None]) -> RunnerLike:
-        from workbench.core.runner import Runner
+        from workbench.core.runner.loop import Runner
 
         return Runner(callback, catalog=catalog, budget=budget, config=config)
 

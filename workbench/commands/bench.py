@@ -11,9 +11,9 @@ import argparse
 import json
 import sys
 
-from workbench.core import blas
 from workbench.core.config import load_config
 from workbench.core.errors import InputError
+from workbench.core.runner import blas
 
 
 def _names(value: str) -> tuple[str, ...]:
@@ -92,10 +92,10 @@ def _progress(line: str) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config()
     blas.prepare(config.openblas)  # must precede every MLX import in this process
-    from workbench.commands.benchui import ui_groups
-    from workbench.core.bench import BenchOptions, core_groups, run_bench
-    from workbench.core.bench.machine import machine_info
-    from workbench.core.bench.report import render_table, to_json
+    from workbench.bench import BenchOptions, core_groups, run_bench
+    from workbench.bench.machine import machine_info
+    from workbench.bench.report import render_table, to_json
+    from workbench.bench.ui import ui_groups
 
     options = BenchOptions(
         quick=args.quick,

@@ -22,8 +22,8 @@ from workbench.commands.common import (
     resolve,
     setup,
 )
-from workbench.core.budget import format_bytes
 from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.pool.budget import format_bytes
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings, TurnStats
 
 
@@ -84,7 +84,7 @@ def prepare_images(sources: list[str], max_side: int, folder: Path) -> tuple[str
     """Each ``--image`` checked, normalised and stored; paths for the chat message."""
     if not sources:
         return ()
-    from workbench.core.images import prepare_image, save_prepared
+    from workbench.core.images.prepare import prepare_image, save_prepared
 
     return tuple(str(save_prepared(prepare_image(s, max_side), folder)) for s in sources)
 

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from workbench.core.budget import Budget, format_bytes, make_budget
 from workbench.core.config import Config, load_config
 from workbench.core.errors import WrongModelKindError
+from workbench.core.pool.budget import Budget, format_bytes, make_budget
 from workbench.core.protocol import Event, LoadProgress, LoadStarted
-from workbench.core.runner_client import RunnerClient
+from workbench.core.runner.client import RunnerClient
 from workbench.core.types import ModelInfo, ModelKind
 
 KIND_WORDS = {
@@ -77,7 +77,7 @@ class Setup:
 
 def setup(args: argparse.Namespace) -> Setup:
     """Read the config, check the budget flags, scan the catalog (no MLX imported)."""
-    from workbench.core.catalog import scan_catalog
+    from workbench.core.models.catalog import scan_catalog
 
     config = load_config()
     budget = budget_from_args(args, config)  # bad flags fail before the scan
@@ -86,7 +86,7 @@ def setup(args: argparse.Namespace) -> Setup:
 
 def resolve(query: str, catalog: Sequence[ModelInfo]) -> ModelInfo:
     """The model MODEL names (id, name, unique part of one, or a path)."""
-    from workbench.core.resolve import resolve_model
+    from workbench.core.models.resolve import resolve_model
 
     return resolve_model(query, list(catalog))
 

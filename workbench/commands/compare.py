@@ -23,8 +23,8 @@ from workbench.commands.common import (
     resolve,
     setup,
 )
-from workbench.core.budget import format_bytes
 from workbench.core.compare import MODES, ComparePlan, LaneResult, check_pair, run_compare
+from workbench.core.pool.budget import format_bytes
 from workbench.core.protocol import ChatRequest
 from workbench.core.types import ModelInfo, ModelKind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.core import demo
+from workbench.core.models import demo
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -92,7 +92,7 @@ def _label(number: int, text: str) -> str:
 def summary(info: ModelInfo, texts: list[str], result: EmbeddingResult, full: bool = False) -> str:
     """A short summary and the cosine similarity matrix, one row per text — of the first
     ``MATRIX_ROWS`` texts unless ``full`` (10,000 texts would be a 10,000² matrix)."""
-    from workbench.core.similarity import cosine_matrix
+    from workbench.core.embeddings.similarity import cosine_matrix
 
     shown = len(texts) if full else min(len(texts), MATRIX_ROWS)
     matrix = cosine_matrix(result.vectors[:shown])

@@ -40,7 +40,7 @@ def _progress(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.core.gguf import ensure_imported, import_gguf
+    from workbench.core.gguf.importer import ensure_imported, import_gguf
 
     progress = None if args.json else _progress
     if args.force:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.core.budget import format_bytes
-from workbench.core.catalog import scan_catalog
 from workbench.core.config import load_config
-from workbench.core.resolve import resolve_model
-from workbench.core.sizes_store import SizesStore
+from workbench.core.models.catalog import scan_catalog
+from workbench.core.models.resolve import resolve_model
+from workbench.core.pool.budget import format_bytes
+from workbench.core.pool.sizes import SizesStore
 from workbench.core.types import ModelInfo
 
 COLUMNS = ("NAME", "KIND", "FAMILY", "TUNING", "QUANT", "SIZE", "SOURCE", "ID")

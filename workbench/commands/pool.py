@@ -15,14 +15,14 @@ import dataclasses
 import json
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
-from workbench.core.budget import format_bytes
 from workbench.core.errors import InputError, WorkbenchError
-from workbench.core.plan_words import plan_figures, plan_verdict
-from workbench.core.pool import ModelPool, ModelSize
-from workbench.core.pool_entry import SizeMemory
-from workbench.core.pool_fit import PINNED, Slot, simulate
+from workbench.core.pool.budget import format_bytes
+from workbench.core.pool.entry import SizeMemory
+from workbench.core.pool.fit import PINNED, Slot, simulate
+from workbench.core.pool.model_pool import ModelPool, ModelSize
+from workbench.core.pool.plan_words import plan_figures, plan_verdict
+from workbench.core.pool.sizes import SizesStore
 from workbench.core.protocol import LoadPlan
-from workbench.core.sizes_store import SizesStore
 from workbench.core.types import ModelInfo
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
-from workbench.core.images_fetch import describe_size
+from workbench.core.images.fetch import describe_size
 
 MIB = 1024 * 1024
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from workbench.core.budget import format_bytes
 from workbench.core.errors import InputError, InsufficientMemoryError
+from workbench.core.pool.budget import format_bytes
 from workbench.core.protocol import ChatDone, ChatRequest, LoadPlan
-from workbench.core.session_data import SessionMessage
+from workbench.core.sessions.data import SessionMessage
 from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings, TurnStats
 
 BOTH_FIT, EVICT_BETWEEN, CANNOT_FIT = "both fit", "evict between", "cannot fit"

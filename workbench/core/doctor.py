@@ -59,8 +59,8 @@ def versions() -> Section:
 
 
 def _mlx_device() -> str:
-    from workbench.core.blas import prepare
     from workbench.core.config import load_config
+    from workbench.core.runner.blas import prepare
 
     try:
         setting = load_config().openblas
@@ -82,7 +82,7 @@ def _mlx_device() -> str:
 
 
 def backend() -> Section:
-    from workbench.core.mlx_backend import explain
+    from workbench.core.runner.mlx_backend import explain
 
     def device() -> str:
         try:
@@ -93,7 +93,7 @@ def backend() -> Section:
     rows = [("device", _guard(device))]
 
     def blas() -> str:
-        from workbench.core.blas import describe
+        from workbench.core.runner.blas import describe
 
         return describe()
 
@@ -102,8 +102,8 @@ def backend() -> Section:
 
 
 def locations() -> Section:
-    from workbench.core.catalog import hf_cache_dir
     from workbench.core.logs import log_file
+    from workbench.core.models.catalog import hf_cache_dir
 
     return [
         ("MLXBENCH_HOME", str(paths._home_override() or "(not set)")),
@@ -132,7 +132,7 @@ def _exists(path: object) -> str:
 
 
 def demo_models() -> Section:
-    from workbench.core.demo import DEMO_PACKAGES, installed_demo_models
+    from workbench.core.models.demo import DEMO_PACKAGES, installed_demo_models
 
     found = installed_demo_models()
     return [(p.name, str(found.get(p.name, "not installed"))) for p in DEMO_PACKAGES]

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from workbench.core.budget import Budget, make_budget
+from workbench.core.pool.budget import Budget, make_budget
 from workbench.core.protocol import (
     BudgetRequest,
     LoadRequest,

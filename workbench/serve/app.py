@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from workbench import __version__
-from workbench.core.budget import Budget
+from workbench.core.pool.budget import Budget
 from workbench.core.protocol import LoadRequest
 from workbench.core.types import ModelInfo
 from workbench.serve import admin, chat, completions, embeddings, models

@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.core.budget import Budget
+from workbench.core.pool.budget import Budget
 from workbench.core.protocol import (
     BudgetRequest,
     ChatDone,
@@ -41,7 +41,7 @@ from workbench.core.protocol import (
     RunnerReady,
     UnloadRequest,
 )
-from workbench.core.runner_client import RunnerClient, error_from
+from workbench.core.runner.client import RunnerClient, error_from
 from workbench.core.types import ModelInfo
 
 FINAL_EVENT: dict[type[Request], type[Event]] = {

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request as HttpRequest
 
 from workbench.core.protocol import ChatDone, ChatRequest, Event, RequestFailed, TokenEvent
-from workbench.core.runner_client import error_from
+from workbench.core.runner.client import error_from
 from workbench.core.types import TurnStats
 from workbench.serve.backend import Backend, Ticket
 from workbench.serve.errors import from_workbench

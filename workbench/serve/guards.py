@@ -12,7 +12,7 @@ import hmac
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workbench.core.images_fetch import describe_size
+from workbench.core.images.fetch import describe_size
 from workbench.serve.errors import ApiError, TooLarge, error_response
 
 

@@ -15,8 +15,8 @@ import hashlib
 from pathlib import Path
 
 from workbench.core.errors import ImageError, InputError, WrongModelKindError
-from workbench.core.images import prepare_image, save_prepared
-from workbench.core.images_fetch import describe_size, short, without_credentials
+from workbench.core.images.fetch import describe_size, short, without_credentials
+from workbench.core.images.prepare import prepare_image, save_prepared
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.serve.errors import ApiError, TooLarge
 from workbench.serve.schemas import Message

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from workbench.core.resolve import resolve_model
+from workbench.core.models.resolve import resolve_model
 from workbench.core.types import ModelInfo
 from workbench.serve.backend import Backend
 from workbench.serve.settings import ServeSettings

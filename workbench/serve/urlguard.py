@@ -22,7 +22,7 @@ import httpcore
 import httpx
 
 from workbench.core.errors import ImageError
-from workbench.core.images_fetch import describe_size, short, without_credentials
+from workbench.core.images.fetch import describe_size, short, without_credentials
 from workbench.serve.errors import TooLarge
 
 MAX_REDIRECTS = 5

@@ -33,17 +33,17 @@ from textual.app import App
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
-from workbench.core.images import DEFAULT_MAX_SIDE
+from workbench.core.images.prepare import DEFAULT_MAX_SIDE
 from workbench.core.logs import details_hint, log_failure
-from workbench.core.sessions import SessionStore
+from workbench.core.sessions.store import SessionStore
 from workbench.core.types import ModelInfo
 from workbench.tui.bridge import WORKER_NAME, RunnerBridge, RunnerFactory
-from workbench.tui.chat_controller import ChatController
+from workbench.tui.chat.controller import ChatController
+from workbench.tui.chat.token_gate import TokensWaiting
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import RunnerEvent
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.theming import setup_themes
-from workbench.tui.token_gate import TokensWaiting
 
 
 class MlxbenchApp(App[None]):

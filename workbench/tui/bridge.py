@@ -39,8 +39,8 @@ from workbench.core.protocol import (
     TokenEvent,
     UnloadRequest,
 )
+from workbench.tui.chat.token_gate import TokenGate
 from workbench.tui.messages import RunnerEvent
-from workbench.tui.token_gate import TokenGate
 
 WORKER_NAME = "runner"
 

@@ -24,8 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from workbench.core.budget import parse_memory_limit
 from workbench.core.errors import InputError
+from workbench.core.pool.budget import parse_memory_limit
 
 BACKENDS = ("ring", "jaccl", "jaccl-ring", "mpi")
 PARALLEL = ("tensor", "pipeline")

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workbench.core import paths
-from workbench.core.budget import format_bytes
 from workbench.core.cluster.config import ClusterConfig, find_cluster
 from workbench.core.cluster.placement import ClusterPlacement
 from workbench.core.cluster.plan import cluster_info, model_folder, plan_cluster
-from workbench.core.pool import ModelPool
+from workbench.core.pool.budget import format_bytes
+from workbench.core.pool.model_pool import ModelPool
 from workbench.core.protocol import Event, LoadRequest, ModelLoaded
 from workbench.core.types import ModelInfo
 

@@ -22,10 +22,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.core.budget import format_bytes
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.placement import ClusterPlacement, RankShare, cluster_model_id
 from workbench.core.errors import InputError, UnusableModelError
+from workbench.core.pool.budget import format_bytes
 from workbench.core.types import ModelInfo, ModelKind
 
 
@@ -50,7 +50,7 @@ def model_folder(info: ModelInfo) -> Path:
     """The MLX folder the ranks load (a GGUF-only model is imported first, once)."""
     if info.gguf_source is None:
         return info.path
-    from workbench.core.gguf import ensure_imported
+    from workbench.core.gguf.importer import ensure_imported
 
     return ensure_imported(info.gguf_source)
 

@@ -189,7 +189,7 @@ def follow(responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool]) ->
 
 
 def serve(args: argparse.Namespace) -> int:
-    from workbench.core.blas import prepare
+    from workbench.core.runner.blas import prepare
 
     prepare("auto")  # the BLAS the pool's own process picks (MLXBENCH_OPENBLAS is honoured)
     import mlx.core as mx

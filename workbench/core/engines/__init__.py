@@ -33,7 +33,7 @@ def load_engine(info: ModelInfo, progress: Progress | None = None) -> LoadedMode
         raise UnusableModelError(f"{info.name} cannot be loaded: {info.problem or 'unusable'}")
     if info.gguf_source is not None:
         report("importing GGUF…")
-        from workbench.core.gguf import ensure_imported
+        from workbench.core.gguf.importer import ensure_imported
 
         folder = ensure_imported(info.gguf_source, progress=report)
         info = dataclasses.replace(info, path=folder)

@@ -7,7 +7,7 @@ what a chat workbench needs around it — conversation turns with their pictures
 cancellation between tokens, honest stats, a prompt cache per conversation — and one fix
 for a bug between mlx-vlm 0.7.10 and transformers 5 (see ``accept_tokenizer_kwargs``).
 
-Attachments arrive as paths to images already prepared by ``workbench.core.images``; they
+Attachments arrive as paths to images already prepared by ``workbench.core.images.prepare``; they
 are opened (and checked) when the turn is submitted, so a missing file is an error before
 any work. MLX and mlx-vlm are imported inside functions only: importing them costs seconds.
 """
@@ -26,7 +26,7 @@ from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.adapters.base import to_dicts
 from workbench.core.engines.text import model_context_length
 from workbench.core.errors import InputError, UnusableModelError
-from workbench.core.images import load_image_file
+from workbench.core.images.prepare import load_image_file
 from workbench.core.limits import check_prompt_length, check_sampling
 from workbench.core.types import (
     ChatMessage,

@@ -13,9 +13,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Markdown, Static
 
 from workbench.core.types import TurnStats
+from workbench.tui.chat.message import chat_markdown_parser
+from workbench.tui.chat.streaming import ReplyStream
 from workbench.tui.format import human_bytes
-from workbench.tui.streaming import ReplyStream
-from workbench.tui.widgets.chat_message import chat_markdown_parser
 
 
 def lane_stats(stats: TurnStats, size_bytes: int | None) -> str:

@@ -50,13 +50,13 @@ from workbench.core.protocol import (
     RequestFailed,
     TokenEvent,
 )
-from workbench.core.sessions import Session, SessionStore
+from workbench.core.sessions.store import Session, SessionStore
 from workbench.core.types import ModelInfo, ModelKind, SamplingSettings
 from workbench.tui.bridge import RunnerBridge
+from workbench.tui.chat.input import ChatInput
+from workbench.tui.chat.streaming import DRAIN_HZ
 from workbench.tui.compare.lane import CompareLane
 from workbench.tui.messages import RunnerEvent
-from workbench.tui.streaming import DRAIN_HZ
-from workbench.tui.widgets.chat_input import ChatInput
 
 SIDES = ("A", "B")
 

@@ -23,30 +23,30 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from workbench.core import app_state
 from workbench.core.errors import InputError, WorkbenchError
-from workbench.core.images import DEFAULT_MAX_SIDE, PreparedImage
+from workbench.core.images.prepare import DEFAULT_MAX_SIDE, PreparedImage
 from workbench.core.protocol import (
     EmbedRequest,
     PoolSnapshot,
 )
-from workbench.core.runner_handlers import check_chat
-from workbench.core.session_export import export_markdown
-from workbench.core.session_guard import SessionForked
+from workbench.core.runner.handlers import check_chat
+from workbench.core.sessions.export import export_markdown
+from workbench.core.sessions.guard import SessionForked
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind
 from workbench.tui.bridge import RunnerBridge
-from workbench.tui.chat_controller import ChatController
-from workbench.tui.chat_extras import ChatExtras
+from workbench.tui.chat.controller import ChatController
+from workbench.tui.chat.extras import ChatExtras
+from workbench.tui.chat.pane import ChatPane
+from workbench.tui.chat.sessions_screen import SessionsOutcome, SessionsScreen
+from workbench.tui.chat.settings_screen import ChatSettings, SettingsScreen
+from workbench.tui.chat.status import context_text, context_used
 from workbench.tui.compare import CompareScreen
+from workbench.tui.embeddings.explorer import EmbeddingsPane
 from workbench.tui.messages import RunnerEvent
-from workbench.tui.model_commands import ModelCommands
-from workbench.tui.pane_layout import PaneLayout
+from workbench.tui.pool.commands import ModelCommands
+from workbench.tui.pool.pane import PoolPane
+from workbench.tui.pool.pane_layout import PaneLayout
 from workbench.tui.router import EventRouter
 from workbench.tui.screens.prompt import TextPromptScreen
-from workbench.tui.screens.sessions import SessionsOutcome, SessionsScreen
-from workbench.tui.screens.settings import ChatSettings, SettingsScreen
-from workbench.tui.widgets.chat_pane import ChatPane
-from workbench.tui.widgets.chat_status import context_text, context_used
-from workbench.tui.widgets.embed_explorer import EmbeddingsPane
-from workbench.tui.widgets.pool_pane import PoolPane
 
 
 class MainScreen(ChatExtras, ModelCommands, Screen[None]):

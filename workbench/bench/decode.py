@@ -1,0 +1,95 @@
+"""Group "decode": a streamed reply through the pool and runner vs raw ``stream_generate``.
+
+Same model folder, same prompt token ids, same greedy sampler, same max tokens; the runner
+side is timed where a CLI user sees tokens (as the blocking client hands them over), the
+raw side as ``stream_generate`` yields them. Both replies must be the same greedy text —
+the report says so, or says how they differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from workbench.bench.context import BenchContext
+from workbench.bench.harness import Goal, Metric, Paired, alternate
+from workbench.bench.raw import Generation
+from workbench.bench.texts import decode_messages
+from workbench.core.types import SamplingSettings
+
+TPS_GOAL = Goal(">=", 0.98)
+
+
+def same_reply_note(ours: Sequence[Generation], raw: Sequence[Generation], side: str) -> str:
+    """A one-line verdict on whether every reply on both sides was the same greedy text."""
+    texts = {g.text for g in (*ours, *raw)}
+    counts = sorted({g.tokens for g in (*ours, *raw)})
+    if len(texts) == 1 and len(counts) == 1:
+        return f"{side} and raw gave the same {counts[0]}-token greedy reply every time"
+    mine = sorted({g.tokens for g in ours})
+    theirs = sorted({g.tokens for g in raw})
+    return f"REPLIES DIFFER: {side} {mine} tokens, raw {theirs} tokens, {len(texts)} texts"
+
+
+def time_goal(speed: Goal) -> Goal:
+    """The same allowance for a time as for a speed: ≥ 0.98× speed is ≤ 1.02× time."""
+    return Goal("<=", round(1 / speed.limit, 2))
+
+
+def decode_metrics(paired: Paired, side: str, goal: Goal, note: str) -> list[Metric]:
+    labels = (side, "raw")
+    return [
+        paired.metric("decode_tps", "decode tok/s", "tok/s", labels, goal=goal),
+        paired.metric("ttft_s", "time to first token", "s", labels, goal=time_goal(goal)),
+        paired.metric("tokens", "tokens per reply", "tok", labels, note=note),
+    ]
+
+
+def bandwidth_metrics(paired: Paired, weights_bytes: int | None, side: str) -> list[Metric]:
+    """Decode speed as a share of the device's memory bandwidth, where the device is known.
+
+    Each token reads every weight once: weights bytes × tok/s ÷ peak bandwidth.
+    """
+    from workbench.bench.bandwidth import bandwidth_bytes_per_s, bandwidth_share
+    from workbench.core.pool.device import device_memory
+
+    name = device_memory().name
+    peak = bandwidth_bytes_per_s(name)
+    speeds = paired.metric("decode_tps", "", "", ("", ""))
+    a, b = speeds.a, speeds.b
+    if peak is None or not weights_bytes or a is None or b is None:
+        return []
+    note = f"weights {weights_bytes / 2**30:.2f} GB × tok/s ÷ {peak / 1e12:.2f} TB/s ({name})"
+    return [
+        Metric(
+            "share of memory bandwidth", "%", bandwidth_share(weights_bytes, a, peak),
+            bandwidth_share(weights_bytes, b, peak), side, "raw", note=note,
+        )
+    ]  # fmt: skip
+
+
+def run(context: BenchContext) -> list[Metric]:
+    options = context.options
+    info = context.text_model()
+    raw = context.raw_text()
+    ours = context.ours()
+    ours.load(info)
+    messages = decode_messages()
+    sampling = SamplingSettings(temperature=0.0, max_tokens=options.max_tokens)
+    replies: dict[str, list[Generation]] = {"ours": [], "raw": []}
+
+    def ours_side() -> dict[str, float]:
+        reply = ours.chat(info.id, messages, sampling)
+        replies["ours"].append(reply)
+        return reply.sample()
+
+    def raw_side() -> dict[str, float]:
+        reply = context.raw_thread.call(raw.generate, messages, sampling)
+        replies["raw"].append(reply)
+        return reply.sample()
+
+    context.say(f"decoding {options.max_tokens} tokens, pool and raw in turn…")
+    paired = alternate(ours_side, raw_side, options.decode_rounds)
+    note = same_reply_note(replies["ours"], replies["raw"], "pool")
+    return decode_metrics(paired, "pool", TPS_GOAL, note) + bandwidth_metrics(
+        paired, info.estimated_bytes, "pool"
+    )

@@ -1,0 +1,103 @@
+"""Group "tui": a reply streamed into the chat pane of the real app vs raw ``stream_generate``.
+
+The app runs headless (``run_test``) over the real runner and model. The user's path is
+taken literally: the question is typed into the chat input and Ctrl+S is delivered as a
+key; the clock then runs until text reaches the chat pane (``ChatPane.feed``, where the
+router hands each token to the widget) and until the pane is told the reply is finished.
+The raw side generates the same greedy reply from the same prompt on its own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from workbench.bench.context import BenchContext
+from workbench.bench.decode import bandwidth_metrics, decode_metrics, same_reply_note
+from workbench.bench.harness import Goal, Metric, alternate_async
+from workbench.bench.raw import Generation
+from workbench.bench.texts import DECODE_PROMPT, decode_messages
+from workbench.bench.ui.appkit import press, settled, wait_until
+from workbench.bench.ui.realapp import real_app
+from workbench.core.types import SamplingSettings
+
+TUI_GOAL = Goal(">=", 0.95)
+REPLY_TIMEOUT_S = 600.0
+
+
+class PaneWatch:
+    """When streamed text first reaches the chat pane, and when the reply is finished there.
+
+    Wraps the pane instance's ``feed`` and ``finish_reply`` (the router's entry points into
+    the widget) with time-stamping versions that then call the originals.
+    """
+
+    def __init__(self, pane: Any) -> None:
+        self.first: float | None = None
+        self.end: float | None = None
+        self.text = ""
+        self.tokens = 0
+        feed, finish = pane.feed, pane.finish_reply
+
+        def timed_feed(text: str) -> None:
+            if self.first is None and text:
+                self.first = time.perf_counter()
+            feed(text)
+
+        async def timed_finish(label: str, text: str, stats: Any) -> None:
+            self.end = time.perf_counter()
+            self.text, self.tokens = text, stats.generation_tokens
+            await finish(label, text, stats)
+
+        pane.feed, pane.finish_reply = timed_feed, timed_finish
+
+    def reset(self) -> None:
+        self.first = self.end = None
+
+
+async def tui_reply(app: Any, watch: PaneWatch) -> Generation:
+    """Type the prompt, press Ctrl+S, and time the reply as the chat pane receives it."""
+    screen = app.main_screen
+    await screen.action_new_session()
+    screen.chat.input.text = DECODE_PROMPT
+    screen.chat.input.focus()
+    await settled(screen)
+    watch.reset()
+    started = press(app, "ctrl+s")
+    await wait_until(lambda: watch.end is not None, REPLY_TIMEOUT_S, "the reply in the app")
+    end = (watch.end or started) - started
+    first = (watch.first or watch.end or started) - started
+    await settled(screen)
+    return Generation(watch.text, watch.tokens, first, end)
+
+
+async def measure(context: BenchContext) -> list[Metric]:
+    options = context.options
+    raw = context.raw_text()
+    sampling = SamplingSettings(temperature=0.0, max_tokens=options.max_tokens)
+    replies: dict[str, list[Generation]] = {"tui": [], "raw": []}
+    async with real_app(context, options.max_tokens) as (app, _log):
+        watch = PaneWatch(app.main_screen.chat)
+
+        async def tui_side() -> dict[str, float]:
+            reply = await tui_reply(app, watch)
+            replies["tui"].append(reply)
+            return reply.sample()
+
+        async def raw_side() -> dict[str, float]:
+            call = context.raw_thread.call
+            reply = await asyncio.to_thread(call, raw.generate, decode_messages(), sampling)
+            replies["raw"].append(reply)
+            return reply.sample()
+
+        context.say(f"decoding {options.max_tokens} tokens in the app and raw, in turn…")
+        paired = await alternate_async(tui_side, raw_side, options.decode_rounds)
+    note = same_reply_note(replies["tui"], replies["raw"], "TUI")
+    weights = context.text_model().estimated_bytes
+    return decode_metrics(paired, "TUI", TUI_GOAL, note) + bandwidth_metrics(paired, weights, "TUI")
+
+
+def run(context: BenchContext) -> list[Metric]:
+    context.raw_text()  # load the baseline before the app starts its own copy
+    return asyncio.run(measure(context))

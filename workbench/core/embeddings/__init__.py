@@ -1,0 +1,1 @@
+"""Embedding results turned into what the explorer shows: similarities and exports."""

@@ -1,0 +1,1 @@
+"""Importing GGUF files into MLX model folders (dequantising what MLX cannot read)."""

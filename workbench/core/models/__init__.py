@@ -1,0 +1,1 @@
+"""Finding models: the catalog, kind and family detection, names, demo and synthetic models."""

@@ -1,0 +1,200 @@
+"""What the runner does for each kind of model request, on the owner thread.
+
+Split from ``runner.py`` (the loop, threads and wiring) so each handler reads on its own:
+check the request against the model *before* anything loads (kind, images, empty input),
+then work under a pool lease so the model cannot be evicted mid-use, and emit the events
+the protocol promises. Before a chat turn, under the lease, the pool makes room for the
+most the turn's prompt cache can grow to (or the turn is refused before generating: MLX
+crashes rather than raising on out-of-memory); after it, the engine's prompt-cache size goes
+to the pool, which counts it against the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.limits import check_prompt_length, check_sampling
+from workbench.core.pool.fit import cache_growth
+from workbench.core.pool.model_pool import ModelPool
+from workbench.core.protocol import (
+    ChatDone,
+    ChatRequest,
+    EmbeddingsReady,
+    EmbedRequest,
+    Event,
+    LoadRequest,
+    ModelLoaded,
+    PromptProgress,
+    TokenEvent,
+    UnloadRequest,
+)
+from workbench.core.types import ChatMessage, ModelInfo, ModelKind, TurnStats
+
+
+def cancelled_chat(request: ChatRequest, text: str = "") -> ChatDone:
+    """The ``ChatDone`` of a chat that was cancelled before the engine reported stats."""
+    stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, "cancelled")
+    return ChatDone(request.request_id, text, stats)
+
+
+def check_chat(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
+    """Refuse a chat the model cannot take, before it is loaded."""
+    if info.kind is ModelKind.EMBEDDINGS:
+        raise WrongModelKindError(
+            f"{info.name} is an embedding model and cannot chat; choose a text or vision model"
+        )
+    if not messages:
+        raise InputError("nothing to send: the conversation has no messages")
+    if info.kind is ModelKind.TEXT and any(m.images for m in messages):
+        raise WrongModelKindError(
+            f"{info.name} is a text model and cannot see images; choose a vision model"
+        )
+
+
+def check_completion(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
+    """Refuse a raw completion (the last message's text, no template) before any load."""
+    check_chat(info, messages[-1:])
+    if messages[-1].images:
+        raise InputError("a raw completion takes text only: remove the images")
+    if not messages[-1].content:
+        raise InputError("nothing to complete: the prompt is empty")
+
+
+def check_embed(info: ModelInfo, texts: tuple[str, ...]) -> None:
+    """Refuse an embedding request the model cannot take, before it is loaded."""
+    if info.kind is not ModelKind.EMBEDDINGS:
+        raise WrongModelKindError(
+            f"{info.name} is a {info.kind.value} model, not an embedding model; "
+            "choose an embedding model"
+        )
+    if not texts:
+        raise InputError("nothing to embed: no texts given")
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"nothing to embed: text {number} is empty")
+
+
+def completion_chunks(engine: Any, request: ChatRequest) -> Any:
+    """The engine's raw completion of the last message's text (no chat template)."""
+    complete = getattr(engine, "stream_completion", None)
+    if complete is None:
+        raise WrongModelKindError(f"{engine.info.name} cannot do raw completion")
+    return complete(request.messages[-1].content, request.sampling, request.cancel)
+
+
+class Handlers:
+    """Load, unload, chat and embed, through the pool, reporting through ``emit``."""
+
+    def __init__(
+        self,
+        pool: ModelPool,
+        emit: Callable[[Event], None],
+        request_id: Callable[[], int | None],
+    ) -> None:
+        self._pool, self._emit, self._request_id = pool, emit, request_id
+
+    def load(self, request: LoadRequest) -> None:
+        """Load (and pin, for a preload); ``ModelLoaded`` also when it was loaded already.
+
+        A real load's ``ModelLoaded`` comes from the pool's ``on_loaded`` callback, which
+        also reports loads that a chat or embed request triggered.
+        """
+        already = request.model_id in self._pool.loaded_ids()
+        view = self._pool.ensure_loaded(request.model_id, pin=request.pin)
+        if already:
+            self._emit(ModelLoaded(request.request_id, view.model_id, view.bytes, 0.0))
+
+    def unload(self, request: UnloadRequest) -> None:
+        """Evict now; the pool's eviction callback sends the final ``ModelEvicted``."""
+        self._pool.evict(request.model_id, "unload")
+
+    def chat(self, request: ChatRequest) -> None:
+        """Stream the reply as ``TokenEvent``s, then ``ChatDone`` (also when cancelled)."""
+        check = check_completion if request.raw else check_chat
+        check(self._pool.info(request.model_id), request.messages)
+        check_sampling(request.sampling)  # before the model loads, whoever sent it
+        with self._pool.acquire(request.model_id) as engine:
+            if request.cancel.is_set():  # cancelled while the model was loading
+                self._emit(cancelled_chat(request))
+                return
+            self.make_cache_room(request, engine)
+            try:
+                text, stats = self._stream(engine, request)
+            finally:  # still leased: the cache cannot be dropped while it is measured
+                self.report_cache(request.model_id, engine)
+        if stats is None:
+            finish = "cancelled" if request.cancel.is_set() else "stop"
+            stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, finish)
+        self._emit(ChatDone(request.request_id, text, stats))
+
+    def make_cache_room(self, request: ChatRequest, engine: Any) -> None:
+        """Before generating: make room in the budget for the most this turn's cache can
+        grow to, or refuse the turn (``InsufficientMemoryError``) with nothing changed.
+
+        Engines that cannot say their cache's bytes per token (vision models, or text
+        models whose cache is not a plain key/value cache) skip the check; their caches
+        are counted after the turn only.
+        """
+        per_token = getattr(engine, "kv_bytes_per_token", lambda: None)()
+        if not per_token:
+            return
+        if request.raw:
+            prompt = len(engine.completion_tokens(request.messages[-1].content))
+        else:
+            prompt = len(engine.prompt_tokens(request.messages))
+        name = self._pool.info(request.model_id).name  # too long: say so, not "no memory"
+        check_prompt_length(prompt, getattr(engine, "context_length", None), name)
+        held = engine.session_cache_bytes(request.session_id)
+        growth = cache_growth(prompt, request.sampling.max_tokens, per_token, held)
+        self._pool.make_cache_room(request.model_id, growth)
+
+    def report_cache(self, model_id: str, engine: Any) -> None:
+        """Tell the pool how much memory the engine's prompt caches hold now."""
+        measure = getattr(engine, "prompt_cache_bytes", None)
+        if measure is not None:
+            self._pool.set_cache_bytes(model_id, int(measure()))
+
+    def _stream(self, engine: Any, request: ChatRequest) -> tuple[str, TurnStats | None]:
+        if request.raw:
+            chunks = completion_chunks(engine, request)
+        else:
+            chunks = engine.stream_chat(
+                request.messages, request.sampling, request.cancel, request.session_id
+            )
+        pieces: list[str] = []
+        stats = None
+        with self._prompt_progress(engine, request.request_id):
+            for chunk in chunks:
+                if chunk.text:
+                    pieces.append(chunk.text)
+                    self._emit(TokenEvent(request.request_id, chunk.text, chunk.generated))
+                if chunk.stats is not None:
+                    stats = chunk.stats
+        return "".join(pieces), stats
+
+    @contextmanager
+    def _prompt_progress(self, engine: Any, request_id: int) -> Iterator[None]:
+        """Report prompt reading as ``PromptProgress`` for engines that can tell it."""
+        if not hasattr(engine, "prompt_progress"):
+            yield
+            return
+        context = getattr(engine, "context_length", None)
+
+        def report(done: int, total: int) -> None:
+            self._emit(PromptProgress(request_id, done, total, context))
+
+        engine.prompt_progress = report
+        try:
+            yield
+        finally:
+            engine.prompt_progress = None
+
+    def embed(self, request: EmbedRequest) -> None:
+        """Embed the texts under a lease; ``EmbeddingsReady`` with one unit vector per text."""
+        check_embed(self._pool.info(request.model_id), request.texts)
+        with self._pool.acquire(request.model_id) as engine:
+            result = engine.embed(list(request.texts))
+        self._emit(EmbeddingsReady(request.request_id, result))

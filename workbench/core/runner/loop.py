@@ -1,0 +1,298 @@
+"""The single owner thread of every MLX call: requests in, events out.
+
+MLX streams are thread-local, and two threads driving one model have crashed here, so one
+thread does all model work — loading, generating, embedding, unloading — one request at a
+time, in order. Callers (the CLI, the TUI, the benchmark) put ``Request`` objects in with
+``submit`` from any thread and get frozen ``Event`` objects back through one callback,
+called on the owner thread (or, for the bookkeeping-only requests, on the caller's).
+
+Guarantees a caller can build on:
+
+- ``RunnerReady`` first (MLX imported on the owner thread, BLAS chosen before that).
+- Every request ends with exactly one final event: ``ModelLoaded`` (load), ``ModelEvicted``
+  (unload), ``PoolChanged`` (pin, budget), ``PlanReady`` (plan), ``ChatDone`` (chat — also
+  when cancelled), ``EmbeddingsReady`` (embed) — or ``RequestFailed`` instead, for a
+  ``WorkbenchError`` (its class name in ``error_type``) or an unexpected exception. The
+  loop keeps running either way.
+- ``PlanRequest`` and ``PinRequest`` are answered at once on the caller's thread: they are
+  bookkeeping and must not wait behind a long generation. Unpinning never unloads there;
+  the owner thread rebalances the pool after it.
+- Requests run in order, so a load that needs memory a generation holds waits for that
+  generation to finish (queued behind it) and then evicts normally. Inside the pool itself
+  nothing waits: a load that cannot fit *now* fails with the reason (see ``pool.py``).
+- Prompt caches count against the budget: after each chat turn the model's cache size goes
+  to the pool, and the rebalance that ends every owner-thread request drops other models'
+  caches, then evicts least-recently-used models, keeping the model just chatted with (its
+  own cache goes only if nothing else can).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from workbench.core.config import Config
+from workbench.core.errors import CancelledError, WorkbenchError
+from workbench.core.logs import details_hint
+from workbench.core.pool.budget import Budget
+from workbench.core.pool.model_pool import ModelPool
+from workbench.core.pool.sizes import SizesStore
+from workbench.core.protocol import (
+    BudgetRequest,
+    ChatRequest,
+    EmbedRequest,
+    Event,
+    LoadProgress,
+    LoadRequest,
+    LoadStarted,
+    ModelEvicted,
+    ModelLoaded,
+    PinRequest,
+    PlanReady,
+    PlanRequest,
+    PoolChanged,
+    PoolEntryView,
+    Request,
+    RequestFailed,
+    RunnerReady,
+    ShutdownRequest,
+    UnloadRequest,
+)
+from workbench.core.runner.handlers import Handlers, cancelled_chat
+from workbench.core.runner.mlx_backend import explain as explain_mlx_failure
+from workbench.core.runner.mlx_hooks import MlxHooks, real_hooks
+from workbench.core.types import ModelInfo
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Event], None]
+Loader = Callable[[ModelInfo, Callable[[str], None]], Any]
+IMMEDIATE = (PlanRequest, PinRequest)
+
+
+class _Rebalance(Request):
+    """Internal: evict on the owner thread if bookkeeping left the pool over budget."""
+
+
+def default_loader(info: ModelInfo, progress: Callable[[str], None]) -> Any:
+    """The real engines (imported on first use: they pull in the MLX libraries lazily)."""
+    from workbench.core.engines import load_engine
+
+    return load_engine(info, progress)
+
+
+def _close(engine: Any) -> None:
+    if engine is not None:
+        engine.close()
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class Runner:
+    """The owner-thread loop. Build it anywhere; call ``run`` on the thread that will own MLX."""
+
+    def __init__(
+        self,
+        callback: Callback,
+        *,
+        catalog: Sequence[ModelInfo],
+        budget: Budget,
+        loader: Loader | None = None,
+        mlx_hooks: MlxHooks | None = None,
+        config: Config | None = None,
+        sizes: SizesStore | None = None,
+    ) -> None:
+        self._callback = callback
+        self._loader = loader or default_loader
+        self._hooks = mlx_hooks or real_hooks(config)
+        self._queue: queue.Queue[Request | None] = queue.Queue()
+        self._local = threading.local()  # the request being served on this thread
+        self._stopping = threading.Event()
+        self._current: Request | None = None
+        self.pool = ModelPool(
+            catalog,
+            budget,
+            loader=self._load_model,
+            unloader=_close,
+            release=self._hooks.release,
+            measure=self._hooks.active_memory,
+            isolate=self._hooks.isolate,
+            sizes=sizes if sizes is not None else SizesStore(),
+            on_evicted=self._evicted,
+            on_changed=self._changed,
+            on_loaded=self._loaded,
+        )
+        self._handlers = Handlers(self.pool, self.emit, self._request_id)
+        self._clusters = config.clusters if config is not None else {}
+
+    # ------------------------------------------------------------------ public
+
+    def run(self) -> None:
+        """Serve requests until ``stop`` or a ``ShutdownRequest`` (blocks)."""
+        if self._stopping.is_set():  # stopped before it ever ran: do not import MLX
+            self._drain()
+            return
+        try:
+            blas, device = self._hooks.start()
+        except Exception as exc:
+            log.exception("MLX failed to start")
+            self.emit(RequestFailed(None, explain_mlx_failure(exc), "WorkbenchError"))
+            self._stopping.set()
+            self._drain()
+            return
+        try:
+            self.emit(RunnerReady(None, blas=blas, device=device))
+            self.emit(PoolChanged(None, self.pool.snapshot()))
+            self._loop()
+        finally:
+            self._stopping.set()
+            self._drain()
+            self.pool.close()
+            self._hooks.finish()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            request = self._queue.get()
+            if request is None or isinstance(request, ShutdownRequest):
+                return
+            self._serve(request)
+
+    def submit(self, request: Request) -> None:
+        """Hand a request to the runner (thread-safe, never blocks on model work)."""
+        if self._stopping.is_set():
+            self._fail(request, CancelledError("the model runner has stopped"))
+        elif isinstance(request, IMMEDIATE):
+            self._serve(request)
+            if isinstance(request, PinRequest) and not request.pinned:
+                self._queue.put(_Rebalance())
+        else:
+            self._queue.put(request)
+
+    def stop(self) -> None:
+        """Cancel the current request and end ``run`` soon (thread-safe)."""
+        self._stopping.set()
+        current = self._current
+        if current is not None:
+            current.cancel.set()
+        self._queue.put(None)
+
+    def update_catalog(self, infos: Sequence[ModelInfo]) -> None:
+        """Let the pool load these models too (e.g. after a rescan, or a model given by path)."""
+        self.pool.register(infos)
+
+    def emit(self, event: Event) -> None:
+        """Send an event to the callback; a failing callback is logged, never fatal."""
+        try:
+            self._callback(event)
+        except Exception:
+            log.exception("runner callback failed on %s", type(event).__name__)
+
+    # ------------------------------------------------------------------ serving
+
+    def _serve(self, request: Request) -> None:
+        owner = not isinstance(request, IMMEDIATE)
+        previous = getattr(self._local, "request_id", None)
+        self._local.request_id = request.request_id
+        if owner:
+            self._current = request
+        try:
+            self._dispatch(request)
+        except WorkbenchError as exc:
+            self._fail(request, exc)
+        except Exception as exc:  # a bug: its traceback goes to the log file, always
+            log.exception("request %s failed unexpectedly", request.request_id)
+            self._fail(request, exc)
+        finally:
+            self._local.request_id = previous
+            if owner:
+                self._current = None
+                # a chat may have grown its model's cache: others' caches and models go first
+                self._rebalance(request.model_id if isinstance(request, ChatRequest) else None)
+
+    def _dispatch(self, request: Request) -> None:
+        handlers = self._handlers
+        if isinstance(request, _Rebalance):
+            return  # the rebalance in _serve's ``finally`` does the work
+        if request.cancel.is_set():
+            if isinstance(request, ChatRequest):
+                self.emit(cancelled_chat(request))
+                return
+            raise CancelledError("cancelled before it started")
+        if isinstance(request, PlanRequest):
+            self.emit(PlanReady(request.request_id, self.pool.plan(request.model_ids)))
+        elif isinstance(request, PinRequest):
+            self.pool.set_pinned(request.model_id, request.pinned)  # → PoolChanged
+        elif isinstance(request, LoadRequest) and request.cluster:
+            from workbench.core.cluster.entry import load_on_cluster
+
+            load_on_cluster(self.pool, self._clusters, request, self.emit)
+        elif isinstance(request, LoadRequest):
+            handlers.load(request)
+        elif isinstance(request, UnloadRequest):
+            handlers.unload(request)
+        elif isinstance(request, ChatRequest):
+            handlers.chat(request)
+        elif isinstance(request, EmbedRequest):
+            handlers.embed(request)
+        elif isinstance(request, BudgetRequest):
+            self.pool.set_budget(Budget(request.memory_limit_bytes, request.max_models))
+        else:
+            raise WorkbenchError(f"unknown request {type(request).__name__}")
+
+    def _fail(self, request: Request, exc: BaseException) -> None:
+        error_type = type(exc).__name__
+        message = (
+            str(exc)
+            if isinstance(exc, WorkbenchError)
+            else f"{error_type}: {one_line(exc)}{details_hint()}"
+        )
+        model_id = getattr(request, "model_id", None)
+        self.emit(RequestFailed(request.request_id, message, error_type, model_id=model_id))
+
+    def _drain(self) -> None:
+        """After stopping: every request still queued gets its final event."""
+        while True:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if request is None or isinstance(request, ShutdownRequest | _Rebalance):
+                continue
+            self._fail(request, CancelledError("the model runner has stopped"))
+
+    def _rebalance(self, protect: str | None = None) -> None:
+        try:
+            self.pool.rebalance(protect)
+        except Exception:
+            log.exception("rebalancing the pool failed")
+
+    # ------------------------------------------------------------------ pool wiring
+
+    def _request_id(self) -> int | None:
+        return getattr(self._local, "request_id", None)
+
+    def _load_model(self, info: ModelInfo) -> Any:
+        request_id = self._request_id()
+        eta = self.pool.estimated_seconds(info.id)
+        self.emit(LoadStarted(request_id, info.id, estimated_seconds=eta))
+
+        def progress(message: str) -> None:
+            self.emit(LoadProgress(request_id, info.id, message))
+
+        return self._loader(info, progress)
+
+    def _evicted(self, model_id: str, reason: str) -> None:
+        self.emit(ModelEvicted(self._request_id(), model_id, reason))
+
+    def _loaded(self, view: PoolEntryView) -> None:
+        seconds = view.load_seconds or 0.0
+        self.emit(ModelLoaded(self._request_id(), view.model_id, view.bytes, seconds))
+
+    def _changed(self) -> None:
+        self.emit(PoolChanged(self._request_id(), self.pool.snapshot()))

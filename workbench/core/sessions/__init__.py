@@ -1,0 +1,1 @@
+"""Saved chat sessions: the store, the on-disk format, exports and guards."""

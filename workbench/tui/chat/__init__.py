@@ -1,0 +1,1 @@
+"""The chat tab: the pane, its widgets, the controller that owns a conversation, and its dialogs."""

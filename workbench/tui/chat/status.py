@@ -1,0 +1,103 @@
+"""One line above the chat editor: what the model is doing with the turn right now.
+
+A long prompt used to show only "generating" for most of a minute. While the prompt is
+read this line says "reading the prompt: 1,536 / 4,096 tokens (37 %)" (from mlx-lm's
+prompt-progress callback, cached tokens counted as read), then "generating: 52 tokens"
+as the reply streams, and it hides when the turn ends. The token count is stored on each
+token event and drawn by a 4 Hz timer, so streaming costs one integer store per event.
+
+The chat header's "context used / context length" comes from here too: used is the last
+reply's prompt plus its generated tokens, the length the model's own (reported with the
+prompt progress).
+"""
+
+from __future__ import annotations
+
+from textual.timer import Timer
+from textual.widgets import Static
+
+from workbench.core.sessions.store import Session
+
+REFRESH_HZ = 4
+
+
+def reading_text(processed: int, total: int) -> str:
+    """ "reading the prompt: 1,536 / 4,096 tokens (37 %)"."""
+    share = f" ({100 * processed // total} %)" if total else ""
+    return f"reading the prompt: {processed:,} / {total:,} tokens{share}"
+
+
+def generating_text(generated: int) -> str:
+    """ "generating: 52 tokens" ("generating…" before the first count arrives)."""
+    if generated <= 0:
+        return "generating…"
+    return f"generating: {generated:,} token{'s' * (generated != 1)}"
+
+
+class ChatStatus(Static):
+    """The turn's progress; hidden while no turn runs."""
+
+    DEFAULT_CSS = """
+    ChatStatus {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+        display: none;
+    }
+    ChatStatus.-active { display: block; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.generated = 0  # set per token event; drawn by the timer
+        self._reading: tuple[int, int] | None = None
+        self._timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(1 / REFRESH_HZ, self._draw, pause=True)
+
+    @property
+    def text(self) -> str:
+        """What the line says now."""
+        if self._reading is not None:
+            return reading_text(*self._reading)
+        return generating_text(self.generated)
+
+    def begin(self) -> None:
+        """A turn was sent: show the line until ``end``."""
+        self.generated, self._reading = 0, None
+        self.add_class("-active")
+        self._draw()
+        if self._timer is not None:
+            self._timer.resume()
+
+    def reading(self, processed: int, total: int) -> None:
+        """The prompt is being read (the last report, ``processed == total``, ends it)."""
+        self._reading = (processed, total) if processed < total else None
+        self._draw()
+
+    def end(self) -> None:
+        self.remove_class("-active")
+        self._reading = None
+        if self._timer is not None:
+            self._timer.pause()
+
+    def _draw(self) -> None:
+        self.update(self.text)
+
+
+def context_used(session: Session) -> int | None:
+    """Tokens the conversation fills: the last reply's prompt plus what it generated."""
+    for message in reversed(session.messages):
+        if message.role == "assistant" and message.stats is not None:
+            return message.stats.prompt_tokens + message.stats.generation_tokens
+    return None
+
+
+def context_text(used: int | None, length: int | None) -> str:
+    """ "context 1,234 / 8,192 (15 %)", "context 1,234 tokens", or "" before any reply."""
+    if used is None:
+        return f"context 0 / {length:,}" if length else ""
+    if not length:
+        return f"context {used:,} tokens"
+    return f"context {used:,} / {length:,} ({100 * used // length} %)"

@@ -1,0 +1,1 @@
+"""The embeddings tab: texts, the similarity heatmap, neighbours and the colour scale."""

@@ -1,0 +1,1 @@
+"""The models pane: memory bar, loaded models, the model list, plans and load activity."""
