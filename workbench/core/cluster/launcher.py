@@ -86,6 +86,7 @@ class RankGroup:
     cluster: ClusterConfig
     model_folder: Path
     python: str = field(default_factory=lambda: sys.executable)
+    openblas: str = field(default_factory=lambda: configured_openblas())
     ranks: list[RankInfo] = field(default_factory=list)
     ports: tuple[int, ...] = ()
     process: subprocess.Popen | None = None
@@ -150,6 +151,7 @@ class RankGroup:
             "--backend", self.cluster.backend,
             "--connect", f"127.0.0.1:{self._listener.getsockname()[1]}",
             "--secret-env", SECRET_ENV,
+            "--openblas", self.openblas,
         ]  # fmt: skip
 
     def _accept(self, timeout: float) -> None:
@@ -340,6 +342,17 @@ def _exit_words(code: int) -> str:
             return f"was killed ({signal.Signals(-code).name})"
         return f"was killed (signal {-code})"
     return f"exited with code {code}"
+
+
+def configured_openblas() -> str:
+    """The config's ``openblas`` setting ("auto" or "off"), which the ranks follow as the
+    pool's own process does ("auto" when the config cannot be read: loading it reports that)."""
+    from workbench.core.config import load_config
+
+    try:
+        return load_config().openblas
+    except WorkbenchError:
+        return "auto"
 
 
 def _package_root() -> str:

@@ -24,13 +24,18 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.placement import ClusterPlacement, RankShare, cluster_model_id
-from workbench.core.errors import InputError, UnusableModelError
+from workbench.core.errors import InputError, InsufficientMemoryError, UnusableModelError
 from workbench.core.pool.budget import format_bytes
 from workbench.core.types import ModelInfo, ModelKind
 
 
 class ClusterPlanError(InputError):
     """The model cannot be split over the cluster (the message says why)."""
+
+
+class HostMemoryError(InsufficientMemoryError, ClusterPlanError):
+    """A host of the cluster has less memory than its rank's share (an insufficient-memory
+    failure first: a server answers it with 503, as it does when the pool has no room)."""
 
 
 class _PlanGroup:
@@ -136,7 +141,7 @@ def plan_cluster(info: ModelInfo, cluster: ClusterConfig, local_room: int) -> Cl
     lacking = [r for r in ranks if r.room_bytes is not None and r.share_bytes > r.room_bytes]
     if lacking:
         r = lacking[0]
-        raise ClusterPlanError(
+        raise HostMemoryError(
             f"cannot shard {where}: rank {r.rank} on {r.host} needs "
             f"{format_bytes(r.share_bytes)}, its host has {format_bytes(r.room_bytes)}"
         )

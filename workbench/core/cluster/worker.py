@@ -9,7 +9,7 @@ with ``all_sum``, on whether rank 0 was asked to stop. When rank 0's connection 
 ranks exit, so a pool that goes away never leaves ranks behind.
 
 Run as ``python -m workbench.core.cluster.worker --model DIR --parallel tensor
---backend ring --connect 127.0.0.1:PORT --secret-env NAME``.
+--backend ring --connect 127.0.0.1:PORT --secret-env NAME --openblas auto|off``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default="ring")
     parser.add_argument("--connect", required=True, help="HOST:PORT of the pool (rank 0)")
     parser.add_argument("--secret-env", default="MLXBENCH_CLUSTER_SECRET")
+    parser.add_argument("--openblas", choices=("auto", "off"), default="auto")
     return parser.parse_args(argv)
 
 
@@ -155,23 +156,46 @@ def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, ra
         prompt_progress_callback=on_prompt_progress,
         prefill_step_size=PREFILL_STEP,
     )
-    done = follow(responses, rank0, stopping)
+    spacer = Spacer(tokenizer) if request.get("keep_space") else None
+    done = follow(responses, rank0, stopping, spacer)
     if rank0 is not None:
         rank0.tell({**done, "peak_bytes": int(mx.get_peak_memory())})
 
 
-def follow(responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool]) -> dict[str, Any]:
+class Spacer:
+    """Gives the first word of a raw completion back the space mlx-lm's streaming
+    detokenizers trim off a reply (a continuation of "is" must read " Paris"), as the
+    one-process text engine does."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer, self.tokens, self.done = tokenizer, [], False
+
+    def __call__(self, token: int, text: str) -> str:
+        if self.done:
+            return text
+        self.tokens.append(int(token))
+        if not text:
+            return text
+        self.done = True
+        full = self.tokenizer.decode(self.tokens)
+        return " " + text if full.startswith(" ") and not text.startswith(" ") else text
+
+
+def follow(
+    responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool], spacer: Spacer | None = None
+) -> dict[str, Any]:
     """Run the reply to its end (stop token, length, or an agreed cancel); rank 0 streams
     each piece. Returns the ``done`` message."""
     finish, tail, last = "stop", "", None
     try:
         for response in responses:
             last = response
+            text = spacer(response.token, response.text) if spacer else response.text
             if response.finish_reason is not None:
-                finish, tail = response.finish_reason, response.text
+                finish, tail = response.finish_reason, text
                 break
-            if rank0 is not None and response.text:
-                rank0.tell({"type": "token", "text": response.text})
+            if rank0 is not None and text:
+                rank0.tell({"type": "token", "text": text})
             if stopping():
                 finish = "cancelled"
                 break
@@ -191,7 +215,7 @@ def follow(responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool]) ->
 def serve(args: argparse.Namespace) -> int:
     from workbench.core.runner.blas import prepare
 
-    prepare("auto")  # the BLAS the pool's own process picks (MLXBENCH_OPENBLAS is honoured)
+    prepare(args.openblas)  # the pool's own choice (the config's; MLXBENCH_OPENBLAS is honoured)
     import mlx.core as mx
 
     backend = "jaccl" if args.backend == "jaccl-ring" else args.backend  # mlx.launch's variant
