@@ -51,7 +51,7 @@ def free_port_run(count: int, host: str = "127.0.0.1") -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind((host, 0))
-            first = probe.getsockname()[1]
+            first = int(probe.getsockname()[1])
         if first + count < 65536 and all(port_free(first + i, host) for i in range(count)):
             return first
     raise ClusterDown(f"no {count} consecutive free ports on {host}")
@@ -89,11 +89,11 @@ class RankGroup:
     openblas: str = field(default_factory=lambda: configured_openblas())
     ranks: list[RankInfo] = field(default_factory=list)
     ports: tuple[int, ...] = ()
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
     _listener: socket.socket | None = None
     _conn: socket.socket | None = None
     _reader: LineReader | None = None
-    _workdir: tempfile.TemporaryDirectory | None = None
+    _workdir: tempfile.TemporaryDirectory[str] | None = None
     _stdin: Any = None
 
     # ------------------------------------------------------------------ start
@@ -139,6 +139,8 @@ class RankGroup:
     def command(self, hostfile: Path, first_port: int) -> list[str]:
         """The ``mlx.launch`` command line for this cluster and model."""
         python = self.cluster.python or self.python
+        assert self._listener is not None, "rank 0 connects to the listener: start() first"
+        connect = f"127.0.0.1:{self._listener.getsockname()[1]}"
         launch = [self.python, "-c", LAUNCH]
         return [
             *launch,
@@ -149,26 +151,27 @@ class RankGroup:
             "--model", str(self.model_folder),
             "--parallel", self.cluster.parallel,
             "--backend", self.cluster.backend,
-            "--connect", f"127.0.0.1:{self._listener.getsockname()[1]}",
+            "--connect", connect,
             "--secret-env", SECRET_ENV,
             "--openblas", self.openblas,
         ]  # fmt: skip
 
     def _accept(self, timeout: float) -> None:
-        assert self._listener is not None
+        listener = self._listener
+        assert listener is not None
         deadline = time.monotonic() + timeout
-        self._listener.settimeout(0.5)
+        listener.settimeout(0.5)
         while True:
             self._check_running("while starting")
             if time.monotonic() > deadline:
                 raise ClusterDown(f"cluster {self.cluster.name!r}: rank 0 did not connect")
             with contextlib.suppress(TimeoutError):
-                conn, _ = self._listener.accept()
+                conn, _ = listener.accept()
                 reader = LineReader(conn)
                 hello = reader.read(30.0)
                 if hello and secrets.compare_digest(str(hello.get("secret")), self._secret):
                     self._conn, self._reader = conn, reader
-                    self._listener.close()  # rank 0 is the only one who connects
+                    listener.close()  # rank 0 is the only one who connects
                     self._listener = None
                     return
                 conn.close()  # not our rank 0
@@ -291,7 +294,7 @@ class RankGroup:
             self._workdir = None
 
 
-def _end_group(process: subprocess.Popen) -> None:
+def _end_group(process: subprocess.Popen[bytes]) -> None:
     """TERM, then KILL, the launcher's whole process group; reap the launcher."""
     for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
         try:

@@ -88,7 +88,8 @@ def rank_shares(folder: Path, parallel: str, ranks: int) -> tuple[int, list[int]
     from mlx_lm.utils import load_model
 
     def parameter_bytes(model: Any) -> int:
-        return sum(v.nbytes for _, v in tree_flatten(model.parameters()))
+        leaves: list[tuple[str, Any]] = tree_flatten(model.parameters())  # type: ignore[assignment]
+        return sum(int(v.nbytes) for _, v in leaves)
 
     model, _ = load_model(folder, lazy=True, strict=False)
     whole = parameter_bytes(model)

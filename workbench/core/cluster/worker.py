@@ -60,8 +60,10 @@ def load_shard(model: str, parallel: str, group: Any) -> tuple[Any, Any]:
     from mlx_lm.utils import sharded_load
 
     if parallel == "pipeline":
-        return sharded_load(model, pipeline_group=group)
-    return sharded_load(model, tensor_group=group)
+        loaded = sharded_load(model, pipeline_group=group)
+    else:
+        loaded = sharded_load(model, tensor_group=group)
+    return loaded[0], loaded[1]
 
 
 def rank_table(group: Any) -> list[dict[str, int]]:
@@ -71,7 +73,8 @@ def rank_table(group: Any) -> list[dict[str, int]]:
     row = mx.zeros((group.size(), 2), dtype=mx.int64)
     row[group.rank()] = mx.array([os.getpid(), mx.get_active_memory()], dtype=mx.int64)
     table = mx.distributed.all_sum(row, group=group, stream=mx.cpu)
-    return [{"pid": int(p), "active_bytes": int(b)} for p, b in table.tolist()]
+    rows: list[list[int]] = table.tolist()  # type: ignore[assignment]  # a 2-D int array
+    return [{"pid": int(p), "active_bytes": int(b)} for p, b in rows]
 
 
 def share(group: Any, message: dict[str, Any] | None) -> dict[str, Any]:
@@ -80,12 +83,14 @@ def share(group: Any, message: dict[str, Any] | None) -> dict[str, Any]:
 
     data = json.dumps(message).encode() if message is not None else b""
     size = mx.distributed.all_sum(mx.array([len(data)], dtype=mx.int32), group=group, stream=mx.cpu)
-    length = int(size.item())
+    length = int(size.item())  # type: ignore[arg-type]  # an int32 scalar
     payload = mx.zeros((length,), dtype=mx.int32)
     if data:
         payload = mx.array(list(data), dtype=mx.int32)
     total = mx.distributed.all_sum(payload, group=group, stream=mx.cpu)
-    return json.loads(bytes(total.tolist()).decode())
+    codes: list[int] = total.tolist()  # type: ignore[assignment]  # a 1-D int array
+    shared: dict[str, Any] = json.loads(bytes(codes).decode())
+    return shared
 
 
 def agree_stop(group: Any, stop: bool) -> bool:
@@ -93,7 +98,7 @@ def agree_stop(group: Any, stop: bool) -> bool:
     import mlx.core as mx
 
     flag = mx.distributed.all_sum(mx.array([int(stop)]), group=group, stream=mx.cpu)
-    return int(flag.item()) > 0
+    return int(flag.item()) > 0  # type: ignore[arg-type]  # an int scalar
 
 
 class Rank0:
@@ -127,7 +132,9 @@ class Rank0:
             self.cancelled = True
 
 
-def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, rank0: Rank0 | None):
+def generate(
+    model: Any, tokenizer: Any, request: dict[str, Any], group: Any, rank0: Rank0 | None
+) -> None:
     """One reply, in lockstep on every rank; rank 0 streams it to the pool."""
     import mlx.core as mx
     from mlx_lm import stream_generate
@@ -168,7 +175,8 @@ class Spacer:
     one-process text engine does."""
 
     def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer, self.tokens, self.done = tokenizer, [], False
+        self.tokenizer, self.done = tokenizer, False
+        self.tokens: list[int] = []
 
     def __call__(self, token: int, text: str) -> str:
         if self.done:
