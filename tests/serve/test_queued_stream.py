@@ -1,6 +1,7 @@
 """A streaming client queued behind another reply: its SSE response begins at once with
 keep-alive pings, a client that leaves while queued is cancelled before its request runs,
-and one that stays gets its whole reply when its turn comes (fake model, no MLX)."""
+one that stays gets its whole reply when its turn comes, and a failure at its turn comes
+in the stream in the OpenAI error shape (fake models, no MLX)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ PING_SECONDS = 0.2
 def pinging_server(tmp_path, monkeypatch) -> Iterator[tuple[str, CountingLoader]]:
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path))
     memory = FakeMemory()
-    loader = CountingLoader({"chat": 100 * MB}, memory)
+    loader = CountingLoader({"chat": 100 * MB, "big": 2000 * MB}, memory)
     hooks = MlxHooks(start=lambda: ("test BLAS", "cpu"), active_memory=memory,
                      release=lambda: None)  # fmt: skip
     settings = ServeSettings(port=0, ping_seconds=PING_SECONDS)
-    app = create_app(settings, catalog=[fake_info("chat", 100 * MB)],
+    catalog = [fake_info("chat", 100 * MB), fake_info("big", 2000 * MB)]  # big: never fits
+    app = create_app(settings, catalog=catalog,
                      budget=Budget(1000 * MB, 2), loader=loader, mlx_hooks=hooks)  # fmt: skip
     with ServerThread(app, settings) as server:
         httpx.post(f"{server.url}/v1/admin/models/load/chat", timeout=10).raise_for_status()
@@ -99,3 +101,33 @@ def test_a_queued_stream_that_stays_gets_its_whole_reply(pinging_server):
         engine.step.clear()
     assert rest.endswith("word39")
     assert texts == ["word0 word1 word2"]
+
+
+def test_a_queued_stream_that_fails_at_its_turn_gets_the_error_in_the_stream(pinging_server):
+    url, loader = pinging_server
+    engine = loader.engines["chat"]
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    blocker = client.chat.completions.create(model="chat", messages=HELLO, stream=True)
+    next(blocker), next(blocker)
+    failures: list[openai.APIError] = []
+
+    def queued() -> None:
+        stream = client.chat.completions.create(model="big", messages=HELLO, stream=True)
+        try:
+            list(stream)
+        except openai.APIError as failure:
+            failures.append(failure)
+
+    waiter = threading.Thread(target=queued)
+    waiter.start()
+    time.sleep(5 * PING_SECONDS)
+    engine.step.set()
+    try:
+        list(blocker)
+        waiter.join(10)
+    finally:
+        engine.step.clear()
+    (failure,) = failures
+    assert failure.body["code"] == "insufficient_memory"
+    assert failure.message.startswith("cannot load BIG: needs")  # the pool's own words
+    assert "big" not in loader.engines  # nothing was loaded
