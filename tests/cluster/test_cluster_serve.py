@@ -6,6 +6,7 @@ be split, a host without room)."""
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,10 @@ from workbench.core.cluster.config import parse_cluster
 from workbench.core.config import Config
 from workbench.core.pool.budget import Budget
 from workbench.core.pool.sizes import SizesStore
+from workbench.core.protocol import Event, LoadRequest, ModelLoaded
 from workbench.core.types import Family, ModelInfo, ModelKind
+from workbench.serve.remote import RemoteRunner
+from workbench.serve.wire import snapshot_from
 
 pytestmark = pytest.mark.real
 
@@ -104,6 +108,10 @@ def test_load_chat_and_unload_on_a_cluster(
     status = httpx.get(f"{served.url}/v1/admin/models/status", timeout=30).json()
     view = next(e for e in status["entries"] if e["model_id"] == ENTRY)
     assert [r["share_bytes"] for r in view["cluster"]["ranks"]] == shares
+    remote = next(e for e in snapshot_from(status).entries if e.model_id == ENTRY)
+    assert remote.cluster is not None  # what an attached workbench's pool pane shows
+    assert remote.cluster.hosts == ("127.0.0.1", "127.0.0.1")
+    assert [r.share_bytes for r in remote.cluster.ranks] == shares
 
     assert chat_text(client, ENTRY, stream=True) == alone_chat
     assert chat_text(client, "tiny-llama-tp @ local2", stream=False) == alone_chat  # by name
@@ -115,6 +123,25 @@ def test_load_chat_and_unload_on_a_cluster(
     assert group_processes(tiny_llama_dir) == []
     listed = {m.id: m.model_dump() for m in client.models.list().data}
     assert listed[ENTRY]["loaded"] is False
+
+
+def test_an_attached_workbench_loads_on_a_cluster_through_the_server(
+    served: Served, tiny_llama_dir: Path, no_leftovers: None
+) -> None:
+    events: queue.Queue[Event] = queue.Queue()
+    remote = RemoteRunner(events.put, served.url)
+    request = LoadRequest(model_id="tiny", cluster="local2")  # as the pool pane's "c" asks
+    try:
+        remote.submit(request)
+        answer = events.get(timeout=300)
+        while answer.request_id != request.request_id:
+            answer = events.get(timeout=300)
+    finally:
+        remote.stop()
+    assert isinstance(answer, ModelLoaded) and answer.model_id == ENTRY
+    assert len(rank_pids(tiny_llama_dir)) == 2
+    httpx.post(f"{served.url}/v1/admin/models/unload/{ENTRY}", timeout=60).raise_for_status()
+    assert group_processes(tiny_llama_dir) == []
 
 
 def test_plan_on_a_cluster_names_each_host_and_its_share(served: Served) -> None:
