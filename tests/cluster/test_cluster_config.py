@@ -81,3 +81,25 @@ def test_local2_is_built_in_but_a_configured_one_wins_and_unknown_names_list_the
     assert find_cluster(mine, "local2", SOURCE).ranks == 3
     with pytest.raises(InputError, match=r"no cluster named 'big'.*known: local2"):
         find_cluster({}, "big", SOURCE)
+
+
+def test_the_configs_openblas_setting_reaches_every_rank(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from workbench.core.cluster.launcher import RankGroup
+    from workbench.core.cluster.worker import parse_args
+
+    monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path))
+    assert RankGroup(BUILTIN["local2"], tmp_path).openblas == "auto"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text('openblas = "off"\n', encoding="utf-8")
+    group = RankGroup(BUILTIN["local2"], tmp_path)
+    group._listener = socket.create_server(("127.0.0.1", 0))  # where rank 0 would connect
+    try:
+        argv = group.command(tmp_path / "hostfile.json", 40000)
+    finally:
+        group.stop()
+    worker_argv = argv[argv.index("workbench.core.cluster.worker") + 1 :]
+    assert parse_args(worker_argv).openblas == "off"

@@ -103,3 +103,23 @@ def test_image_fetch_is_guarded_unless_allowed(image_site: str) -> None:
     assert fetch_image(url, 1_000_000, 5, allow_private=True).startswith(b"\x89PNG")
     with pytest.raises(TooLarge, match="image is over the 10 B limit"):
         fetch_image(url, 10, 5, allow_private=True)
+
+
+def test_the_guarded_transport_fetches_what_the_guard_lets_through(
+    image_site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.serve import urlguard
+    from workbench.serve.errors import TooLarge
+
+    checked: list[str] = []
+
+    def public_for_this_test(address: str) -> bool:  # the local site stands for a public one
+        checked.append(address)
+        return True
+
+    monkeypatch.setattr(urlguard, "is_public", public_for_this_test)
+    url = f"{image_site}/red.png"
+    assert urlguard.fetch_image(url, 1_000_000, 5, allow_private=False).startswith(b"\x89PNG")
+    assert checked == ["127.0.0.1"]  # the connection went through the guard's check
+    with pytest.raises(TooLarge, match="image is over the 10 B limit"):
+        urlguard.fetch_image(url, 10, 5, allow_private=False)

@@ -1,9 +1,12 @@
 """Admin routes over the pool, and the events stream a remote workbench watches.
 
 ``GET /v1/admin/models/status`` — budget, used, pinned, prompt caches, entries in LRU order
-with measured sizes and leases; ``POST …/load/{model}`` (``?pin=true`` preloads and pins, so
-the model is never evicted), ``…/unload/{model}``, ``…/pin/{model}``, ``…/unpin/{model}``;
-``POST /v1/admin/models/plan`` — what loading models would do, as the pool pane shows it;
+with measured sizes and leases (a sharded entry with its hosts and shares);
+``POST …/load/{model}`` (``?pin=true`` preloads and pins, so the model is never evicted;
+``?cluster=NAME`` shards it over a cluster, see ``cluster``), ``…/unload/{model}`` (a
+sharded entry's ranks all stop), ``…/pin/{model}``, ``…/unpin/{model}``;
+``POST /v1/admin/models/plan`` — what loading models would do, as the pool pane shows it
+(``"cluster": NAME`` in the body: sharded, with each host's share);
 ``POST /v1/admin/budget`` — a new budget. ``GET /v1/admin/events`` — server-sent events:
 ``ready`` first, then ``pool`` snapshots and load / eviction events as they happen.
 """
@@ -27,6 +30,7 @@ from workbench.core.protocol import (
     PoolChanged,
     UnloadRequest,
 )
+from workbench.serve.cluster import cluster_json, load_on_cluster, plan_entries
 from workbench.serve.errors import ApiError
 from workbench.serve.schemas import BudgetBody, PlanBody
 from workbench.serve.state import ServerState, State
@@ -50,8 +54,10 @@ async def status(state: State) -> dict:
 
 
 @router.post("/models/load/{model:path}")
-async def load(model: str, state: State, pin: bool = False) -> dict:
+async def load(model: str, state: State, pin: bool = False, cluster: str | None = None) -> dict:
     info = state.resolve(model)
+    if cluster:
+        return await load_on_cluster(state, info, cluster, pin)
     event = await state.backend.call(LoadRequest(model_id=info.id, pin=pin))
     assert isinstance(event, ModelLoaded)
     return {
@@ -89,10 +95,13 @@ async def unpin(model: str, state: State) -> dict:
 
 @router.post("/models/plan")
 async def plan(body: PlanBody, state: State) -> dict:
-    ids = tuple(state.resolve(name).id for name in body.models)
-    event = await state.backend.call(PlanRequest(model_ids=ids))
+    infos = [state.resolve(name) for name in body.models]
+    if body.cluster:
+        infos = await plan_entries(state, infos, body.cluster)
+    event = await state.backend.call(PlanRequest(model_ids=tuple(i.id for i in infos)))
     assert isinstance(event, PlanReady)
-    return {"plans": [plan_json(p) for p in event.plans]}
+    extra = {info.id: cluster_json(info) for info in infos}
+    return {"plans": [{**plan_json(p), **extra.get(p.model_id, {})} for p in event.plans]}
 
 
 @router.post("/budget")

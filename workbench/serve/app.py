@@ -42,12 +42,14 @@ def create_app(
     ``preload``: model ids loaded and pinned before the first request is taken.
     """
     backend = Backend(catalog=catalog, budget=budget, **runner_options)
+    config = runner_options.get("config")
+    clusters = dict(config.clusters) if config is not None else {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with tempfile.TemporaryDirectory(prefix="mlxbench-serve-images-") as scratch:
             image_dir = settings.image_dir or Path(scratch)
-            app.state.serve = ServerState(backend, settings, image_dir)
+            app.state.serve = ServerState(backend, settings, image_dir, clusters)
             await backend.start()
             try:
                 for model_id in preload:

@@ -35,9 +35,9 @@ from workbench.serve.generation import Generation
 from workbench.serve.messages import check_kind, to_chat_messages
 from workbench.serve.schemas import ChatCompletionRequest, Sampling
 from workbench.serve.state import State
+from workbench.serve.waiting import first_text_or_error, open_stream
 
 router = APIRouter()
-PING_S = 15
 SESSION_KEY_MESSAGES = 2
 
 
@@ -94,12 +94,14 @@ async def chat_completions(body: ChatCompletionRequest, http: HttpRequest, state
         session_id=session_key(info.id, messages, body.session_id),
     )
     generation = Generation(state.backend, request, body.stops())
-    await generation.start(http)
     reply_id = f"chatcmpl-{request.request_id}-{int(time.time() * 1000)}"
     if body.stream:
+        queued = await open_stream(generation, state, http)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = stream_chunks(generation, reply_id, info.id, include_usage)
-        return EventSourceResponse(chunks, ping=PING_S, background=BackgroundTask(generation.close))
+        chunks = stream_chunks(generation, reply_id, info.id, include_usage, queued)
+        return EventSourceResponse(chunks, ping=state.settings.ping_seconds,
+                                   background=BackgroundTask(generation.close))  # fmt: skip
+    await generation.start(http)
     text = await generation.text(http)
     return JSONResponse(whole_reply(generation, reply_id, info.id, text))
 
@@ -137,9 +139,13 @@ def _chunk(reply_id: str, model: str, created: int, choices: list, **extra: obje
 
 
 async def stream_chunks(
-    generation: Generation, reply_id: str, model: str, include_usage: bool
+    generation: Generation, reply_id: str, model: str, include_usage: bool, queued: bool = False
 ) -> AsyncIterator[str]:
-    """SSE data lines: role, content pieces, finish reason, optional usage, ``[DONE]``."""
+    """SSE data lines: role, content pieces, finish reason, optional usage, ``[DONE]``
+    (``queued``: first wait for the reply to begin — an error line if it fails instead)."""
+    if queued and (failure := await first_text_or_error(generation)) is not None:
+        yield failure
+        return
     created = int(time.time())
     role = {"role": "assistant", "content": ""}
     yield _chunk(reply_id, model, created, [{"index": 0, "delta": role, "finish_reason": None}])

@@ -19,11 +19,12 @@ from starlette.requests import Request as HttpRequest
 from workbench.core.errors import WrongModelKindError
 from workbench.core.protocol import ChatRequest
 from workbench.core.types import ChatMessage, ModelKind
-from workbench.serve.chat import PING_S, sampling_from, stats_extension, usage
+from workbench.serve.chat import sampling_from, stats_extension, usage
 from workbench.serve.errors import ApiError
 from workbench.serve.generation import Generation
 from workbench.serve.schemas import CompletionRequest
 from workbench.serve.state import State
+from workbench.serve.waiting import first_text_or_error, open_stream
 
 router = APIRouter()
 
@@ -52,15 +53,16 @@ async def completions(body: CompletionRequest, http: HttpRequest, state: State):
         model_id=info.id, messages=(ChatMessage("user", prompt),), sampling=sampling, raw=True
     )
     generation = Generation(state.backend, request, body.stops())
-    await generation.start(http)
     reply_id = f"cmpl-{request.request_id}-{int(time.time() * 1000)}"
     if body.stream:
+        queued = await open_stream(generation, state, http)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return EventSourceResponse(
-            _chunks(generation, reply_id, info.id, include_usage),
-            ping=PING_S,
+            _chunks(generation, reply_id, info.id, include_usage, queued),
+            ping=state.settings.ping_seconds,
             background=BackgroundTask(generation.close),
         )
+    await generation.start(http)
     text = await generation.text(http)
     stats = generation.done.stats if generation.done else None
     choice = {"index": 0, "text": text, "finish_reason": generation.finish_reason, "logprobs": None}
@@ -80,8 +82,11 @@ def _body(reply_id: str, model: str, choices: list, **extra: object) -> dict:
 
 
 async def _chunks(
-    generation: Generation, reply_id: str, model: str, include_usage: bool
+    generation: Generation, reply_id: str, model: str, include_usage: bool, queued: bool
 ) -> AsyncIterator[str]:
+    if queued and (failure := await first_text_or_error(generation)) is not None:
+        yield failure
+        return
     async for piece in generation.pieces():
         choice = {"index": 0, "text": piece, "finish_reason": None, "logprobs": None}
         yield json.dumps(_body(reply_id, model, [choice]), ensure_ascii=False)

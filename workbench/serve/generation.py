@@ -6,7 +6,8 @@ piece of text or the end — load events pass by — and raises the failure as a
 While waiting, a client that goes away cancels the request at once (Starlette does not
 tell a handler that is not sending, so a task waits for the disconnect message). Once
 streaming, the SSE response notices a disconnect and closes the generator, which cancels
-the request the same way.
+the request the same way. A stream queued behind other work begins at once instead (see
+``waiting``): its wait for the first text happens inside the response.
 """
 
 from __future__ import annotations
@@ -41,12 +42,23 @@ class Generation:
         self._first: list[Event] = []
         self._gone: asyncio.Future[None] | None = None
 
-    async def start(self, http: HttpRequest) -> None:
-        """Submit, then wait for the first text or the end; failures raise ``ApiError``."""
-        self._ticket = await self.backend.open(self.request)
+    async def submit(self) -> None:
+        """Hand the request to the runner (``start`` does it when it has not been done)."""
+        if self._ticket is None:
+            self._ticket = await self.backend.open(self.request)
+
+    async def start(self, http: HttpRequest | None) -> None:
+        """Submit, then wait for the first text or the end; failures raise ``ApiError``.
+
+        ``http`` None: the caller watches for a disconnect itself (an SSE response that has
+        begun already) and cancels the request by closing it."""
+        await self.submit()
+        assert self._ticket is not None
         try:
             while True:
-                event = await self._next_or_gone(http)
+                event = await (
+                    self._next_or_gone(http) if http is not None else self._ticket.next()
+                )
                 if isinstance(event, RequestFailed):
                     raise from_workbench(error_from(event))
                 if isinstance(event, TokenEvent | ChatDone):

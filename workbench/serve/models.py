@@ -1,7 +1,8 @@
 """``GET /v1/models`` and ``GET /v1/models/{id}``: every usable catalog model.
 
 OpenAI's shape (``id``, ``object``, ``created``, ``owned_by``) plus what a workbench client
-needs to show the pool: name, kind, family, quantization, estimated size, whether loaded.
+needs to show the pool: name, kind, family, quantization, estimated size, whether loaded —
+and for a model sharded over a cluster, its hosts and each one's share (``cluster``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from workbench.core.types import ModelInfo
+from workbench.serve.cluster import cluster_json
 from workbench.serve.state import State
 
 router = APIRouter()
@@ -28,6 +30,7 @@ def model_json(info: ModelInfo, loaded: bool) -> dict:
         "size_method": info.size_method,
         "source": info.source,
         "loaded": loaded,
+        **cluster_json(info),
     }
 
 

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
+from workbench.core.cluster.placement import cluster_model_id
 from workbench.core.errors import WorkbenchError
 from workbench.core.protocol import (
     BudgetRequest,
@@ -202,16 +203,20 @@ class RemoteRunner:
         return response.json()
 
     def _load(self, request: LoadRequest) -> ModelLoaded:
+        loaded_id = request.model_id  # a sharded model's entry has an id of its own
+        query = f"pin={'true' if request.pin else 'false'}"
+        if request.cluster:
+            loaded_id = cluster_model_id(request.model_id, request.cluster)
+            query += f"&cluster={quote(request.cluster, safe='')}"
         with self._lock:
-            self._expected_loads[request.model_id] += 1
-        pin = "true" if request.pin else "false"
+            self._expected_loads[loaded_id] += 1
         try:
-            body = self._post(f"/v1/admin/models/load/{_path(request.model_id)}?pin={pin}")
+            body = self._post(f"/v1/admin/models/load/{_path(request.model_id)}?{query}")
         except BaseException:
             with self._lock:
-                self._expected_loads[request.model_id] -= 1
+                self._expected_loads[loaded_id] -= 1
             raise
-        return ModelLoaded(request.request_id, request.model_id, body["measured_bytes"],
+        return ModelLoaded(request.request_id, loaded_id, body["measured_bytes"],
                            body["seconds"])  # fmt: skip
 
     def _embed(self, request: EmbedRequest) -> EmbeddingsReady:

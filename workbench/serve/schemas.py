@@ -81,6 +81,7 @@ class EmbeddingRequest(_Body):
 
 class PlanBody(_Body):
     models: list[str] = Field(min_length=1)
+    cluster: str | None = Field(None, min_length=1, max_length=200)  # plan sharded over it
 
 
 class BudgetBody(_Body):

@@ -19,6 +19,7 @@ DEFAULT_MAX_IMAGES = 8
 DEFAULT_MAX_IMAGE_BYTES = 20 * MIB
 DEFAULT_MAX_TOKENS = 1024
 MAX_TOKENS_CEILING = 32768
+DEFAULT_PING_SECONDS = 15.0
 LOOPBACK_NAMES = ("localhost", "ip6-localhost")
 
 
@@ -36,6 +37,7 @@ class ServeSettings:
     allow_private_image_urls: bool = False
     default_max_tokens: int = DEFAULT_MAX_TOKENS
     image_dir: Path | None = None  # where prepared images are kept (a temporary folder if None)
+    ping_seconds: float = DEFAULT_PING_SECONDS  # SSE keep-alive comments while a stream waits
 
 
 def is_loopback(host: str) -> bool:
@@ -62,3 +64,5 @@ def check_settings(settings: ServeSettings) -> None:
     for name in ("max_body_bytes", "max_images", "max_image_bytes", "default_max_tokens"):
         if getattr(settings, name) < 1:
             raise InputError(f"{name.replace('_', '-')} must be at least 1")
+    if not settings.ping_seconds > 0:
+        raise InputError("ping-seconds must be more than 0")

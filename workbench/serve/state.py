@@ -1,10 +1,12 @@
-"""What every route needs: the backend, the settings, where images go, model lookup."""
+"""What every route needs: the backend, the settings, where images go, the clusters, model
+lookup."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -21,6 +23,8 @@ class ServerState:
     backend: Backend
     settings: ServeSettings
     image_dir: Path
+    clusters: dict[str, Any] = field(default_factory=dict)  # the config's ClusterConfigs
+    cluster_plans: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def resolve(self, query: str) -> ModelInfo:
         """The model a request names, as the CLI would resolve it (404 when none)."""

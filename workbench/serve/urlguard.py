@@ -6,16 +6,21 @@ before fetching is not enough (DNS can answer differently a moment later, and re
 point anywhere), so the check sits where the connection is made: httpcore's network backend
 resolves the host, refuses if any address is loopback, private, link-local or otherwise not
 global, and connects to the checked address itself. Every redirect hop goes through it too.
-TLS still verifies the certificate against the URL's host name.
+TLS still verifies the certificate against the URL's host name. httpx has no option for a
+network backend, so ``GuardedTransport`` is an httpx transport of its own (httpx's public
+``BaseTransport``) over an httpcore ``ConnectionPool`` built with that backend — the
+request and response handed across as httpx's own transport hands them.
 
 The body is read under the byte cap and an overall deadline; over the cap is ``TooLarge``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -67,14 +72,78 @@ class GuardedBackend(httpcore.SyncBackend):
         return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
 
-def _client(timeout: float, guarded: bool) -> httpx.Client:
-    transport = httpx.HTTPTransport(retries=1)
-    if guarded:  # same pool httpx builds, with the checking backend (httpx has no option)
-        transport._pool = httpcore.ConnectionPool(
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions as httpx's classes of the same name (``ConnectError``…)."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        raise _httpx_kind(exc, httpx.TimeoutException)(str(exc)) from exc
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+        raise _httpx_kind(exc, httpx.TransportError)(str(exc)) from exc
+
+
+def _httpx_kind(exc: Exception, fallback: type[httpx.TransportError]) -> type[Any]:
+    for kind in type(exc).__mro__:
+        found = getattr(httpx, kind.__name__, None)
+        if isinstance(found, type) and issubclass(found, httpx.TransportError):
+            return found
+    return fallback
+
+
+class _Body(httpx.SyncByteStream):
+    """The response body as httpx reads it, errors translated."""
+
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        closing = getattr(self._stream, "close", None)
+        if closing is not None:
+            closing()
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """An httpx transport whose connections go through ``GuardedBackend``."""
+
+    def __init__(self, retries: int = 1) -> None:
+        self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
-            retries=1,
+            retries=retries,
             network_backend=GuardedBackend(),
         )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        target = httpcore.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        )
+        forwarded = httpcore.Request(
+            request.method,
+            target,
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            answer = self._pool.handle_request(forwarded)
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=_Body(answer.stream),  # type: ignore[arg-type]  # sync pool: an iterable
+            extensions=answer.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _client(timeout: float, guarded: bool) -> httpx.Client:
+    transport = GuardedTransport() if guarded else httpx.HTTPTransport(retries=1)
     return httpx.Client(
         transport=transport,
         timeout=httpx.Timeout(timeout),
@@ -97,7 +166,7 @@ def fetch_image(url: str, max_bytes: int, timeout: float, allow_private: bool) -
             return _read(response, label, max_bytes, timeout * DEADLINE_FACTOR)
     except httpx.ConnectError as exc:
         cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, RefusedAddress):
+        if isinstance(cause, RefusedAddress):  # raised by GuardedBackend, as httpx's kind
             raise ImageError(
                 f"{label}: {cause}; the server does not fetch such URLs "
                 "(start it with --allow-private-image-urls to allow them)"

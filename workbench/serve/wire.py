@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from workbench.core.cluster.entry import placement_record
+from workbench.core.cluster.placement import ClusterPlacement, RankShare
 from workbench.core.protocol import (
     Event,
     LoadPlan,
@@ -38,7 +40,25 @@ def snapshot_json(snapshot: PoolSnapshot) -> dict[str, Any]:
     body = dataclasses.asdict(snapshot)
     for entry, view in zip(body["entries"], snapshot.entries, strict=True):
         entry["bytes"], entry["total_bytes"] = view.bytes, view.total_bytes
+        entry["cluster"] = placement_json(view.cluster) if view.cluster is not None else None
     return body
+
+
+def placement_json(placement: ClusterPlacement) -> dict[str, Any]:
+    """A sharded entry's hosts and shares (``this_machine``: the server's machine)."""
+    return placement_record(placement)
+
+
+def placement_from(data: dict[str, Any] | None) -> ClusterPlacement | None:
+    if not data:
+        return None
+    ranks = tuple(
+        RankShare(r["rank"], r["host"], r["this_machine"], r["share_bytes"], r["room_bytes"])
+        for r in data["ranks"]
+    )
+    return ClusterPlacement(
+        data["cluster"], data["backend"], data["parallel"], ranks, data["model_bytes"]
+    )
 
 
 def snapshot_from(data: dict[str, Any]) -> PoolSnapshot:
@@ -49,6 +69,7 @@ def snapshot_from(data: dict[str, Any]) -> PoolSnapshot:
                 **{k: v for k, v in entry.items() if k in fields},
                 "kind": ModelKind(entry["kind"]),
                 "family": Family(entry["family"]),
+                "cluster": placement_from(entry.get("cluster")),
             }
         )
         for entry in data["entries"]

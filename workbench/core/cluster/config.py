@@ -84,7 +84,7 @@ def _own_names() -> frozenset[str]:
     try:
         hostname = socket.gethostname()
         names |= {hostname, socket.getfqdn()}
-        names |= {info[4][0] for info in socket.getaddrinfo(hostname, None)}
+        names |= {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
     except OSError:
         pass
     return frozenset(names)
@@ -156,11 +156,13 @@ def _host_memory(value: object, count: int, where: str) -> tuple[int | None, ...
     return tuple(sizes)
 
 
-def _choice(table: dict, key: str, choices: tuple[str, ...], default: str, where: str) -> str:
+def _choice(
+    table: dict[str, Any], key: str, choices: tuple[str, ...], default: str, where: str
+) -> str:
     value = table.get(key, default)
     if value not in choices:
         raise InputError(f"{where} '{key}' must be one of {', '.join(choices)}, got {value!r}")
-    return value
+    return str(value)
 
 
 def parse_cluster(name: str, table: object, source: Path) -> ClusterConfig:
@@ -173,7 +175,7 @@ def parse_cluster(name: str, table: object, source: Path) -> ClusterConfig:
         raise InputError(f"{where} unknown setting {unknown[0]!r} (known: {', '.join(KNOWN_KEYS)})")
     if ("hosts" in table) == ("hostfile" in table):
         raise InputError(f"{where} needs either 'hosts' or 'hostfile' (exactly one)")
-    backend_default, envs = "ring", ()
+    backend_default, envs = "ring", tuple[str, ...]()
     if "hostfile" in table:
         path = Path(_string(table["hostfile"], "hostfile", where)).expanduser()
         hosts, backend_default, envs = read_hostfile(path, where)

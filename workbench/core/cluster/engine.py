@@ -24,8 +24,8 @@ from typing import Any
 from workbench.core.adapters import adapter_for
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.launcher import ClusterDown, RankGroup, RankInfo
-from workbench.core.engines.text import check_sampling
-from workbench.core.errors import UnusableModelError, WrongModelKindError
+from workbench.core.errors import InputError, UnusableModelError, WrongModelKindError
+from workbench.core.limits import check_sampling
 from workbench.core.types import (
     ChatMessage,
     GenerationChunk,
@@ -43,6 +43,7 @@ def load_cluster(info: ModelInfo, progress: Callable[[str], None] | None = None)
     from mlx_lm.tokenizer_utils import load as load_tokenizer
 
     report = progress or (lambda _message: None)
+    assert info.cluster is not None, "not a cluster entry"
     cluster: ClusterConfig = info.cluster.config
     config = json.loads((info.path / "config.json").read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(info.path, eos_token_ids=config.get("eos_token_id"))
@@ -119,6 +120,20 @@ class ClusterEngine:
         prompt = self.prompt_tokens(messages)
         return self._generate(prompt, sampling, cancel)
 
+    def completion_tokens(self, text: str) -> list[int]:
+        """The token ids of ``text`` as a raw prompt (no chat template), as ``TextEngine``."""
+        return list(self._tokenizer.encode(text))
+
+    def stream_completion(
+        self, text: str, sampling: SamplingSettings, cancel: threading.Event
+    ) -> Iterator[GenerationChunk]:
+        """Continue ``text`` as is, like ``TextEngine.stream_completion`` (rank 0 gives the
+        first word back its leading space, as the one-process engine does)."""
+        check_sampling(sampling)
+        if not text:
+            raise InputError("nothing to complete: the prompt is empty")
+        return self._generate(self.completion_tokens(text), sampling, cancel, keep_space=True)
+
     def close(self) -> None:
         """Stop every rank (eviction); the engine cannot be used afterwards."""
         with self._lock:
@@ -132,9 +147,12 @@ class ClusterEngine:
         if group is not None:
             group.stop()
 
-    def _request(self, prompt: list[int], sampling: SamplingSettings) -> dict[str, Any]:
+    def _request(
+        self, prompt: list[int], sampling: SamplingSettings, keep_space: bool = False
+    ) -> dict[str, Any]:
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         return {
+            "keep_space": keep_space,
             "type": "generate",
             "prompt": prompt,
             "max_tokens": sampling.max_tokens,
@@ -145,7 +163,11 @@ class ClusterEngine:
         }
 
     def _generate(
-        self, prompt: list[int], sampling: SamplingSettings, cancel: threading.Event
+        self,
+        prompt: list[int],
+        sampling: SamplingSettings,
+        cancel: threading.Event,
+        keep_space: bool = False,
     ) -> Iterator[GenerationChunk]:
         started = time.perf_counter()
         if cancel.is_set():
@@ -156,7 +178,7 @@ class ClusterEngine:
         assert group is not None
         first: float | None = None
         try:
-            group.send(self._request(prompt, sampling))
+            group.send(self._request(prompt, sampling, keep_space))
             asked_to_stop = False
             while True:
                 if cancel.is_set() and not asked_to_stop:

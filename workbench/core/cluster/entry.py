@@ -10,6 +10,7 @@ does the same on its owner thread for ``LoadRequest(cluster=NAME)`` (``load_on_c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from workbench.core import paths
 from workbench.core.cluster.config import ClusterConfig, find_cluster
@@ -71,7 +72,7 @@ def placement_lines(placement: ClusterPlacement) -> list[str]:
     return lines
 
 
-def placement_record(placement: ClusterPlacement) -> dict:
+def placement_record(placement: ClusterPlacement) -> dict[str, Any]:
     """The plan per host as JSON-ready data."""
     return {
         "cluster": placement.cluster,

@@ -51,7 +51,7 @@ def free_port_run(count: int, host: str = "127.0.0.1") -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind((host, 0))
-            first = probe.getsockname()[1]
+            first = int(probe.getsockname()[1])
         if first + count < 65536 and all(port_free(first + i, host) for i in range(count)):
             return first
     raise ClusterDown(f"no {count} consecutive free ports on {host}")
@@ -86,13 +86,14 @@ class RankGroup:
     cluster: ClusterConfig
     model_folder: Path
     python: str = field(default_factory=lambda: sys.executable)
+    openblas: str = field(default_factory=lambda: configured_openblas())
     ranks: list[RankInfo] = field(default_factory=list)
     ports: tuple[int, ...] = ()
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
     _listener: socket.socket | None = None
     _conn: socket.socket | None = None
     _reader: LineReader | None = None
-    _workdir: tempfile.TemporaryDirectory | None = None
+    _workdir: tempfile.TemporaryDirectory[str] | None = None
     _stdin: Any = None
 
     # ------------------------------------------------------------------ start
@@ -138,6 +139,8 @@ class RankGroup:
     def command(self, hostfile: Path, first_port: int) -> list[str]:
         """The ``mlx.launch`` command line for this cluster and model."""
         python = self.cluster.python or self.python
+        assert self._listener is not None, "rank 0 connects to the listener: start() first"
+        connect = f"127.0.0.1:{self._listener.getsockname()[1]}"
         launch = [self.python, "-c", LAUNCH]
         return [
             *launch,
@@ -148,25 +151,27 @@ class RankGroup:
             "--model", str(self.model_folder),
             "--parallel", self.cluster.parallel,
             "--backend", self.cluster.backend,
-            "--connect", f"127.0.0.1:{self._listener.getsockname()[1]}",
+            "--connect", connect,
             "--secret-env", SECRET_ENV,
+            "--openblas", self.openblas,
         ]  # fmt: skip
 
     def _accept(self, timeout: float) -> None:
-        assert self._listener is not None
+        listener = self._listener
+        assert listener is not None
         deadline = time.monotonic() + timeout
-        self._listener.settimeout(0.5)
+        listener.settimeout(0.5)
         while True:
             self._check_running("while starting")
             if time.monotonic() > deadline:
                 raise ClusterDown(f"cluster {self.cluster.name!r}: rank 0 did not connect")
             with contextlib.suppress(TimeoutError):
-                conn, _ = self._listener.accept()
+                conn, _ = listener.accept()
                 reader = LineReader(conn)
                 hello = reader.read(30.0)
                 if hello and secrets.compare_digest(str(hello.get("secret")), self._secret):
                     self._conn, self._reader = conn, reader
-                    self._listener.close()  # rank 0 is the only one who connects
+                    listener.close()  # rank 0 is the only one who connects
                     self._listener = None
                     return
                 conn.close()  # not our rank 0
@@ -289,7 +294,7 @@ class RankGroup:
             self._workdir = None
 
 
-def _end_group(process: subprocess.Popen) -> None:
+def _end_group(process: subprocess.Popen[bytes]) -> None:
     """TERM, then KILL, the launcher's whole process group; reap the launcher."""
     for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
         try:
@@ -340,6 +345,17 @@ def _exit_words(code: int) -> str:
             return f"was killed ({signal.Signals(-code).name})"
         return f"was killed (signal {-code})"
     return f"exited with code {code}"
+
+
+def configured_openblas() -> str:
+    """The config's ``openblas`` setting ("auto" or "off"), which the ranks follow as the
+    pool's own process does ("auto" when the config cannot be read: loading it reports that)."""
+    from workbench.core.config import load_config
+
+    try:
+        return load_config().openblas
+    except WorkbenchError:
+        return "auto"
 
 
 def _package_root() -> str:

@@ -24,13 +24,18 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.placement import ClusterPlacement, RankShare, cluster_model_id
-from workbench.core.errors import InputError, UnusableModelError
+from workbench.core.errors import InputError, InsufficientMemoryError, UnusableModelError
 from workbench.core.pool.budget import format_bytes
 from workbench.core.types import ModelInfo, ModelKind
 
 
 class ClusterPlanError(InputError):
     """The model cannot be split over the cluster (the message says why)."""
+
+
+class HostMemoryError(InsufficientMemoryError, ClusterPlanError):
+    """A host of the cluster has less memory than its rank's share (an insufficient-memory
+    failure first: a server answers it with 503, as it does when the pool has no room)."""
 
 
 class _PlanGroup:
@@ -83,7 +88,8 @@ def rank_shares(folder: Path, parallel: str, ranks: int) -> tuple[int, list[int]
     from mlx_lm.utils import load_model
 
     def parameter_bytes(model: Any) -> int:
-        return sum(v.nbytes for _, v in tree_flatten(model.parameters()))
+        leaves: list[tuple[str, Any]] = tree_flatten(model.parameters())  # type: ignore[assignment]
+        return sum(int(v.nbytes) for _, v in leaves)
 
     model, _ = load_model(folder, lazy=True, strict=False)
     whole = parameter_bytes(model)
@@ -136,7 +142,7 @@ def plan_cluster(info: ModelInfo, cluster: ClusterConfig, local_room: int) -> Cl
     lacking = [r for r in ranks if r.room_bytes is not None and r.share_bytes > r.room_bytes]
     if lacking:
         r = lacking[0]
-        raise ClusterPlanError(
+        raise HostMemoryError(
             f"cannot shard {where}: rank {r.rank} on {r.host} needs "
             f"{format_bytes(r.share_bytes)}, its host has {format_bytes(r.room_bytes)}"
         )

@@ -58,7 +58,8 @@ class LineReader:
             if len(self._buffer) > MAX_LINE:
                 raise WireClosed("a message was too long")
         line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
+        message: dict[str, Any] = json.loads(line)
+        return message
 
     def poll(self) -> dict[str, Any] | None:
         """A message that has already arrived, else None (never waits)."""

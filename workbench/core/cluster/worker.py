@@ -9,7 +9,7 @@ with ``all_sum``, on whether rank 0 was asked to stop. When rank 0's connection 
 ranks exit, so a pool that goes away never leaves ranks behind.
 
 Run as ``python -m workbench.core.cluster.worker --model DIR --parallel tensor
---backend ring --connect 127.0.0.1:PORT --secret-env NAME``.
+--backend ring --connect 127.0.0.1:PORT --secret-env NAME --openblas auto|off``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default="ring")
     parser.add_argument("--connect", required=True, help="HOST:PORT of the pool (rank 0)")
     parser.add_argument("--secret-env", default="MLXBENCH_CLUSTER_SECRET")
+    parser.add_argument("--openblas", choices=("auto", "off"), default="auto")
     return parser.parse_args(argv)
 
 
@@ -59,8 +60,10 @@ def load_shard(model: str, parallel: str, group: Any) -> tuple[Any, Any]:
     from mlx_lm.utils import sharded_load
 
     if parallel == "pipeline":
-        return sharded_load(model, pipeline_group=group)
-    return sharded_load(model, tensor_group=group)
+        loaded = sharded_load(model, pipeline_group=group)
+    else:
+        loaded = sharded_load(model, tensor_group=group)
+    return loaded[0], loaded[1]
 
 
 def rank_table(group: Any) -> list[dict[str, int]]:
@@ -70,7 +73,8 @@ def rank_table(group: Any) -> list[dict[str, int]]:
     row = mx.zeros((group.size(), 2), dtype=mx.int64)
     row[group.rank()] = mx.array([os.getpid(), mx.get_active_memory()], dtype=mx.int64)
     table = mx.distributed.all_sum(row, group=group, stream=mx.cpu)
-    return [{"pid": int(p), "active_bytes": int(b)} for p, b in table.tolist()]
+    rows: list[list[int]] = table.tolist()  # type: ignore[assignment]  # a 2-D int array
+    return [{"pid": int(p), "active_bytes": int(b)} for p, b in rows]
 
 
 def share(group: Any, message: dict[str, Any] | None) -> dict[str, Any]:
@@ -79,12 +83,14 @@ def share(group: Any, message: dict[str, Any] | None) -> dict[str, Any]:
 
     data = json.dumps(message).encode() if message is not None else b""
     size = mx.distributed.all_sum(mx.array([len(data)], dtype=mx.int32), group=group, stream=mx.cpu)
-    length = int(size.item())
+    length = int(size.item())  # type: ignore[arg-type]  # an int32 scalar
     payload = mx.zeros((length,), dtype=mx.int32)
     if data:
         payload = mx.array(list(data), dtype=mx.int32)
     total = mx.distributed.all_sum(payload, group=group, stream=mx.cpu)
-    return json.loads(bytes(total.tolist()).decode())
+    codes: list[int] = total.tolist()  # type: ignore[assignment]  # a 1-D int array
+    shared: dict[str, Any] = json.loads(bytes(codes).decode())
+    return shared
 
 
 def agree_stop(group: Any, stop: bool) -> bool:
@@ -92,7 +98,7 @@ def agree_stop(group: Any, stop: bool) -> bool:
     import mlx.core as mx
 
     flag = mx.distributed.all_sum(mx.array([int(stop)]), group=group, stream=mx.cpu)
-    return int(flag.item()) > 0
+    return int(flag.item()) > 0  # type: ignore[arg-type]  # an int scalar
 
 
 class Rank0:
@@ -126,7 +132,9 @@ class Rank0:
             self.cancelled = True
 
 
-def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, rank0: Rank0 | None):
+def generate(
+    model: Any, tokenizer: Any, request: dict[str, Any], group: Any, rank0: Rank0 | None
+) -> None:
     """One reply, in lockstep on every rank; rank 0 streams it to the pool."""
     import mlx.core as mx
     from mlx_lm import stream_generate
@@ -155,23 +163,47 @@ def generate(model: Any, tokenizer: Any, request: dict[str, Any], group: Any, ra
         prompt_progress_callback=on_prompt_progress,
         prefill_step_size=PREFILL_STEP,
     )
-    done = follow(responses, rank0, stopping)
+    spacer = Spacer(tokenizer) if request.get("keep_space") else None
+    done = follow(responses, rank0, stopping, spacer)
     if rank0 is not None:
         rank0.tell({**done, "peak_bytes": int(mx.get_peak_memory())})
 
 
-def follow(responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool]) -> dict[str, Any]:
+class Spacer:
+    """Gives the first word of a raw completion back the space mlx-lm's streaming
+    detokenizers trim off a reply (a continuation of "is" must read " Paris"), as the
+    one-process text engine does."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer, self.done = tokenizer, False
+        self.tokens: list[int] = []
+
+    def __call__(self, token: int, text: str) -> str:
+        if self.done:
+            return text
+        self.tokens.append(int(token))
+        if not text:
+            return text
+        self.done = True
+        full = self.tokenizer.decode(self.tokens)
+        return " " + text if full.startswith(" ") and not text.startswith(" ") else text
+
+
+def follow(
+    responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool], spacer: Spacer | None = None
+) -> dict[str, Any]:
     """Run the reply to its end (stop token, length, or an agreed cancel); rank 0 streams
     each piece. Returns the ``done`` message."""
     finish, tail, last = "stop", "", None
     try:
         for response in responses:
             last = response
+            text = spacer(response.token, response.text) if spacer else response.text
             if response.finish_reason is not None:
-                finish, tail = response.finish_reason, response.text
+                finish, tail = response.finish_reason, text
                 break
-            if rank0 is not None and response.text:
-                rank0.tell({"type": "token", "text": response.text})
+            if rank0 is not None and text:
+                rank0.tell({"type": "token", "text": text})
             if stopping():
                 finish = "cancelled"
                 break
@@ -191,7 +223,7 @@ def follow(responses: Any, rank0: Rank0 | None, stopping: Callable[[], bool]) ->
 def serve(args: argparse.Namespace) -> int:
     from workbench.core.runner.blas import prepare
 
-    prepare("auto")  # the BLAS the pool's own process picks (MLXBENCH_OPENBLAS is honoured)
+    prepare(args.openblas)  # the pool's own choice (the config's; MLXBENCH_OPENBLAS is honoured)
     import mlx.core as mx
 
     backend = "jaccl" if args.backend == "jaccl-ring" else args.backend  # mlx.launch's variant
