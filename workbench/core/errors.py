@@ -45,3 +45,22 @@ class InputError(WorkbenchError):
 
 class CancelledError(WorkbenchError):
     """The request was cancelled by the user."""
+
+
+def one_line(exc: BaseException, *, limit: int | None = None, with_type: bool = False) -> str:
+    """The exception as one line for the user: its message's first line, else its class name.
+
+    Library errors (MLX, transformers, httpx, Pillow) often carry several lines or none; the
+    user sees one line and the log keeps the rest. ``with_type`` puts the class name first
+    (for errors whose text alone says little, such as a ``KeyError``'s bare key); ``limit``
+    cuts a long line with an ellipsis.
+    """
+    lines = str(exc).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if not text:
+        text = type(exc).__name__
+    elif with_type:
+        text = f"{type(exc).__name__}: {text}"
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
