@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from workbench import __version__
 from workbench.core import paths
+from workbench.core.errors import one_line
 
 PACKAGES = (
     "mlx",
@@ -46,7 +47,7 @@ def _guard(probe: Callable[[], str]) -> str:
     try:
         return probe()
     except Exception as exc:  # the report must go on whatever one probe hits
-        return f"unavailable ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
+        return f"unavailable ({one_line(exc, with_type=True)})"
 
 
 def versions() -> Section:
