@@ -47,6 +47,42 @@ class CancelledError(WorkbenchError):
     """The request was cancelled by the user."""
 
 
+class ThemeError(WorkbenchError):
+    """A theme file cannot be used; the message names the file and every reason."""
+
+
+class SessionError(WorkbenchError):
+    """A session file cannot be used (corrupt, from a newer version, or missing)."""
+
+
+class SessionForked(SessionError):
+    """The session was changed elsewhere; this conversation was saved as a new session."""
+
+    def __init__(self, message: str, new_id: str) -> None:
+        super().__init__(message)
+        self.new_id = new_id
+
+
+class DemoFetchError(WorkbenchError):
+    """A demo wheel could not be found, downloaded, verified or unpacked."""
+
+
+class ClusterDown(WorkbenchError):
+    """The rank group is not running (it failed to start, or a rank died)."""
+
+
+class ClusterPlanError(InputError):
+    """The model cannot be split over the cluster (the message says why)."""
+
+
+class RemoteError(WorkbenchError):
+    """The server answered with an error (``code`` is its OpenAI error code)."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def one_line(exc: BaseException, *, limit: int | None = None, with_type: bool = False) -> str:
     """The exception as one line for the user: its message's first line, else its class name.
 
