@@ -23,8 +23,8 @@ from workbench.commands.common import (
     setup,
 )
 from workbench.core.errors import InputError, WrongModelKindError
-from workbench.core.pool.budget import format_bytes
 from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings, TurnStats
+from workbench.core.units import format_bytes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from workbench.core.config import Config, load_config
 from workbench.core.errors import WrongModelKindError
-from workbench.core.pool.budget import Budget, format_bytes, make_budget
+from workbench.core.pool.budget import Budget, make_budget
 from workbench.core.protocol import Event, LoadProgress, LoadStarted
 from workbench.core.runner.client import RunnerClient
 from workbench.core.types import ModelInfo, ModelKind
+from workbench.core.units import format_bytes
 
 KIND_WORDS = {
     ModelKind.TEXT: "a text model",

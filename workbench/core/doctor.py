@@ -15,6 +15,7 @@ from collections.abc import Callable
 from workbench import __version__
 from workbench.core import paths
 from workbench.core.errors import one_line
+from workbench.core.units import format_bytes
 
 PACKAGES = (
     "mlx",
@@ -78,7 +79,7 @@ def _mlx_device() -> str:
 
         memory = psutil.virtual_memory().total
     name = info.get("device_name") or info.get("architecture") or ""
-    total = f", {int(memory) / 1024**3:.1f} GiB memory" if isinstance(memory, int | float) else ""
+    total = f", {format_bytes(int(memory))} memory" if isinstance(memory, int | float) else ""
     return f"{getattr(device.type, 'name', device)} {name}".strip() + total
 
 
