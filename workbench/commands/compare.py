@@ -25,7 +25,7 @@ from workbench.commands.common import (
 )
 from workbench.core.compare import MODES, ComparePlan, LaneResult, check_pair, run_compare
 from workbench.core.protocol import ChatRequest
-from workbench.core.types import ModelInfo, ModelKind
+from workbench.core.types import ModelInfo
 from workbench.core.units import format_bytes
 
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         resolve(args.model_b, found.catalog),
     )
     for info in infos:
-        require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "compare")
+        require_kind(info, "compare")
     check_pair(*infos)
     show = not args.json
 
