@@ -22,12 +22,13 @@ from workbench.commands.common import (
     resolve,
     setup,
 )
-from workbench.core.errors import InputError, WrongModelKindError
-from workbench.core.pool.budget import format_bytes
-from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings, TurnStats
+from workbench.core.errors import InputError
+from workbench.core.models.kinds import can_see_images, images_refused
+from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings, TurnStats
+from workbench.core.units import format_bytes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "chat",
         help="stream one reply from a text or vision model",
@@ -89,7 +90,9 @@ def prepare_images(sources: list[str], max_side: int, folder: Path) -> tuple[str
     return tuple(str(save_prepared(prepare_image(s, max_side), folder)) for s in sources)
 
 
-def messages_for(args: argparse.Namespace, prompt: str, images: tuple[str, ...]) -> list:
+def messages_for(
+    args: argparse.Namespace, prompt: str, images: tuple[str, ...]
+) -> list[ChatMessage]:
     messages = [ChatMessage("system", args.system)] if args.system else []
     messages.append(ChatMessage("user", prompt, images=images))
     return messages
@@ -105,11 +108,9 @@ def stats_line(stats: TurnStats) -> str:
 
 
 def check_model(info: ModelInfo, images: list[str]) -> None:
-    require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "chat")
-    if images and info.kind is ModelKind.TEXT:
-        raise WrongModelKindError(
-            f"{info.name} is a text model and cannot see images; choose a vision model"
-        )
+    require_kind(info, "chat")
+    if images and not can_see_images(info.kind):
+        raise images_refused(info)
 
 
 def run(args: argparse.Namespace) -> int:

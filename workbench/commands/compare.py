@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from typing import Any
 
 from workbench.commands.chat import read_prompt, sampling_from
 from workbench.commands.common import (
@@ -24,12 +25,12 @@ from workbench.commands.common import (
     setup,
 )
 from workbench.core.compare import MODES, ComparePlan, LaneResult, check_pair, run_compare
-from workbench.core.pool.budget import format_bytes
 from workbench.core.protocol import ChatRequest
-from workbench.core.types import ModelInfo, ModelKind
+from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="send one prompt to two models and compare replies, speed and memory",
@@ -64,7 +65,7 @@ def lane_footer(result: LaneResult) -> str:
     )
 
 
-def to_json(plan: ComparePlan, results: tuple[LaneResult, ...], after: list[str]) -> dict:
+def to_json(plan: ComparePlan, results: tuple[LaneResult, ...], after: list[str]) -> dict[str, Any]:
     return {
         "plan": {"outcome": plan.outcome, "line": plan.line},
         "replies": [
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         resolve(args.model_b, found.catalog),
     )
     for info in infos:
-        require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "compare")
+        require_kind(info, "compare")
     check_pair(*infos)
     show = not args.json
 

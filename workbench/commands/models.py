@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from workbench.core.config import load_config
 from workbench.core.models.catalog import scan_catalog
 from workbench.core.models.resolve import resolve_model
-from workbench.core.pool.budget import format_bytes
 from workbench.core.pool.sizes import SizesStore
 from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 COLUMNS = ("NAME", "KIND", "FAMILY", "TUNING", "QUANT", "SIZE", "SOURCE", "ID")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "models",
         help="list the models found on this machine",
@@ -33,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict:
+def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict[str, Any]:
     """The JSON shape of one model. ``measured_bytes`` comes from the sizes store once known."""
     return {
         "id": info.id,

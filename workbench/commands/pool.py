@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from typing import Any
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
 from workbench.core.errors import InputError, WorkbenchError
-from workbench.core.pool.budget import format_bytes
 from workbench.core.pool.entry import SizeMemory
 from workbench.core.pool.fit import PINNED, Slot, simulate
 from workbench.core.pool.model_pool import ModelPool, ModelSize
@@ -24,9 +24,10 @@ from workbench.core.pool.plan_words import plan_figures, plan_verdict
 from workbench.core.pool.sizes import SizesStore
 from workbench.core.protocol import LoadPlan
 from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "pool",
         help="plan model loads against the memory budget",
@@ -129,7 +130,7 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0 if all(p.fits for p in plans) else 1
 
 
-def _cluster_record(info: ModelInfo) -> dict:
+def _cluster_record(info: ModelInfo) -> dict[str, Any]:
     from workbench.core.cluster.entry import placement_record
 
     return {"cluster": placement_record(info.cluster)} if info.cluster is not None else {}

@@ -21,19 +21,23 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.entry import cluster_entry, named_cluster, placement_record
-from workbench.core.cluster.plan import ClusterPlanError, HostMemoryError
-from workbench.core.errors import InputError, WorkbenchError
+from workbench.core.errors import (
+    ClusterDown,
+    ClusterPlanError,
+    HostMemoryError,
+    InputError,
+    WorkbenchError,
+)
 from workbench.core.protocol import LoadRequest, ModelLoaded, RequestFailed
-from workbench.core.runner.client import error_from
 from workbench.core.types import ModelInfo
 from workbench.serve.errors import ApiError, from_workbench
 from workbench.serve.state import ServerState
 
-# error class name (as the runner reports it) → (status, code)
-CLUSTER_ERRORS: dict[str, tuple[int, str]] = {
-    HostMemoryError.__name__: (503, "insufficient_memory"),
-    ClusterPlanError.__name__: (400, "model_not_splittable"),
-    "ClusterDown": (503, "cluster_down"),
+# error class (the most specific one first, as a class's MRO is walked) → (status, code)
+CLUSTER_ERRORS: dict[type[WorkbenchError], tuple[int, str]] = {
+    HostMemoryError: (503, "insufficient_memory"),
+    ClusterPlanError: (400, "model_not_splittable"),
+    ClusterDown: (503, "cluster_down"),
 }
 
 
@@ -45,23 +49,21 @@ def check_cluster(state: ServerState, name: str) -> ClusterConfig:
         raise ApiError(404, str(exc), "cluster_not_found") from None
 
 
-def cluster_failure(error_type: str, message: str) -> ApiError | None:
-    """The response for a cluster failure of class ``error_type``, None for other failures."""
-    known = CLUSTER_ERRORS.get(error_type)
-    return ApiError(known[0], message, known[1]) if known else None
+def cluster_failure(exc: BaseException) -> ApiError | None:
+    """The response for a cluster failure (its class or a base of it), None for others."""
+    for kind in type(exc).__mro__:
+        known = CLUSTER_ERRORS.get(kind)
+        if known is not None:
+            return ApiError(known[0], str(exc), known[1])
+    return None
 
 
 def _failed(event: RequestFailed) -> ApiError:
-    mapped = cluster_failure(event.error_type, event.message)
-    return mapped or from_workbench(error_from(event))
+    return _raised(event.user_error)
 
 
 def _raised(exc: WorkbenchError) -> ApiError:
-    for kind in type(exc).__mro__:
-        mapped = cluster_failure(kind.__name__, str(exc))
-        if mapped is not None:
-            return mapped
-    return from_workbench(exc)
+    return cluster_failure(exc) or from_workbench(exc)
 
 
 async def load_on_cluster(state: ServerState, info: ModelInfo, name: str, pin: bool) -> dict:

@@ -24,18 +24,9 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.placement import ClusterPlacement, RankShare, cluster_model_id
-from workbench.core.errors import InputError, InsufficientMemoryError, UnusableModelError
-from workbench.core.pool.budget import format_bytes
+from workbench.core.errors import ClusterPlanError, HostMemoryError, UnusableModelError
 from workbench.core.types import ModelInfo, ModelKind
-
-
-class ClusterPlanError(InputError):
-    """The model cannot be split over the cluster (the message says why)."""
-
-
-class HostMemoryError(InsufficientMemoryError, ClusterPlanError):
-    """A host of the cluster has less memory than its rank's share (an insufficient-memory
-    failure first: a server answers it with 503, as it does when the pool has no room)."""
+from workbench.core.units import format_bytes
 
 
 class _PlanGroup:

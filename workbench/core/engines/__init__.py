@@ -1,9 +1,12 @@
 """Engines: thin wrappers that load a model with its MLX library and run it.
 
-``load_engine`` is the one door the pool uses. It imports a GGUF first when the model only
-exists as one, picks the engine by model kind, and turns every loader failure (bad config,
-missing weights, an architecture the library does not know) into one clear
-``UnusableModelError`` line. The MLX libraries are imported lazily, inside the loaders.
+Three engines, named alike: ``TextEngine`` (mlx-lm), ``VisionEngine`` (mlx-vlm) — both
+``ChatEngine``s — and ``EmbedEngine`` (mlx-embeddings), an ``Embedder``; the protocols are in
+``base``, what chat engines share in ``chat``. ``load_engine`` is the one door the pool
+uses. It imports a GGUF first when the model only exists as one, picks the engine by model
+kind, and turns every loader failure (bad config, missing weights, an architecture the
+library does not know) into one clear ``UnusableModelError`` line. The MLX libraries are
+imported lazily, inside the loaders.
 """
 
 from __future__ import annotations
@@ -13,18 +16,19 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.core.engines.base import ChatEngine, EmbedEngine, LoadedModel
-from workbench.core.errors import UnusableModelError, WorkbenchError
+from workbench.core.engines.base import ChatEngine, Embedder, LoadedModel
+from workbench.core.engines.embed import EmbedEngine  # light: mlx-embeddings loads lazily
+from workbench.core.errors import UnusableModelError, WorkbenchError, one_line
 from workbench.core.types import ModelInfo, ModelKind
 
-__all__ = ["ChatEngine", "EmbedEngine", "LoadedModel", "load_engine"]
+__all__ = ["ChatEngine", "EmbedEngine", "Embedder", "LoadedModel", "load_engine"]
 
 Progress = Callable[[str], None]
 MAX_REASON = 200
 
 
 def load_engine(info: ModelInfo, progress: Progress | None = None) -> LoadedModel:
-    """Load ``info`` and return its engine (a ``ChatEngine`` or an ``EmbedEngine``).
+    """Load ``info`` and return its engine (a ``ChatEngine`` or an ``Embedder``).
 
     Must run on the MLX owner thread. ``progress`` receives short status lines.
     """
@@ -46,7 +50,7 @@ def load_engine(info: ModelInfo, progress: Progress | None = None) -> LoadedMode
     except WorkbenchError:
         raise
     except Exception as exc:  # the libraries raise anything from KeyError to ValueError
-        raise UnusableModelError(f"{info.name} cannot be loaded: {one_line(exc)}") from exc
+        raise UnusableModelError(f"{info.name} cannot be loaded: {reason(exc)}") from exc
 
 
 def folder_problem(folder: Path) -> str | None:
@@ -59,7 +63,7 @@ def folder_problem(folder: Path) -> str | None:
     try:
         data = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read {config}: {one_line(exc)}"
+        return f"cannot read {config}: {reason(exc)}"
     except json.JSONDecodeError as exc:
         return f"{config} is not valid JSON ({exc.msg}, line {exc.lineno})"
     if not isinstance(data, dict) or not data.get("model_type"):
@@ -69,13 +73,9 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one short line: its first line, or its type when it has no text."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0].strip() if lines else ""
-    if isinstance(exc, KeyError | FileNotFoundError) or not text:
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+def reason(exc: BaseException) -> str:
+    """Why a library failed, in one line (a bare ``KeyError`` key gets its class name)."""
+    return one_line(exc, limit=MAX_REASON, with_type=isinstance(exc, KeyError | FileNotFoundError))
 
 
 def _load(info: ModelInfo, report: Progress) -> LoadedModel:
