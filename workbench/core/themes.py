@@ -67,11 +67,6 @@ class ThemeError(WorkbenchError):
     """A theme file cannot be used; the message names the file and every reason."""
 
 
-class _Fractions(TypedDict, total=False):
-    luminosity_spread: float
-    text_alpha: float
-
-
 @dataclass(frozen=True)
 class ThemeSpec:
     """A validated theme. Colours are ``#rgb`` / ``#rrggbb`` strings; ``None`` = derived."""
@@ -147,6 +142,11 @@ def _field_problems(data: dict[str, Any]) -> list[str]:
     else:
         problems += [p for k, v in variables.items() if (p := _variable_problem(k, v))]
     return problems
+
+
+class _Fractions(TypedDict, total=False):
+    luminosity_spread: float
+    text_alpha: float
 
 
 def parse_theme(text: str, source: str = "<theme>") -> ThemeSpec:

@@ -52,49 +52,6 @@ STATS_TYPES = {
 _TYPE_WORDS = {_INT: "an integer", _NUMBER: "a number", (str,): "text"}
 
 
-class StatsJSON(TypedDict):
-    prompt_tokens: int
-    generation_tokens: int
-    time_to_first_token_s: float
-    prompt_tps: float
-    generation_tps: float
-    peak_memory_bytes: int
-    finish_reason: str
-    cached_prompt_tokens: int
-
-
-class SamplingJSON(TypedDict):
-    temperature: float
-    top_p: float
-    max_tokens: int
-    seed: int | None
-
-
-class MessageJSON(TypedDict):
-    role: str
-    content: str
-    images: list[str]
-    model_id: str | None
-    stats: StatsJSON | None
-    created: str
-    lane: NotRequired[str]
-
-
-class SessionJSON(TypedDict):
-    """A session file as written (see ``sessions/README.md``)."""
-
-    format: str
-    version: int
-    id: str
-    title: str
-    created: str
-    updated: str
-    model_id: str | None
-    system_prompt: str
-    sampling: SamplingJSON
-    messages: list[MessageJSON]
-
-
 class SessionError(WorkbenchError):
     """A session file cannot be used (corrupt, from a newer version, or missing)."""
 
@@ -200,6 +157,49 @@ def stamp(moment: datetime) -> str:
 
 
 # --------------------------------------------------------------------------- JSON mapping
+
+
+class StatsJSON(TypedDict):
+    prompt_tokens: int
+    generation_tokens: int
+    time_to_first_token_s: float
+    prompt_tps: float
+    generation_tps: float
+    peak_memory_bytes: int
+    finish_reason: str
+    cached_prompt_tokens: int
+
+
+class SamplingJSON(TypedDict):
+    temperature: float
+    top_p: float
+    max_tokens: int
+    seed: int | None
+
+
+class MessageJSON(TypedDict):
+    role: str
+    content: str
+    images: list[str]
+    model_id: str | None
+    stats: StatsJSON | None
+    created: str
+    lane: NotRequired[str]
+
+
+class SessionJSON(TypedDict):
+    """A session file as written (see ``sessions/README.md``)."""
+
+    format: str
+    version: int
+    id: str
+    title: str
+    created: str
+    updated: str
+    model_id: str | None
+    system_prompt: str
+    sampling: SamplingJSON
+    messages: list[MessageJSON]
 
 
 def _stats_to_json(stats: TurnStats | None) -> StatsJSON | None:
