@@ -66,6 +66,11 @@ class BenchOptions:
         return 8 if self.quick else 200
 
     @property
+    def matmul_size(self) -> int:
+        """Rows and columns of the BLAS group's fp32 matmul."""
+        return 256 if self.quick else 1024
+
+    @property
     def chat_turns(self) -> int:
         return 3 if self.quick else 10
 
