@@ -67,6 +67,15 @@ def test_nan_epsilon(tmp_path: Path) -> None:
     assert "is not a finite number" in refusal(tmp_path, metadata)
 
 
+@pytest.mark.parametrize(
+    "key", ["llama.block_count", "llama.embedding_length", "llama.attention.layer_norm_rms_epsilon"]
+)
+def test_missing_hyper_parameter(tmp_path: Path, key: str) -> None:
+    metadata = llama_metadata()
+    del metadata[key]
+    assert f"'{key}' is missing" in refusal(tmp_path, metadata)
+
+
 def test_tokens_that_are_not_strings(tmp_path: Path) -> None:
     metadata = llama_metadata()
     metadata["tokenizer.ggml.tokens"] = (ARRAY, (I32, [1, 2, 3, 4, 5, 6]))

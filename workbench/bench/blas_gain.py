@@ -21,13 +21,14 @@ from workbench.core.runner.blas import ENV_VAR
 CHILD_TIMEOUT_S = 900
 
 
-def probe(model_dir: Path, count: int, openblas: bool) -> dict[str, float]:
+def probe(model_dir: Path, count: int, openblas: bool, size: int) -> dict[str, float]:
     """Run one child process and return its measurements (raises if it fails)."""
     env = dict(os.environ)
     env.pop(ENV_VAR, None)
     if not openblas:
         env[ENV_VAR] = "0"
-    command = [sys.executable, "-m", "workbench.bench.blas_probe", str(model_dir), str(count)]
+    module = "workbench.bench.blas_probe"
+    command = [sys.executable, "-m", module, str(model_dir), str(count), str(size)]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False
     )
@@ -43,10 +44,10 @@ def probe(model_dir: Path, count: int, openblas: bool) -> dict[str, float]:
 def run(context: BenchContext) -> Sequence[Metric]:
     options = context.options
     folder = context.model_dir(context.embed_model())
-    count = options.blas_sentences
+    count, size = options.blas_sentences, options.matmul_size
 
     def side(on: bool):
-        return lambda: probe(folder, count, on)
+        return lambda: probe(folder, count, on, size)
 
     context.say(f"BLAS on/off: {count} sentences in child processes…")
     paired = alternate(side(True), side(False), rounds=1 if options.quick else 2, warmup=0)
@@ -56,5 +57,5 @@ def run(context: BenchContext) -> Sequence[Metric]:
             "sentences_per_s", f"embeddings, {count} sentences", "sent/s", labels,
             note="gain from loading a system OpenBLAS before mlx.core (child process per side)",
         ),
-        paired.metric("matmul_gflops", "fp32 matmul 1024×1024", "GFLOP/s", labels),
+        paired.metric("matmul_gflops", f"fp32 matmul {size}×{size}", "GFLOP/s", labels),
     ]  # fmt: skip

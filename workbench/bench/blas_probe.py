@@ -54,13 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="blas_probe")
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("count", type=int)
+    parser.add_argument("matmul_size", type=int, nargs="?", default=MATMUL_SIZE)
     args = parser.parse_args(argv)
     info = blas.prepare("auto")
     result = {
         "blas": info.describe(),
         "active": info.active,
         "reason": info.reason,
-        "matmul_gflops": matmul_gflops(),
+        "matmul_gflops": matmul_gflops(args.matmul_size),
         "sentences_per_s": embed_rate(args.model_dir, args.count),
     }
     print(json.dumps(result))

@@ -59,11 +59,16 @@ class BenchOptions:
 
     @property
     def sentences(self) -> int:
-        return 64 if self.quick else 1000
+        return 16 if self.quick else 1000
 
     @property
     def blas_sentences(self) -> int:
-        return 32 if self.quick else 200
+        return 8 if self.quick else 200
+
+    @property
+    def matmul_size(self) -> int:
+        """Rows and columns of the BLAS group's fp32 matmul."""
+        return 256 if self.quick else 1024
 
     @property
     def chat_turns(self) -> int:

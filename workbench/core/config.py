@@ -23,11 +23,16 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from workbench.core import paths
 from workbench.core.errors import InputError
 from workbench.core.safe_read import CONFIG_LIMIT, read_text
+
+if TYPE_CHECKING:
+    from workbench.core.cluster.config import ClusterConfig
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -46,14 +51,28 @@ class Config:
     sessions_dir: Path | None = None
     lmstudio_dir: Path | None = None
     models: dict[str, ModelOverride] = field(default_factory=dict)
-    clusters: dict[str, Any] = field(default_factory=dict)  # core.cluster.config.ClusterConfig
+    clusters: dict[str, ClusterConfig] = field(default_factory=dict)
 
     @property
     def resolved_sessions_dir(self) -> Path:
         return self.sessions_dir or paths.sessions_dir()
 
 
-def _expect(value: object, kind: type, key: str, source: Path) -> object:
+class _Settings(TypedDict, total=False):
+    """The settings a file gives, checked against ``Config``'s fields."""
+
+    memory_limit: str
+    max_models: int
+    model_dirs: tuple[Path, ...]
+    image_max_side: int
+    openblas: str
+    sessions_dir: Path
+    lmstudio_dir: Path
+    models: dict[str, ModelOverride]
+    clusters: dict[str, ClusterConfig]
+
+
+def _expect(value: object, kind: type[_T], key: str, source: Path) -> _T:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise InputError(f"{source}: '{key}' must be a {kind.__name__}, got {value!r}")
     return value
@@ -74,17 +93,17 @@ KNOWN_KEYS = (
 
 def _positive(value: object, key: str, source: Path) -> int:
     number = _expect(value, int, key, source)
-    if number < 1:  # type: ignore[operator]
+    if number < 1:
         raise InputError(f"{source}: '{key}' must be at least 1, got {number!r}")
-    return number  # type: ignore[return-value]
+    return number
 
 
 def _model_dirs(value: object, source: Path) -> tuple[Path, ...]:
     dirs = _expect(value, list, "model_dirs", source)
-    for item in dirs:  # type: ignore[attr-defined]
+    for item in dirs:
         if not isinstance(item, str):
             raise InputError(f"{source}: 'model_dirs' items must be strings, got {item!r}")
-    return tuple(Path(d).expanduser() for d in dirs)  # type: ignore[attr-defined]
+    return tuple(Path(d).expanduser() for d in dirs)
 
 
 def _overrides(raw: object, source: Path) -> dict[str, ModelOverride]:
@@ -98,14 +117,14 @@ def _overrides(raw: object, source: Path) -> dict[str, ModelOverride]:
     return result
 
 
-def parse_config(data: dict, source: Path) -> Config:
+def parse_config(data: dict[str, object], source: Path) -> Config:
     """Validate a parsed TOML table into a ``Config``."""
     unknown = [key for key in data if key not in KNOWN_KEYS]
     if unknown:
         raise InputError(
             f"{source}: unknown setting {unknown[0]!r} (known: {', '.join(KNOWN_KEYS)})"
         )
-    kwargs: dict = {}
+    kwargs: _Settings = {}
     if "memory_limit" in data:
         kwargs["memory_limit"] = str(_expect(data["memory_limit"], str, "memory_limit", source))
     if "max_models" in data:

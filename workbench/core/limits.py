@@ -54,7 +54,7 @@ def check_sampling(sampling: SamplingSettings) -> None:
         raise InputError(f"seed must be between 0 and {SEED_MAX} (got {seed})")
 
 
-def context_length(config: Mapping | None) -> int | None:
+def context_length(config: Mapping[str, object] | None) -> int | None:
     """Positions the model handles, from its ``config.json`` (the text part of a vision
     model's); None when the config does not say."""
     if not isinstance(config, Mapping):

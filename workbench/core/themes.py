@@ -31,7 +31,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypedDict
 
 from workbench.core import paths
 from workbench.core.atomic import atomic_write_text
@@ -49,7 +49,7 @@ OPTIONAL_COLOURS = (
     "panel",
     "boost",
 )
-_FRACTIONS = ("luminosity_spread", "text_alpha")
+_FRACTIONS: Final = ("luminosity_spread", "text_alpha")
 _KNOWN_KEYS = {"name", "dark", "variables", *REQUIRED_COLOURS, *OPTIONAL_COLOURS, *_FRACTIONS}
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
@@ -140,6 +140,11 @@ def _field_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+class _Fractions(TypedDict, total=False):
+    luminosity_spread: float
+    text_alpha: float
+
+
 def parse_theme(text: str, source: str = "<theme>") -> ThemeSpec:
     """Parse and validate one theme file's text; raise ``ThemeError`` listing every problem."""
     try:
@@ -150,7 +155,10 @@ def parse_theme(text: str, source: str = "<theme>") -> ThemeSpec:
     if problems:
         raise ThemeError(f"{source}: " + "; ".join(problems))
     colours = {k: data[k] for k in (*REQUIRED_COLOURS, *OPTIONAL_COLOURS) if k in data}
-    fractions = {k: float(data[k]) for k in _FRACTIONS if k in data}
+    fractions: _Fractions = {}
+    for key in _FRACTIONS:
+        if key in data:
+            fractions[key] = float(data[key])
     return ThemeSpec(
         name=data["name"],
         dark=data.get("dark", True),

@@ -10,7 +10,7 @@ MLX: the tokenizer is duck-typed (an HF tokenizer or mlx-lm's ``TokenizerWrapper
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -161,4 +161,6 @@ def _as_id_set(value: object) -> set[int]:
         return set()
     if isinstance(value, int):
         return {value}
-    return {int(v) for v in value}  # type: ignore[union-attr]
+    if isinstance(value, Iterable):
+        return {int(v) for v in value}
+    raise TypeError(f"token ids must be an int or a list, not {type(value).__name__}")

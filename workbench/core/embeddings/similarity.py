@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from workbench.core.errors import InputError
 
@@ -27,7 +28,7 @@ class Neighbour:
     score: float
 
 
-def as_matrix(vectors: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+def as_matrix(vectors: npt.ArrayLike) -> np.ndarray:
     """Return ``vectors`` as a 2-D float64 array, or raise ``InputError`` saying why not."""
     try:
         matrix = np.asarray(vectors, dtype=np.float64)
@@ -55,7 +56,7 @@ def cosine_matrix(vectors: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray
     The diagonal is exactly 1 for every non-zero vector and 0 for a zero vector.
     """
     unit = normalise_rows(as_matrix(vectors))
-    sims = np.clip(unit @ unit.T, -1.0, 1.0)
+    sims: np.ndarray = np.clip(unit @ unit.T, -1.0, 1.0)
     sims = (sims + sims.T) / 2.0  # remove float asymmetry
     nonzero = np.linalg.norm(unit, axis=1) > 0.5
     np.fill_diagonal(sims, np.where(nonzero, 1.0, 0.0))
@@ -89,7 +90,7 @@ def rank_against(
 ) -> list[Neighbour]:
     """Every vector ranked by cosine similarity to ``query``, most similar first."""
     corpus = normalise_rows(as_matrix(vectors))
-    q = as_matrix([query]) if np.ndim(query) == 1 else as_matrix(query)
+    q = as_matrix(np.expand_dims(query, 0) if np.ndim(query) == 1 else query)
     if q.shape != (1, corpus.shape[1]):
         raise InputError(
             f"the query has {q.shape[-1]} dimensions but the texts have {corpus.shape[1]}"

@@ -70,6 +70,16 @@ def tensor_name(gguf_name: str, arch: Architecture | None = None) -> str | None:
     return f"{hf_module}.{suffix}" if hf_module else None
 
 
+def known_tensor_name(gguf_name: str, arch: Architecture, header: GGUFHeader) -> str:
+    """``tensor_name``, or the one-line refusal for a tensor the family does not have."""
+    hf_name = tensor_name(gguf_name, arch)
+    if hf_name is None:
+        raise GGUFError(
+            f"{header.path.name}: unexpected tensor '{gguf_name}' for a {arch.name} model"
+        )
+    return hf_name
+
+
 def unpermute(array: Any, n_heads: int) -> Any:
     """Undo llama.cpp's Q/K row permutation (rows only: works for weights, scales, biases)."""
     rows = array.shape[0]
@@ -83,12 +93,18 @@ def _key(header: GGUFHeader, suffix: str) -> str:
 
 
 def _int(header: GGUFHeader, suffix: str, default: int | None = None) -> int:
-    return header.integer(_key(header, suffix), default, low=1, high=1 << 31)
+    """A positive hyper-parameter; without a default, an absent one is a one-line error."""
+    key = _key(header, suffix)
+    if default is None:
+        return header.integer(key, low=1, high=1 << 31)
+    return header.integer(key, default, low=1, high=1 << 31)
 
 
 def _float(header: GGUFHeader, suffix: str, default: float | None = None) -> float:
     """A float32 metadata value as the short decimal it was written as (1e-05, not 9.99e-06)."""
-    return float(f"{header.number(_key(header, suffix), default):.7g}")
+    key = _key(header, suffix)
+    value = header.number(key) if default is None else header.number(key, default)
+    return float(f"{value:.7g}")
 
 
 def check_importable(header: GGUFHeader) -> None:
@@ -106,8 +122,8 @@ def check_importable(header: GGUFHeader) -> None:
             f"(supported: {', '.join(SUPPORTED_TYPES)})"
         )
     for tensor in header.tensors:
-        if tensor.name not in IGNORED_TENSORS and tensor_name(tensor.name, arch) is None:
-            raise GGUFError(f"{name}: unexpected tensor '{tensor.name}' for a {arch.name} model")
+        if tensor.name not in IGNORED_TENSORS:
+            known_tensor_name(tensor.name, arch, header)
     names = {t.name: t for t in header.tensors}
     if "token_embd.weight" not in names:
         raise GGUFError(f"{name}: the GGUF file has no token embedding (token_embd.weight)")
@@ -138,13 +154,14 @@ def target_bits(tensor: TensorInfo, bits: int) -> int | None:
 def bits_by_module(header: GGUFHeader, bits: int = 4) -> dict[str, int]:
     """Hugging Face module → MLX bits, for every quantized weight of the import."""
     arch, keep = architecture(header), native(header)
-    found = {}
+    found: dict[str, int] = {}
     for tensor in header.tensors:
         if not tensor.name.endswith(".weight"):
             continue
         chosen = QUANT_BITS.get(tensor.type_name) if keep else target_bits(tensor, bits)
         if chosen is not None:
-            found[arch.module_name(tensor.name.removesuffix(".weight"))] = chosen
+            module = known_tensor_name(tensor.name, arch, header).removesuffix(".weight")
+            found[module] = chosen
     return found
 
 
@@ -191,7 +208,9 @@ def model_config(header: GGUFHeader, bits: int = 4) -> dict[str, Any]:
         "rope_theta": rope_theta,
         "rope_scaling": rope_scaling(header, head_dim, rope_theta),
         "max_position_embeddings": _int(header, "context_length", 2048),
-        "vocab_size": _int(header, "vocab_size", len(tokens or []) or None),
+        "vocab_size": header.integer(
+            _key(header, "vocab_size"), len(tokens or []) or None, low=1, high=1 << 31
+        ),
         "tie_word_embeddings": "output.weight" not in names,
         "attention_bias": "blk.0.attn_q.bias" in names,
         "mlp_bias": "blk.0.ffn_up.bias" in names,
@@ -228,10 +247,6 @@ def convert_weights(arrays: dict[str, Any], header: GGUFHeader) -> dict[str, Any
     for name, array in arrays.items():
         if name in IGNORED_TENSORS:
             continue
-        hf_name = tensor_name(name, arch)
-        if hf_name is None:
-            raise GGUFError(
-                f"{header.path.name}: unexpected tensor '{name}' for a {arch.name} model"
-            )
+        hf_name = known_tensor_name(name, arch, header)
         converted[hf_name] = fix_tensor(hf_name, array, header)
     return converted

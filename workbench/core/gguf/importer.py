@@ -75,9 +75,11 @@ def _weights(header: GGUFHeader, bits: int, progress: Progress) -> dict[str, Any
 
         progress(f"re-quantizing K-quant tensors (at least {bits}-bit)")
         return requantized_weights(header, bits)
-    arrays = mx.load(str(header.path))
-    if not isinstance(arrays, dict):  # mx.load returns (arrays, metadata) only when asked
-        arrays = arrays[0]
+    loaded = mx.load(str(header.path))
+    # mx.load returns (arrays, metadata) only when asked; a GGUF file is always named tensors
+    arrays = loaded[0] if isinstance(loaded, tuple) else loaded
+    if not isinstance(arrays, dict):
+        raise GGUFError(f"{header.path.name}: MLX did not read it as named tensors")
     progress("converting weights")
     return convert_weights(arrays, header)
 

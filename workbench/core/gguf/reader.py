@@ -21,7 +21,7 @@ import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from workbench.core.errors import GGUFError
 
@@ -69,7 +69,8 @@ MAX_DEPTH = 3  # arrays of arrays of arrays at most (real files nest at most onc
 MAX_STRING = 64 << 20  # one metadata string (chat templates are ~10 KB)
 MAX_ITEMS = 1 << 24  # one metadata array (vocabularies are ~262 K tokens)
 MAX_ENTRIES = 1 << 20  # metadata keys or tensors in one file
-_MISSING = object()
+_MISSING = object()  # "no default": the typed accessors raise when the key is absent
+_D = TypeVar("_D")
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ class GGUFHeader:
             raise self._bad(key, "is missing")
         return value
 
+    @overload
+    def integer(self, key: str, *, low: int = ..., high: int = ...) -> int: ...
+    @overload
+    def integer(self, key: str, default: _D, low: int = ..., high: int = ...) -> int | _D: ...
     def integer(
         self, key: str, default: Any = _MISSING, low: int = -(1 << 63), high: int = 1 << 64
     ) -> Any:
@@ -122,6 +127,10 @@ class GGUFHeader:
             raise self._bad(key, f"is out of range ({value})")
         return value
 
+    @overload
+    def number(self, key: str) -> float: ...
+    @overload
+    def number(self, key: str, default: _D) -> float | _D: ...
     def number(self, key: str, default: Any = _MISSING) -> Any:
         """A finite int or float value; ``default`` when absent."""
         value = self._value(key, default)
@@ -133,6 +142,10 @@ class GGUFHeader:
             raise self._bad(key, f"is not a finite number ({value})")
         return value
 
+    @overload
+    def string(self, key: str) -> str: ...
+    @overload
+    def string(self, key: str, default: _D) -> str | _D: ...
     def string(self, key: str, default: Any = _MISSING) -> Any:
         """A string value; ``default`` when absent."""
         value = self._value(key, default)

@@ -34,6 +34,7 @@ def import_destination(gguf_path: Path, dest_root: Path | None = None) -> Path:
 def read_record(model_dir: Path) -> dict[str, Any] | None:
     """The import record of a folder the importer made, or None."""
     try:
-        return json.loads((Path(model_dir) / RECORD_FILE).read_text(encoding="utf-8"))
+        record = json.loads((Path(model_dir) / RECORD_FILE).read_text(encoding="utf-8"))
+        return record if isinstance(record, dict) else None
     except (OSError, ValueError):
         return None

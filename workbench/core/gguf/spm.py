@@ -20,10 +20,12 @@ NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 SPACE = "\u2581"  # SentencePiece's visible space
 
 
-def merges_by_score(tokens: list[str], scores: list[float], types: list[int]) -> list[tuple]:
+def merges_by_score(
+    tokens: list[str], scores: list[float], types: list[int]
+) -> list[tuple[str, str]]:
     """Every (left, right) split of a normal piece into two known pieces, best score first."""
     vocab = {token: index for index, token in enumerate(tokens)}
-    ranked = []
+    ranked: list[tuple[float, int, int, int, str, str]] = []
     for index, token in enumerate(tokens):
         if types[index] not in (NORMAL, USER_DEFINED):
             continue

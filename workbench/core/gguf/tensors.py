@@ -25,8 +25,8 @@ from workbench.core.gguf.convert import (
     IGNORED_TENSORS,
     architecture,
     fix_tensor,
+    known_tensor_name,
     target_bits,
-    tensor_name,
 )
 from workbench.core.gguf.reader import GGML_TYPES, GGUFHeader, TensorInfo
 
@@ -109,7 +109,7 @@ def requantized_weights(header: GGUFHeader, bits: int) -> dict[str, Any]:
     for tensor in header.tensors:
         if tensor.name in IGNORED_TENSORS:
             continue
-        hf_name = tensor_name(tensor.name, arch)
+        hf_name = known_tensor_name(tensor.name, arch, header)
         raw = _raw_rows(data, header, tensor)
         chosen = target_bits(tensor, bits)
         if chosen is None:

@@ -27,7 +27,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from workbench.core.atomic import atomic_write_bytes
 from workbench.core.errors import ImageError, InputError, one_line
@@ -205,7 +205,7 @@ def _open_guarded(
             ImageOps.exif_transpose(image, in_place=True)
     except ImageError:
         raise
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image (cannot identify image file)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)

@@ -233,10 +233,6 @@ def demo_models() -> list[ModelInfo]:
     return found
 
 
-def _real(path: Path | None) -> str | None:
-    return os.path.realpath(path) if path is not None else None
-
-
 def dedupe(models: Iterable[ModelInfo]) -> list[ModelInfo]:
     """Drop models already listed through an earlier route and make every id unique.
 
@@ -247,10 +243,10 @@ def dedupe(models: Iterable[ModelInfo]) -> list[ModelInfo]:
     ids: set[str] = set()
     kept: list[ModelInfo] = []
     for info in models:
-        key = _real(info.gguf_source) or _real(info.path)
+        key = os.path.realpath(info.gguf_source or info.path)
         if key in seen:
             continue
-        seen.update({key, _real(info.path)})
+        seen.update({key, os.path.realpath(info.path)})
         kept.append(replace(info, id=_unique(info.id, ids)))
     return kept
 

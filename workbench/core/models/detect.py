@@ -88,17 +88,17 @@ _GGUF_QUANT = re.compile(
 _NAME_BITS = re.compile(r"(?:^|[-_. ])(\d{1,2})-?bit(?=$|[-_. ])", re.IGNORECASE)
 
 
-def _model_type(config: Mapping | None) -> str:
+def _model_type(config: Mapping[str, object] | None) -> str:
     value = (config or {}).get("model_type")
     return value.lower() if isinstance(value, str) else ""
 
 
-def _architectures(config: Mapping | None) -> list[str]:
+def _architectures(config: Mapping[str, object] | None) -> list[str]:
     value = (config or {}).get("architectures")
     return [a for a in value if isinstance(a, str)] if isinstance(value, list) else []
 
 
-def _kind_from_config(config: Mapping | None) -> ModelKind | None:
+def _kind_from_config(config: Mapping[str, object] | None) -> ModelKind | None:
     if not config:
         return None
     if any(config.get(key) is not None for key in VISION_CONFIG_KEYS):
@@ -112,7 +112,9 @@ def _kind_from_config(config: Mapping | None) -> ModelKind | None:
     return None
 
 
-def detect_kind(config: Mapping | None, name: str, files: Iterable[str] = ()) -> ModelKind:
+def detect_kind(
+    config: Mapping[str, object] | None, name: str, files: Iterable[str] = ()
+) -> ModelKind:
     """The model's kind from its config, then its folder's files, then its name; else TEXT.
 
     ``files`` are the names of the files in the model folder (optional): a
@@ -137,7 +139,7 @@ def _family_of(text: str) -> Family | None:
     return None
 
 
-def detect_family(config: Mapping | None, name: str) -> Family:
+def detect_family(config: Mapping[str, object] | None, name: str) -> Family:
     """The model's family from its ``model_type`` (or its text model's), else from its name.
 
     When the config names a model type we do not know (``phi3``, ``bert``...), the answer is
@@ -157,7 +159,7 @@ def detect_family(config: Mapping | None, name: str) -> Family:
     return _family_of(name) or Family.OTHER
 
 
-def _bits_label(table: Mapping) -> str | None:
+def _bits_label(table: Mapping[str, object]) -> str | None:
     bits = table.get("bits")
     if isinstance(bits, int | float) and not isinstance(bits, bool) and bits > 0:
         return f"{int(bits)}bit"
@@ -169,7 +171,7 @@ def _bits_label(table: Mapping) -> str | None:
     return method if isinstance(method, str) and method else None
 
 
-def detect_quantization(config: Mapping | None, name: str) -> str | None:
+def detect_quantization(config: Mapping[str, object] | None, name: str) -> str | None:
     """A short quantization label: "4bit" from config.json, "Q4_1" from a GGUF name, or None."""
     for key in ("quantization", "quantization_config"):
         table = (config or {}).get(key)

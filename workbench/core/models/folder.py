@@ -43,7 +43,7 @@ def list_names(folder: Path) -> list[str]:
         raise FolderProblem(f"cannot read folder: {_reason(exc)}") from exc
 
 
-def read_config(folder: Path) -> dict:
+def read_config(folder: Path) -> dict[str, object]:
     """The folder's ``config.json`` as a dict, or a ``FolderProblem`` saying what is wrong."""
     path = folder / "config.json"
     if not path.is_file():

@@ -26,8 +26,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal, TypedDict, TypeGuard, get_args
 from urllib.parse import parse_qsl
 
 from workbench.core import paths
@@ -77,7 +79,27 @@ PRESETS = {
     "llama-tiny": SyntheticSpec(64, 2, 4, 2, 128, bits=32),
 }
 _PRESET = re.compile(r"^(?P<name>[a-z0-9-]+?)(?:-(?P<bits>4|8|16|32)bit)?$")
-KEYS = {"hidden", "layers", "heads", "kv_heads", "intermediate", "head_dim", "bits", "group"}
+ShapeKey = Literal[
+    "hidden", "layers", "heads", "kv_heads", "intermediate", "head_dim", "bits", "group"
+]
+KEYS = frozenset(get_args(ShapeKey))
+
+
+class _Shape(TypedDict, total=False):
+    """The keys a custom spelling may give (each a positive whole number)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    kv_heads: int
+    intermediate: int
+    head_dim: int
+    bits: int
+    group: int
+
+
+def _is_shape_key(key: str) -> TypeGuard[ShapeKey]:
+    return key in KEYS
 
 
 def is_synthetic(query: str) -> bool:
@@ -103,9 +125,9 @@ def usage() -> str:
 
 
 def _custom(query: str) -> SyntheticSpec:
-    values: dict[str, int] = {}
+    values: _Shape = {}
     for key, text in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
-        if key not in KEYS:
+        if not _is_shape_key(key):
             raise InputError(f"unknown synthetic key {key!r}; keys: {', '.join(sorted(KEYS))}")
         if not text.isdigit() or int(text) <= 0:
             raise InputError(f"synthetic {key} must be a positive whole number (got {text!r})")
@@ -142,9 +164,9 @@ def cache_root() -> Path:
     return paths.cache_dir() / "synthetic"
 
 
-def model_config(spec: SyntheticSpec) -> dict:
+def model_config(spec: SyntheticSpec) -> dict[str, object]:
     """The mlx-lm ``config.json`` of ``spec`` (no quantization entry)."""
-    config = {
+    config: dict[str, object] = {
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         "hidden_size": spec.hidden,
@@ -187,7 +209,7 @@ def synthetic_models() -> list[ModelInfo]:
     return found
 
 
-def ensure_synthetic(query: str, say=lambda _message: None) -> ModelInfo:
+def ensure_synthetic(query: str, say: Callable[[str], None] = lambda _message: None) -> ModelInfo:
     """The model ``query`` names, built (once) into the cache folder if it is not there."""
     from workbench.core.pool.device import has_gpu_build
 

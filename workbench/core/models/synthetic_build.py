@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import mlx.nn as nn
+
+    from workbench.core.models.synthetic import SyntheticSpec
 
 DTYPES = {16: "float16", 32: "float32"}
 HEADS = ("model.embed_tokens", "lm_head")
 
 
-def _scaled(module: Any, seed: int) -> None:
+def _scaled(module: nn.Module, seed: int) -> None:
     """Draw every matrix of ``module`` ~ N(0, 1/fan_in) and every norm as ones."""
     import mlx.core as mx
     from mlx.utils import tree_flatten, tree_unflatten
 
     fresh = []
-    for index, (name, value) in enumerate(tree_flatten(module.parameters())):
+    for index, (name, value) in enumerate(dict(tree_flatten(module.parameters())).items()):
         if value.ndim < 2:
             fresh.append((name, mx.ones_like(value)))
             continue
@@ -31,7 +36,9 @@ def _scaled(module: Any, seed: int) -> None:
     module.update(tree_unflatten(fresh))
 
 
-def write_weights(folder: Path, spec: Any, config: dict, stop_ids: list[int]) -> dict:
+def write_weights(
+    folder: Path, spec: SyntheticSpec, config: dict[str, object], stop_ids: list[int]
+) -> dict[str, object]:
     """Save random weights of ``spec`` in ``folder``; returns ``config`` with quantization."""
     import mlx.core as mx
     import mlx.nn as nn

@@ -134,10 +134,14 @@ def _string(buf: mmap.mmap, pos: int) -> tuple[str, int]:
 def _skip(buf: mmap.mmap, pos: int, kind: int) -> int:
     if kind in _SIZES:
         return pos + _SIZES[kind]
+    length: int
     if kind == _STRING:
-        return pos + 8 + struct.unpack_from("<Q", buf, pos)[0]
+        (length,) = struct.unpack_from("<Q", buf, pos)
+        return pos + 8 + length
     if kind != _ARRAY:
         raise ValueError(f"unknown GGUF value type {kind}")
+    item: int
+    count: int
     item, count = struct.unpack_from("<IQ", buf, pos)
     pos += 12
     if item in _SIZES:

@@ -11,6 +11,7 @@ and reclaim machinery.
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from workbench.core.pool.entry import Entry, Reclaim
 
 
-class PoolCaches:
+class PoolCaches(ABC):
     """Prompt-cache bookkeeping for ``ModelPool`` (see the module docstring)."""
 
     _lock: threading.RLock
@@ -31,9 +32,14 @@ class PoolCaches:
     _entries: OrderedDict[str, Entry]
     _budget: Budget
 
+    # the pool's own machinery, which ModelPool provides
+    @abstractmethod
     def _slots(self) -> list[Slot]: ...
+    @abstractmethod
     def _take(self, drop: Sequence[str], evict: Sequence[str]) -> Reclaim: ...
+    @abstractmethod
     def _reclaim(self, reclaim: Reclaim, reason: str) -> None: ...
+    @abstractmethod
     def _changed(self) -> None: ...
 
     def set_cache_bytes(self, model_id: str, cache_bytes: int) -> None:

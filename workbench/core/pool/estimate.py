@@ -53,7 +53,7 @@ class HeaderError(ValueError):
     """A safetensors header that cannot be trusted (truncated, not JSON, bad entries)."""
 
 
-def read_safetensors_header(path: Path) -> dict:
+def read_safetensors_header(path: Path) -> dict[str, object]:
     """The JSON header of a safetensors file; reads only the header, never the weights."""
     with path.open("rb") as handle:
         prefix = handle.read(8)
@@ -80,17 +80,19 @@ def _tensor_bytes(name: str, entry: object) -> int:
     if not isinstance(entry, dict):
         raise HeaderError(f"tensor {name!r} has no description")
     shape, dtype = entry.get("shape"), entry.get("dtype")
-    valid_shape = isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
-    if isinstance(shape, list) and not valid_shape:
-        raise HeaderError(f"tensor {name!r} has an impossible shape {shape!r}")
+    dims: list[int] | None = None
+    if isinstance(shape, list):
+        dims = [d for d in shape if isinstance(d, int) and d >= 0]
+        if len(dims) != len(shape):
+            raise HeaderError(f"tensor {name!r} has an impossible shape {shape!r}")
     offsets = entry.get("data_offsets")
-    span = None
+    span: int | None = None
     if isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets):
         if not 0 <= offsets[0] <= offsets[1]:
             raise HeaderError(f"tensor {name!r} has impossible data offsets {offsets!r}")
         span = offsets[1] - offsets[0]
-    if valid_shape and dtype in DTYPE_BYTES:
-        size = math.prod(shape) * DTYPE_BYTES[dtype]
+    if dims is not None and dtype in DTYPE_BYTES:
+        size = math.prod(dims) * DTYPE_BYTES[dtype]
         if span is not None and span != size:
             raise HeaderError(f"tensor {name!r}: its offsets span {span} bytes, its shape {size}")
         return size
@@ -141,7 +143,7 @@ def estimate_from_safetensors(model_dir: Path) -> int | None:
         return None
 
 
-def _int(config: Mapping, *keys: str, default: int = 0) -> int:
+def _int(config: Mapping[str, object], *keys: str, default: int = 0) -> int:
     for key in keys:
         value = config.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
@@ -149,7 +151,7 @@ def _int(config: Mapping, *keys: str, default: int = 0) -> int:
     return default
 
 
-def transformer_params(config: Mapping) -> int:
+def transformer_params(config: Mapping[str, object]) -> int:
     """Parameters of a decoder or encoder stack described by a Hugging Face style config."""
     hidden = _int(config, "hidden_size", "n_embd", "d_model", "dim")
     layers = _int(config, "num_hidden_layers", "n_layer", "num_layers", "depth")
@@ -170,7 +172,7 @@ def transformer_params(config: Mapping) -> int:
     return embeddings + positions + layers * (attention + mlp + 4 * hidden)
 
 
-def bytes_per_param(config: Mapping) -> float:
+def bytes_per_param(config: Mapping[str, object]) -> float:
     """Quantized: bits plus one scale and one bias (16-bit) per group; else the dtype size."""
     quant = config.get("quantization") or config.get("quantization_config")
     if isinstance(quant, Mapping) and _int(quant, "bits"):
@@ -181,7 +183,7 @@ def bytes_per_param(config: Mapping) -> float:
     return TORCH_DTYPE_BYTES.get(str(dtype), 2)
 
 
-def estimate_from_config(config: Mapping | None) -> int | None:
+def estimate_from_config(config: Mapping[str, object] | None) -> int | None:
     """Parameter count from the config × bytes per parameter; None when it says too little."""
     if not config:
         return None
@@ -231,7 +233,9 @@ def estimate_from_name(name: str) -> int | None:
     return int(params * bytes_per_param_from_name(name)) if params else None
 
 
-def estimate_bytes(model_dir: Path, config: Mapping | None, name: str) -> tuple[int, str]:
+def estimate_bytes(
+    model_dir: Path, config: Mapping[str, object] | None, name: str
+) -> tuple[int, str]:
     """(estimated bytes, method) for a model folder, or for a ``.gguf`` file given directly.
 
     The method is one of "safetensors-header", "gguf-file-size", "config-params", "name",

@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NotRequired, TypedDict, TypeGuard
 
 from workbench.core import paths
 from workbench.core.atomic import atomic_write_text
@@ -40,6 +41,15 @@ class SizeRecord:
     measured_bytes: int
     load_seconds: float | None
     fingerprint: str
+
+
+class _Measurement(TypedDict):
+    """One model's entry in the sizes file."""
+
+    bytes: int
+    fingerprint: str
+    measured_at: NotRequired[float]
+    seconds: NotRequired[float | None]
 
 
 def _weight_files(location: Path) -> list[Path]:
@@ -78,7 +88,7 @@ class SizesStore:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._lock = threading.Lock()
-        self._records: dict[str, dict] | None = None
+        self._records: dict[str, _Measurement] | None = None
 
     @property
     def path(self) -> Path:
@@ -106,7 +116,11 @@ class SizesStore:
         current = fingerprint(info)
         if not current or measured_bytes <= 0:
             return
-        record = {"bytes": int(measured_bytes), "fingerprint": current, "measured_at": time.time()}
+        record: _Measurement = {
+            "bytes": int(measured_bytes),
+            "fingerprint": current,
+            "measured_at": time.time(),
+        }
         if load_seconds is not None:
             record["seconds"] = round(float(load_seconds), 3)
         with self._lock:
@@ -119,18 +133,19 @@ class SizesStore:
         """Load seconds per GB over every remembered load (None before the first)."""
         with self._lock:
             records = list(self._loaded().values())
-        seconds = sum(r["seconds"] for r in records if r.get("seconds") is not None)
-        gigabytes = sum(r["bytes"] for r in records if r.get("seconds") is not None) / 1024**3
+        timed = [(s, r["bytes"]) for r in records if (s := r.get("seconds")) is not None]
+        seconds = sum(s for s, _ in timed)
+        gigabytes = sum(b for _, b in timed) / 1024**3
         return seconds / gigabytes if gigabytes > 0 and seconds > 0 else None
 
     # ------------------------------------------------------------------ file handling
 
-    def _loaded(self) -> dict[str, dict]:
+    def _loaded(self) -> dict[str, _Measurement]:
         if self._records is None:
             self._records = self._read()
         return self._records
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, _Measurement]:
         path = self.path
         try:
             text = path.read_text(encoding="utf-8")
@@ -150,7 +165,7 @@ class SizesStore:
         with contextlib.suppress(OSError):
             path.replace(path.with_name(f"{path.name}.corrupt-{int(time.time())}"))
 
-    def _write(self, records: dict[str, dict]) -> None:
+    def _write(self, records: dict[str, _Measurement]) -> None:
         path = self.path
         payload = json.dumps({"version": FORMAT_VERSION, "models": records}, indent=1)
         with contextlib.suppress(OSError):  # a size not remembered is measured again next time
@@ -166,7 +181,7 @@ def plausible(measured: int, info: ModelInfo) -> bool:
     return measured >= info.estimated_bytes * MIN_MEASURED_FRACTION
 
 
-def _valid(record: object) -> bool:
+def _valid(record: object) -> TypeGuard[_Measurement]:
     if not isinstance(record, dict):
         return False
     size, seconds = record.get("bytes"), record.get("seconds")

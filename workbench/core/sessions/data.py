@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any, NotRequired, TypedDict
 
 from workbench.core.errors import SessionError as SessionError
 from workbench.core.types import ChatMessage, SamplingSettings, TurnStats
@@ -154,7 +155,50 @@ def stamp(moment: datetime) -> str:
 # --------------------------------------------------------------------------- JSON mapping
 
 
-def _stats_to_json(stats: TurnStats | None) -> dict | None:
+class StatsJSON(TypedDict):
+    prompt_tokens: int
+    generation_tokens: int
+    time_to_first_token_s: float
+    prompt_tps: float
+    generation_tps: float
+    peak_memory_bytes: int
+    finish_reason: str
+    cached_prompt_tokens: int
+
+
+class SamplingJSON(TypedDict):
+    temperature: float
+    top_p: float
+    max_tokens: int
+    seed: int | None
+
+
+class MessageJSON(TypedDict):
+    role: str
+    content: str
+    images: list[str]
+    model_id: str | None
+    stats: StatsJSON | None
+    created: str
+    lane: NotRequired[str]
+
+
+class SessionJSON(TypedDict):
+    """A session file as written (see ``sessions/README.md``)."""
+
+    format: str
+    version: int
+    id: str
+    title: str
+    created: str
+    updated: str
+    model_id: str | None
+    system_prompt: str
+    sampling: SamplingJSON
+    messages: list[MessageJSON]
+
+
+def _stats_to_json(stats: TurnStats | None) -> StatsJSON | None:
     if stats is None:
         return None
     return {
@@ -169,9 +213,12 @@ def _stats_to_json(stats: TurnStats | None) -> dict | None:
     }
 
 
-def _known_fields(data: dict, types: dict[str, tuple[type, ...]], where: str) -> dict:
-    """The fields of ``data`` named in ``types``, type-checked; unknown ones are ignored."""
-    values = {}
+def _known_fields(
+    data: dict[str, object], types: dict[str, tuple[type, ...]], where: str
+) -> dict[str, Any]:
+    """The fields of ``data`` named in ``types``, type-checked; unknown ones are ignored.
+    (Checked against ``types`` at run time, which a static type cannot follow: hence Any.)"""
+    values: dict[str, Any] = {}
     for name, kinds in types.items():
         if name not in data:
             continue
@@ -179,7 +226,9 @@ def _known_fields(data: dict, types: dict[str, tuple[type, ...]], where: str) ->
         if isinstance(value, bool) or not isinstance(value, kinds):
             wanted = _TYPE_WORDS.get(kinds, "an integer or null")
             raise ValueError(f"'{where}.{name}' must be {wanted}, not {_brief(value)}")
-        values[name] = float(value) if kinds is _NUMBER else value
+        if kinds is _NUMBER and isinstance(value, int | float):
+            value = float(value)
+        values[name] = value
     return values
 
 
@@ -209,14 +258,14 @@ def _stats_from_json(data: object) -> TurnStats | None:
     return TurnStats(**values)
 
 
-def _model_id(data: dict) -> str | None:
+def _model_id(data: dict[str, object]) -> str | None:
     model_id = data.get("model_id")
     if model_id is not None and not isinstance(model_id, str):
         raise ValueError(f"'model_id' must be text or null, not {_brief(model_id)}")
     return model_id
 
 
-def session_to_json(session: Session, root: Path) -> dict:
+def session_to_json(session: Session, root: Path) -> SessionJSON:
     """The on-disk shape of a session; image paths inside ``root`` are stored relative."""
 
     def image_ref(path: str) -> str:
@@ -239,18 +288,23 @@ def session_to_json(session: Session, root: Path) -> dict:
             "seed": session.sampling.seed,
         },
         "messages": [
-            {
-                "role": m.role,
-                "content": m.content,
-                "images": [image_ref(i) for i in m.images],
-                "model_id": m.model_id,
-                "stats": _stats_to_json(m.stats),
-                "created": m.created,
-                **({"lane": m.lane} if m.lane else {}),
-            }
-            for m in session.messages
+            _message_to_json(m, [image_ref(i) for i in m.images]) for m in session.messages
         ],
     }
+
+
+def _message_to_json(message: SessionMessage, images: list[str]) -> MessageJSON:
+    data: MessageJSON = {
+        "role": message.role,
+        "content": message.content,
+        "images": images,
+        "model_id": message.model_id,
+        "stats": _stats_to_json(message.stats),
+        "created": message.created,
+    }
+    if message.lane:
+        data["lane"] = message.lane
+    return data
 
 
 def _message_from_json(data: object, root: Path) -> SessionMessage:
@@ -273,7 +327,7 @@ def _message_from_json(data: object, root: Path) -> SessionMessage:
     )
 
 
-def _lane(data: dict) -> str | None:
+def _lane(data: dict[str, object]) -> str | None:
     lane = data.get("lane")
     if lane is not None and (lane not in LANES or data.get("role") != "assistant"):
         raise ValueError(f'\'lane\' must be "a" or "b" on an assistant message, not {_brief(lane)}')
