@@ -14,7 +14,7 @@ from workbench.core.protocol import (
     RequestFailed,
 )
 from workbench.tui.bridge import FINAL_EVENT, UNANSWERED, RunnerBridge, is_final
-from workbench.tui.messages import RunnerEvent
+from workbench.tui.messages import RequestFailure, RunnerMessage
 
 
 def all_subclasses(cls: type) -> set[type]:
@@ -25,13 +25,16 @@ def all_subclasses(cls: type) -> set[type]:
 
 
 class PostOnlyApp:
-    """Just enough of an App for the bridge: it records what is posted."""
+    """Just enough of an App for the bridge: it records the failures posted to it."""
 
     def __init__(self) -> None:
         self.posted: list[Event] = []
+        self.requests: list[Request | None] = []
 
-    def post_message(self, message: RunnerEvent) -> bool:
-        self.posted.append(message.event)
+    def post_message(self, message: RunnerMessage) -> bool:
+        if isinstance(message, RequestFailure):
+            self.posted.append(message.failure)
+            self.requests.append(message.request)
         return True
 
 
@@ -59,7 +62,7 @@ def test_a_dead_bridge_fails_waiting_requests_and_answers_new_ones_at_once() -> 
     assert (failed.message, failed.error_type, failed.model_id) == (
         "the engine failed: no MLX", "WorkbenchError", "demo/m",
     )  # fmt: skip
-    assert bridge.request_for(failed) is early
+    assert app.requests[0] is early and bridge.in_flight(early.request_id) is None
     later = bridge.submit(PlanRequest(model_ids=("demo/m",)))
     assert [e.request_id for e in app.posted] == [early.request_id, later.request_id]
     assert isinstance(app.posted[1], RequestFailed)

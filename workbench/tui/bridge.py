@@ -1,22 +1,31 @@
 """The one link between the UI thread and the runner's owner thread.
 
 The runner is built by a factory the app is given (so this layer never imports the runner or
-MLX) and runs inside a Textual thread worker. Its callback is ``App.post_message`` with a
-``RunnerEvent`` wrapper: thread-safe and non-blocking, unlike ``call_from_thread``, which
-would hold generation until the screen had drawn. The factory itself runs on the worker
-thread too, so whatever it imports never delays the first frame; requests submitted before
-the runner exists are queued here and handed over once it does. If the runner cannot be
-built, or its thread ends, the bridge is dead: every request still waiting, and every later
-one, is answered with ``RequestFailed`` so nothing waits forever.
+MLX) and runs inside a Textual thread worker. The factory itself runs on the worker thread
+too, so whatever it imports never delays the first frame; requests submitted before the
+runner exists are queued here and handed over once it does.
+
+Each event becomes a typed message (``tui.messages``) posted straight to a screen:
+``post_message`` is thread-safe and non-blocking, unlike ``call_from_thread``, which would
+hold generation until the screen had drawn. ``submit(request, to=screen)`` sends every
+event of that request to the screen that asked; the pool's screen also gets every pool
+event, whoever asked (never the same message twice). Streamed text is batched per reply by
+a ``TokenGate`` before it wakes the UI thread.
+
+The requests in flight live here, in ``_flights``, and nowhere else: if the runner cannot be
+built, or its thread ends, every request still waiting, and every later one, is answered
+with ``RequestFailed`` so nothing waits forever.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from textual.app import App
+from textual.message_pump import MessagePump
 from textual.worker import Worker
 
 from workbench.core.protocol import (
@@ -40,12 +49,18 @@ from workbench.core.protocol import (
     UnloadRequest,
 )
 from workbench.tui.chat.token_gate import TokenGate
-from workbench.tui.messages import RunnerEvent
+from workbench.tui.messages import (
+    EngineFailed,
+    EngineStopped,
+    ReplyTokens,
+    pool_message,
+    request_message,
+)
 
 WORKER_NAME = "runner"
 
-# The event that ends each kind of request (besides RequestFailed, which ends any). A chat
-# or an embedding may load a model on the way, so ModelLoaded alone does not end them.
+# Requests nothing answers: the runner just stops. They are never tracked as in flight.
+UNANSWERED: tuple[type[Request], ...] = (ShutdownRequest,)
 FINAL_EVENT: dict[type[Request], type[Event]] = {
     LoadRequest: ModelLoaded,
     UnloadRequest: ModelEvicted,
@@ -55,8 +70,6 @@ FINAL_EVENT: dict[type[Request], type[Event]] = {
     ChatRequest: ChatDone,
     EmbedRequest: EmbeddingsReady,
 }
-# Requests nothing answers: the runner just stops. They are never tracked as pending.
-UNANSWERED: tuple[type[Request], ...] = (ShutdownRequest,)
 
 
 def is_final(request: Request, event: Event) -> bool:
@@ -71,7 +84,7 @@ class RunnerLike(Protocol):
     def run(self) -> None:
         """Serve requests until stopped (blocks; called on the worker thread)."""
 
-    def submit(self, request: Request) -> None:
+    def submit(self, request: Request) -> object:
         """Queue a request (thread-safe)."""
 
     def stop(self) -> None:
@@ -81,8 +94,17 @@ class RunnerLike(Protocol):
 RunnerFactory = Callable[[Callable[[Event], None]], RunnerLike]
 
 
+@dataclass
+class Flight:
+    """A request in flight: who asked, and its streamed text on the way to them."""
+
+    request: Request
+    screen: MessagePump
+    tokens: TokenGate | None = None
+
+
 class RunnerBridge:
-    """Starts the runner in a worker, submits requests, and remembers what each id asked."""
+    """Starts the runner in a worker, submits requests, and posts what comes back."""
 
     def __init__(self, app: App, factory: RunnerFactory) -> None:
         self._app = app
@@ -92,8 +114,8 @@ class RunnerBridge:
         self._early: list[Request] = []
         self._stopping = False
         self._dead: str | None = None  # why no runner will ever answer (set on the UI thread)
-        self._pending: dict[int, Request] = {}
-        self._tokens = TokenGate(self._send)
+        self._flights: dict[int, Flight] = {}
+        self.pool_screen: MessagePump = app  # the screen that shows the pool (set by the app)
 
     def start(self) -> Worker[None]:
         """Run the runner on a thread worker named ``runner``."""
@@ -101,24 +123,8 @@ class RunnerBridge:
             self._serve, thread=True, exit_on_error=False, name=WORKER_NAME, group=WORKER_NAME
         )
 
-    def _post(self, event: Event) -> None:
-        """The runner's callback: tokens go through the gate, other events at once (after
-        the tokens before them)."""
-        if isinstance(event, TokenEvent):
-            self._tokens.offer(event)
-            return
-        self._tokens.release()
-        self._send(event)
-
-    def _send(self, event: Event) -> None:
-        self._app.post_message(RunnerEvent(event))
-
-    def take_tokens(self) -> list[TokenEvent]:
-        """The streamed text waiting in the gate (UI thread; after a ``TokensWaiting``)."""
-        return self._tokens.take()
-
     def _serve(self) -> None:
-        runner = self._factory(self._post)
+        runner = self._factory(self._deliver)
         with self._lock:
             if self._stopping:
                 return
@@ -128,15 +134,21 @@ class RunnerBridge:
             runner.submit(request)
         runner.run()
 
-    def submit(self, request: Request) -> Request:
+    # ----------------------------------------------------------------- out
+
+    def submit(self, request: Request, to: MessagePump | None = None) -> Request:
         """Send a request to the runner (queued if it is still starting); returns it.
 
-        On a dead bridge the request is answered at once with ``RequestFailed``.
+        Every event of the request is posted to ``to`` (default: the pool's screen) as a
+        typed message. On a dead bridge the request is answered at once with a failure.
         """
         if not isinstance(request, UNANSWERED):
-            self._pending[request.request_id] = request
+            flight = Flight(request, to or self.pool_screen)
+            if isinstance(request, ChatRequest):
+                flight.tokens = self._token_gate(flight)
+            self._flights[request.request_id] = flight
         if self._dead is not None:
-            self._post(_failure(request, self._dead))
+            self._deliver(_failure(request, self._dead))
             return request
         with self._lock:
             runner = self._runner
@@ -145,6 +157,48 @@ class RunnerBridge:
                 return request
         runner.submit(request)
         return request
+
+    def _token_gate(self, flight: Flight) -> TokenGate:
+        request = flight.request
+        assert isinstance(request, ChatRequest)
+        gate = TokenGate(lambda _wake: flight.screen.post_message(ReplyTokens(request, gate.take)))
+        return gate
+
+    # ----------------------------------------------------------------- back (runner thread)
+
+    def _deliver(self, event: Event) -> None:
+        """The runner's callback: pool events to the pool's screen, a request's to its asker."""
+        flight = self._flights.get(event.request_id) if event.request_id is not None else None
+        pool = pool_message(event, flight.request if flight else None)
+        if pool is not None:
+            self.pool_screen.post_message(pool)
+        if flight is not None:
+            self._to_asker(flight, event)
+
+    def _to_asker(self, flight: Flight, event: Event) -> None:
+        if isinstance(event, TokenEvent):
+            if flight.tokens is not None:
+                flight.tokens.offer(event)
+            return
+        if flight.tokens is not None:
+            flight.tokens.release()  # the text before this event is taken before it
+        if is_final(flight.request, event):
+            self._flights.pop(flight.request.request_id, None)
+        pooled = flight.screen is self.pool_screen
+        message = request_message(event, flight.request, pool_events=not pooled)
+        if message is not None:
+            flight.screen.post_message(message)
+
+    # ----------------------------------------------------------------- the end
+
+    def engine_ended(self, error: BaseException | None) -> None:
+        """The runner's thread ended (with ``error``, or normally): say so, answer all."""
+        if error is not None:
+            self.pool_screen.post_message(EngineFailed(str(error), thread_died=True))
+            self.fail_all(f"the engine failed: {error}")
+        else:
+            self.pool_screen.post_message(EngineStopped())
+            self.fail_all("the engine has stopped")
 
     def fail_all(self, reason: str) -> None:
         """The runner is gone (never built, or its thread ended): answer everything waiting.
@@ -156,25 +210,25 @@ class RunnerBridge:
         with self._lock:
             self._early = []
         self._dead = reason
-        for request in list(self._pending.values()):
-            self._post(_failure(request, reason))
+        for flight in list(self._flights.values()):
+            self._deliver(_failure(flight.request, reason))
 
-    def request_for(self, event: Event) -> Request | None:
-        """The request an event answers (forgotten once its final event has been seen)."""
-        if event.request_id is None:
-            return None
-        request = self._pending.get(event.request_id)
-        if request is not None and is_final(request, event):
-            del self._pending[event.request_id]
-        return request
+    def in_flight(self, request_id: int) -> Request | None:
+        """The request with this id, if it has not ended yet."""
+        flight = self._flights.get(request_id)
+        return flight.request if flight is not None else None
+
+    def asked_by(self, screen: MessagePump) -> list[Request]:
+        """The requests in flight whose answers go to ``screen``."""
+        return [f.request for f in list(self._flights.values()) if f.screen is screen]
 
     def stop(self) -> None:
         """Stop the runner (or prevent it from starting); safe to call more than once."""
         with self._lock:
             self._stopping = True
             runner = self._runner
-        for request in self._pending.values():
-            request.cancel.set()
+        for flight in list(self._flights.values()):
+            flight.request.cancel.set()
         if runner is not None:
             runner.stop()
 
