@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from workbench import __version__
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, one_line
 
 COMMAND_MODULES = (
     "models",
@@ -90,9 +90,8 @@ def _run(handler: Callable[[argparse.Namespace], object], args: argparse.Namespa
         if is_backend_missing(exc):
             print(f"mlxbench: error: {explain(exc)}", file=sys.stderr)
             return 2
-        text = (str(exc).strip().splitlines() or [""])[0]
         print(
-            f"mlxbench: unexpected error: {type(exc).__name__}: {text}{details_hint()}",
+            f"mlxbench: unexpected error: {one_line(exc, with_type=True)}{details_hint()}",
             file=sys.stderr,
         )
         return 1

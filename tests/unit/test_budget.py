@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workbench.core.errors import InputError
-from workbench.core.pool.budget import Budget, format_bytes, make_budget, parse_memory_limit
+from workbench.core.pool.budget import Budget, make_budget, parse_memory_limit
+from workbench.core.units import format_bytes
 
 GB = 1024**3
 

@@ -22,9 +22,10 @@ from workbench.commands.common import (
     resolve,
     setup,
 )
-from workbench.core.errors import InputError, WrongModelKindError
-from workbench.core.pool.budget import format_bytes
-from workbench.core.types import ChatMessage, ModelInfo, ModelKind, SamplingSettings, TurnStats
+from workbench.core.errors import InputError
+from workbench.core.models.kinds import can_see_images, images_refused
+from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings, TurnStats
+from workbench.core.units import format_bytes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -105,11 +106,9 @@ def stats_line(stats: TurnStats) -> str:
 
 
 def check_model(info: ModelInfo, images: list[str]) -> None:
-    require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "chat")
-    if images and info.kind is ModelKind.TEXT:
-        raise WrongModelKindError(
-            f"{info.name} is a text model and cannot see images; choose a vision model"
-        )
+    require_kind(info, "chat")
+    if images and not can_see_images(info.kind):
+        raise images_refused(info)
 
 
 def run(args: argparse.Namespace) -> int:

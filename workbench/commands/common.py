@@ -15,16 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workbench.core.config import Config, load_config
-from workbench.core.errors import WrongModelKindError
-from workbench.core.pool.budget import Budget, format_bytes, make_budget
+from workbench.core.models import kinds
+from workbench.core.models.kinds import Task
+from workbench.core.pool.budget import Budget, make_budget
 from workbench.core.protocol import Event, LoadProgress, LoadStarted
 from workbench.core.runner.client import RunnerClient
-from workbench.core.types import ModelInfo, ModelKind
+from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
-KIND_WORDS = {
-    ModelKind.TEXT: "a text model",
-    ModelKind.VISION: "a vision model",
-    ModelKind.EMBEDDINGS: "an embedding model",
+HINTS = {
+    "chat": "choose a text or vision model; embedding models go to `mlxbench embed`",
+    "embed": "choose an embedding model (see `mlxbench models`)",
 }
 
 
@@ -91,15 +92,11 @@ def resolve(query: str, catalog: Sequence[ModelInfo]) -> ModelInfo:
     return resolve_model(query, list(catalog))
 
 
-def require_kind(info: ModelInfo, kinds: tuple[ModelKind, ...], command: str) -> None:
-    """``WrongModelKindError`` when ``info`` cannot serve ``command``."""
-    if info.kind in kinds:
-        return
-    if command == "embed":
-        hint = "choose an embedding model (see `mlxbench models`)"
-    else:
-        hint = "choose a text or vision model; embedding models go to `mlxbench embed`"
-    raise WrongModelKindError(f"{info.name} is {KIND_WORDS[info.kind]}; {hint}")
+def require_kind(info: ModelInfo, command: str) -> None:
+    """``WrongModelKindError`` when ``info`` cannot serve ``command`` (the rule is
+    ``core.models.kinds``'; the hint names where to go instead)."""
+    task: Task = "embed" if command == "embed" else "chat"
+    kinds.require_kind(info, task, HINTS[task])
 
 
 def _progress(event: Event) -> None:

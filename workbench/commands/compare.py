@@ -24,9 +24,9 @@ from workbench.commands.common import (
     setup,
 )
 from workbench.core.compare import MODES, ComparePlan, LaneResult, check_pair, run_compare
-from workbench.core.pool.budget import format_bytes
 from workbench.core.protocol import ChatRequest
-from workbench.core.types import ModelInfo, ModelKind
+from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         resolve(args.model_b, found.catalog),
     )
     for info in infos:
-        require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "compare")
+        require_kind(info, "compare")
     check_pair(*infos)
     show = not args.json
 

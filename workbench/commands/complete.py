@@ -23,7 +23,7 @@ from workbench.commands.common import (
     setup,
 )
 from workbench.core.protocol import ChatRequest
-from workbench.core.types import ChatMessage, ModelKind
+from workbench.core.types import ChatMessage
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     prompt = read_prompt(args.prompt)
     found = setup(args)
     info = resolve(args.model, found.catalog)
-    require_kind(info, (ModelKind.TEXT, ModelKind.VISION), "complete")
+    require_kind(info, "complete")
     request = ChatRequest(
         model_id=info.id, messages=(ChatMessage("user", prompt),), sampling=sampling, raw=True
     )

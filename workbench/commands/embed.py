@@ -19,7 +19,7 @@ from workbench.commands.common import (
     setup,
 )
 from workbench.core.errors import InputError
-from workbench.core.types import EmbeddingResult, ModelInfo, ModelKind
+from workbench.core.types import EmbeddingResult, ModelInfo
 
 LABEL_WIDTH = 24
 MATRIX_ROWS = 12  # rows of the similarity matrix printed unless --full
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     texts = read_texts(args)
     found = setup(args)
     info = resolve(args.model, found.catalog)
-    require_kind(info, (ModelKind.EMBEDDINGS,), "embed")
+    require_kind(info, "embed")
     with open_client(args, found, [info]) as client:
         result = client.embed(info.id, texts)
     if args.json:

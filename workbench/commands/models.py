@@ -13,9 +13,9 @@ import json
 from workbench.core.config import load_config
 from workbench.core.models.catalog import scan_catalog
 from workbench.core.models.resolve import resolve_model
-from workbench.core.pool.budget import format_bytes
 from workbench.core.pool.sizes import SizesStore
 from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 COLUMNS = ("NAME", "KIND", "FAMILY", "TUNING", "QUANT", "SIZE", "SOURCE", "ID")
 

@@ -16,7 +16,6 @@ import json
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
 from workbench.core.errors import InputError, WorkbenchError
-from workbench.core.pool.budget import format_bytes
 from workbench.core.pool.entry import SizeMemory
 from workbench.core.pool.fit import PINNED, Slot, simulate
 from workbench.core.pool.model_pool import ModelPool, ModelSize
@@ -24,6 +23,7 @@ from workbench.core.pool.plan_words import plan_figures, plan_verdict
 from workbench.core.pool.sizes import SizesStore
 from workbench.core.protocol import LoadPlan
 from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from workbench.core.errors import InputError, InsufficientMemoryError
-from workbench.core.pool.budget import format_bytes
 from workbench.core.protocol import ChatDone, ChatRequest, LoadPlan
 from workbench.core.sessions.data import SessionMessage
 from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings, TurnStats
+from workbench.core.units import format_bytes
 
 BOTH_FIT, EVICT_BETWEEN, CANNOT_FIT = "both fit", "evict between", "cannot fit"
 MODES = ("auto", "chat", "complete")

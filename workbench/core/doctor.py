@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from workbench import __version__
 from workbench.core import paths
+from workbench.core.errors import one_line
+from workbench.core.units import format_bytes
 
 PACKAGES = (
     "mlx",
@@ -46,7 +48,7 @@ def _guard(probe: Callable[[], str]) -> str:
     try:
         return probe()
     except Exception as exc:  # the report must go on whatever one probe hits
-        return f"unavailable ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
+        return f"unavailable ({one_line(exc, with_type=True)})"
 
 
 def versions() -> Section:
@@ -77,7 +79,7 @@ def _mlx_device() -> str:
 
         memory = psutil.virtual_memory().total
     name = info.get("device_name") or info.get("architecture") or ""
-    total = f", {int(memory) / 1024**3:.1f} GiB memory" if isinstance(memory, int | float) else ""
+    total = f", {format_bytes(int(memory))} memory" if isinstance(memory, int | float) else ""
     return f"{getattr(device.type, 'name', device)} {name}".strip() + total
 
 

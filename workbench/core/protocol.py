@@ -1,9 +1,12 @@
 """The runner's protocol: requests that go in, events that come out, pool snapshots.
 
-The runner owns every MLX call on one thread. Callers (the CLI, the TUI) put ``Request``
-objects on its queue and receive ``Event`` objects through a single callback. Everything
-here is a frozen dataclass: safe to pass between threads, cheap to compare. This module
-imports nothing heavy, so the TUI can use it without pulling in MLX.
+The runner owns every MLX call on one thread. Callers (the CLI, the TUI, the server) hand it
+``Request`` objects and get ``Event`` objects back on the request's handle (see
+``core.runner.handle``) and through the runner's one callback. Each request kind declares
+here, once, the event that ends it (``final_event``); ``RequestFailed`` ends any request and
+carries the exception object itself. Everything is a frozen dataclass: safe to pass between
+threads, cheap to compare. This module imports nothing heavy, so the TUI can use it without
+pulling in MLX.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from workbench.core.errors import WorkbenchError
 from workbench.core.types import (
     ChatMessage,
     EmbeddingResult,
@@ -93,83 +97,6 @@ class LoadPlan:
     drop_caches: tuple[str, ...] = ()  # models whose prompt caches go first (they stay loaded)
     free_now_bytes: int | None = None  # budget left before anything is dropped or evicted
     free_after_bytes: int | None = None  # budget left once ``drop_caches`` and ``evict`` are gone
-
-
-# --------------------------------------------------------------------------- requests
-
-
-@dataclass(frozen=True)
-class Request:
-    """Base of every request. ``cancel`` is set by the caller to stop the work early."""
-
-    request_id: int = field(default_factory=next_request_id, kw_only=True)
-    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True, compare=False)
-
-
-@dataclass(frozen=True)
-class LoadRequest(Request):
-    """Load a model into the pool (``pin=True`` loads and pins: a preload).
-
-    ``cluster`` names a cluster to shard the model over instead (see ``core.cluster``): the
-    pool then holds a separate entry for the sharded model, and ``ModelLoaded`` names it."""
-
-    model_id: str
-    pin: bool = False
-    cluster: str | None = None
-
-
-@dataclass(frozen=True)
-class UnloadRequest(Request):
-    """Evict a model now (refused while it is in use)."""
-
-    model_id: str
-
-
-@dataclass(frozen=True)
-class PinRequest(Request):
-    """Pin or unpin a loaded model."""
-
-    model_id: str
-    pinned: bool
-
-
-@dataclass(frozen=True)
-class PlanRequest(Request):
-    """Ask what loading these models, in order, would do. Answered by ``PlanReady``."""
-
-    model_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ChatRequest(Request):
-    """Generate the next assistant turn for ``messages`` (streamed as ``TokenEvent``s)."""
-
-    model_id: str
-    messages: tuple[ChatMessage, ...]
-    sampling: SamplingSettings = field(default_factory=SamplingSettings)
-    session_id: str | None = None  # lets the engine keep a prompt cache per conversation
-    raw: bool = False  # continue the last message's text as is: no chat template (base models)
-
-
-@dataclass(frozen=True)
-class EmbedRequest(Request):
-    """Embed texts. Answered by ``EmbeddingsReady``."""
-
-    model_id: str
-    texts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class BudgetRequest(Request):
-    """Change the budget; models may be evicted to honour it (never pinned or leased ones)."""
-
-    memory_limit_bytes: int
-    max_models: int
-
-
-@dataclass(frozen=True)
-class ShutdownRequest(Request):
-    """Stop the runner loop after unloading everything."""
 
 
 # --------------------------------------------------------------------------- events
@@ -260,8 +187,148 @@ class EmbeddingsReady(Event):
 
 @dataclass(frozen=True)
 class RequestFailed(Event):
-    """A request failed. ``error_type`` is the ``WorkbenchError`` subclass name."""
+    """A request failed; this ends any request.
+
+    ``error`` is the exception object itself (a ``WorkbenchError`` subclass the user can act
+    on, or the unexpected exception of a bug), so a caller raises the real class; the runner
+    never sends a class *name* to be looked up again. ``message`` is its one line for the
+    user, ``error_type`` the class name (a title for the screen).
+    """
 
     message: str
     error_type: str = "WorkbenchError"
     model_id: str | None = None
+    error: BaseException | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        request_id: int | None,
+        error: BaseException,
+        *,
+        message: str | None = None,
+        model_id: str | None = None,
+    ) -> RequestFailed:
+        """The failure that carries ``error`` (its text is the message unless one is given)."""
+        text = str(error) if message is None else message
+        return cls(request_id, text, type(error).__name__, model_id, error)
+
+    @property
+    def exception(self) -> BaseException:
+        """What to raise: the carried exception, or a ``WorkbenchError`` with the message
+        (a failure built from a remote server's answer carries no object)."""
+        return self.error if self.error is not None else WorkbenchError(self.message)
+
+    @property
+    def user_error(self) -> WorkbenchError:
+        """The failure as a ``WorkbenchError``: the carried one, or the message wrapped
+        (a bug's message already names its class and where the details are)."""
+        error = self.error
+        return error if isinstance(error, WorkbenchError) else WorkbenchError(self.message)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class Request:
+    """Base of every request. ``cancel`` is set by the caller to stop the work early.
+
+    Each kind declares, once, the event that ends it (``final_event``); ``RequestFailed``
+    ends any request. ``None``: nothing answers it (the runner just stops).
+    """
+
+    final_event: ClassVar[type[Event] | None] = None
+
+    request_id: int = field(default_factory=next_request_id, kw_only=True)
+    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True, compare=False)
+
+    def is_final(self, event: Event) -> bool:
+        """Whether ``event`` is the last one this request gets."""
+        final = self.final_event
+        return isinstance(event, RequestFailed) or (final is not None and isinstance(event, final))
+
+
+@dataclass(frozen=True)
+class LoadRequest(Request):
+    """Load a model into the pool (``pin=True`` loads and pins: a preload).
+
+    ``cluster`` names a cluster to shard the model over instead (see ``core.cluster``): the
+    pool then holds a separate entry for the sharded model, and ``ModelLoaded`` names it."""
+
+    final_event: ClassVar[type[Event] | None] = ModelLoaded
+
+    model_id: str
+    pin: bool = False
+    cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class UnloadRequest(Request):
+    """Evict a model now (refused while it is in use)."""
+
+    final_event: ClassVar[type[Event] | None] = ModelEvicted
+
+    model_id: str
+
+
+@dataclass(frozen=True)
+class PinRequest(Request):
+    """Pin or unpin a loaded model."""
+
+    final_event: ClassVar[type[Event] | None] = PoolChanged
+
+    model_id: str
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class PlanRequest(Request):
+    """Ask what loading these models, in order, would do. Answered by ``PlanReady``."""
+
+    final_event: ClassVar[type[Event] | None] = PlanReady
+
+    model_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChatRequest(Request):
+    """Generate the next assistant turn for ``messages`` (streamed as ``TokenEvent``s)."""
+
+    final_event: ClassVar[type[Event] | None] = ChatDone
+
+    model_id: str
+    messages: tuple[ChatMessage, ...]
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    session_id: str | None = None  # lets the engine keep a prompt cache per conversation
+    raw: bool = False  # continue the last message's text as is: no chat template (base models)
+
+
+@dataclass(frozen=True)
+class EmbedRequest(Request):
+    """Embed texts. Answered by ``EmbeddingsReady``."""
+
+    final_event: ClassVar[type[Event] | None] = EmbeddingsReady
+
+    model_id: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BudgetRequest(Request):
+    """Change the budget; models may be evicted to honour it (never pinned or leased ones)."""
+
+    final_event: ClassVar[type[Event] | None] = PoolChanged
+
+    memory_limit_bytes: int
+    max_models: int
+
+
+@dataclass(frozen=True)
+class ShutdownRequest(Request):
+    """Stop the runner loop after unloading everything."""
+
+
+def is_final(request: Request, event: Event) -> bool:
+    """Whether ``event`` is the last one ``request`` gets (``request.is_final(event)``)."""
+    return request.is_final(event)

@@ -35,7 +35,7 @@ from typing import Any
 
 from workbench.core import paths
 from workbench.core.atomic import atomic_write_text
-from workbench.core.errors import InputError, WorkbenchError
+from workbench.core.errors import InputError, ThemeError, WorkbenchError
 from workbench.core.safe_read import CONFIG_LIMIT, read_text
 
 REQUIRED_COLOURS = ("primary", "background", "foreground")
@@ -61,10 +61,6 @@ _VARIABLE_COLOUR = re.compile(
 )
 _TEXT_STYLES = {"none", "bold", "dim", "italic", "underline", "reverse", "strike"}
 _MAX_FILE_BYTES = 64 * 1024
-
-
-class ThemeError(WorkbenchError):
-    """A theme file cannot be used; the message names the file and every reason."""
 
 
 @dataclass(frozen=True)

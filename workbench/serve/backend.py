@@ -1,11 +1,13 @@
 """The runner as the server's asynchronous code sees it: tickets in, events out.
 
-The runner calls back on its owner thread; the server lives on an asyncio loop. Every event
-is handed to the loop with ``call_soon_threadsafe`` (cheap, never blocks generation) and put
-on the queue of the request it answers. A ``Ticket`` is one request in flight: the route
-reads its events, and closing a ticket before its final event sets the request's cancel
-``Event`` — the engine stops within a token step and the model's lease is returned. Pool
-events (snapshots, loads, evictions) also go to every events-stream subscriber.
+The runner works on its owner thread; the server lives on an asyncio loop. A ``Ticket`` is
+one request in flight, a thin adapter over the runner's ``RequestHandle``: the handle's sink
+hands each event of the request to the loop with ``call_soon_threadsafe`` (cheap, never
+blocks generation) and the route reads them in order from the ticket. Which event ends a
+request is the request's own declaration (``Request.is_final``). Closing a ticket before its
+final event sets the request's cancel ``Event`` — the engine stops within a token step and
+the model's lease is returned. Pool events (snapshots, loads, evictions) reach the runner's
+callback, which hands them to every events-stream subscriber.
 
 Requests reach the runner's one queue in arrival order, so concurrent clients are served
 first come, first served, and none is lost: each gets its final event.
@@ -20,63 +22,49 @@ from typing import Any
 
 from workbench.core.pool.budget import Budget
 from workbench.core.protocol import (
-    BudgetRequest,
-    ChatDone,
-    ChatRequest,
-    EmbeddingsReady,
-    EmbedRequest,
     Event,
     LoadProgress,
-    LoadRequest,
     LoadStarted,
     ModelEvicted,
     ModelLoaded,
     PinRequest,
-    PlanReady,
     PlanRequest,
     PoolChanged,
     PoolSnapshot,
     Request,
     RequestFailed,
     RunnerReady,
-    UnloadRequest,
 )
-from workbench.core.runner.client import RunnerClient, error_from
+from workbench.core.runner.client import RunnerClient
+from workbench.core.runner.handle import RequestHandle
 from workbench.core.types import ModelInfo
 
-FINAL_EVENT: dict[type[Request], type[Event]] = {
-    LoadRequest: ModelLoaded,
-    UnloadRequest: ModelEvicted,
-    PinRequest: PoolChanged,
-    BudgetRequest: PoolChanged,
-    PlanRequest: PlanReady,
-    ChatRequest: ChatDone,
-    EmbedRequest: EmbeddingsReady,
-}
-IMMEDIATE = (PinRequest, PlanRequest)  # answered on the submitting thread (see runner.py)
+IMMEDIATE = (PinRequest, PlanRequest)  # answered on the submitting thread (see runner/loop.py)
 BROADCAST = (PoolChanged, LoadStarted, LoadProgress, ModelLoaded, ModelEvicted)
 SUBSCRIBER_QUEUE = 256
-
-
-def is_final(request: Request, event: Event) -> bool:
-    """Whether ``event`` is the last one ``request`` gets."""
-    final = FINAL_EVENT.get(type(request))
-    return isinstance(event, RequestFailed) or (final is not None and isinstance(event, final))
 
 
 class Ticket:
     """One request in flight: its events, in order, until the final one."""
 
-    def __init__(self, backend: Backend, request: Request) -> None:
+    def __init__(self, request: Request, loop: asyncio.AbstractEventLoop) -> None:
         self.request = request
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.finished = False
-        self._backend = backend
+        self.handle: RequestHandle | None = None  # set once submitted
+        self._loop = loop
+
+    def sink(self, event: Event) -> None:
+        """The handle's sink, called on the runner's threads: hand the event to the loop."""
+        if self._loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, event)
 
     async def next(self) -> Event:
         """The next event (after the final one, nothing more comes: do not call again)."""
         event = await self.queue.get()
-        if is_final(self.request, event):
+        if self.request.is_final(event):
             self.finished = True
         return event
 
@@ -85,7 +73,7 @@ class Ticket:
         while True:
             event = await self.next()
             if isinstance(event, RequestFailed):
-                raise error_from(event)
+                raise event.user_error
             if self.finished:
                 return event
 
@@ -93,11 +81,10 @@ class Ticket:
         """Stop listening; a request that has not finished is cancelled."""
         if not self.finished:
             self.request.cancel.set()
-        self._backend.forget(self.request)
 
 
 class Backend:
-    """Owns the runner thread (through ``RunnerClient``) and routes its events to the loop."""
+    """Owns the runner thread (through ``RunnerClient``) and hands its events to the loop."""
 
     def __init__(self, *, catalog: Sequence[ModelInfo], budget: Budget, **options: Any) -> None:
         self.client = RunnerClient(
@@ -106,7 +93,6 @@ class Backend:
         self.catalog = list(catalog)
         self.ready: RunnerReady | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tickets: dict[int, Ticket] = {}
         self._subscribers: set[asyncio.Queue[Event]] = set()
 
     async def start(self) -> None:
@@ -115,21 +101,20 @@ class Backend:
         self.ready = await asyncio.to_thread(self.client.start)
 
     async def close(self) -> None:
-        """Stop the runner: cancels the current request, unloads every model."""
-        for ticket in list(self._tickets.values()):
-            ticket.request.cancel.set()
+        """Stop the runner: cancels the current request, fails the queued ones, unloads
+        every model."""
         await asyncio.to_thread(self.client.close)
 
     # ------------------------------------------------------------------ requests
 
     async def open(self, request: Request) -> Ticket:
         """Submit ``request``; read its events from the returned ticket, then close it."""
-        ticket = Ticket(self, request)
-        self._tickets[request.request_id] = ticket
+        ticket = Ticket(request, asyncio.get_running_loop())
+        submit = self.client.runner.submit
         if isinstance(request, IMMEDIATE):  # bookkeeping runs on the caller's thread
-            await asyncio.to_thread(self.client.runner.submit, request)
+            ticket.handle = await asyncio.to_thread(submit, request, ticket.sink)
         else:
-            self.client.runner.submit(request)
+            ticket.handle = submit(request, ticket.sink)
         return ticket
 
     async def call(self, request: Request) -> Event:
@@ -139,9 +124,6 @@ class Backend:
             return await ticket.result()
         finally:
             ticket.close()
-
-    def forget(self, request: Request) -> None:
-        self._tickets.pop(request.request_id, None)
 
     def snapshot(self) -> PoolSnapshot:
         return self.client.snapshot()
@@ -164,21 +146,16 @@ class Backend:
         self._subscribers.discard(queue)
 
     def _on_event(self, event: Event) -> None:
-        """Called on the runner's threads: hand the event to the loop, never block."""
+        """The runner's callback: pool events go to the loop for subscribers, never block."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if not isinstance(event, BROADCAST) or loop is None or loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(self._deliver, event)
+            loop.call_soon_threadsafe(self._broadcast, event)
 
-    def _deliver(self, event: Event) -> None:
-        if event.request_id is not None:
-            ticket = self._tickets.get(event.request_id)
-            if ticket is not None:
-                ticket.queue.put_nowait(event)
-        if isinstance(event, BROADCAST):
-            for queue in list(self._subscribers):
-                if queue.full():  # a slow reader misses old events, never blocks others
-                    with contextlib.suppress(asyncio.QueueEmpty):
-                        queue.get_nowait()
-                queue.put_nowait(event)
+    def _broadcast(self, event: Event) -> None:
+        for queue in list(self._subscribers):
+            if queue.full():  # a slow reader misses old events, never blocks others
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request as HttpRequest
 
 from workbench.core.protocol import ChatDone, ChatRequest, Event, RequestFailed, TokenEvent
-from workbench.core.runner.client import error_from
 from workbench.core.types import TurnStats
 from workbench.serve.backend import Backend, Ticket
 from workbench.serve.errors import from_workbench
@@ -48,7 +47,7 @@ class Generation:
             while True:
                 event = await self._next_or_gone(http)
                 if isinstance(event, RequestFailed):
-                    raise from_workbench(error_from(event))
+                    raise from_workbench(event.user_error)
                 if isinstance(event, TokenEvent | ChatDone):
                     self._first.append(event)
                     return

@@ -15,18 +15,10 @@ from typing import Any
 import httpcore
 import httpx
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import RemoteError, WorkbenchError
 from workbench.core.types import Family, ModelInfo, ModelKind
 
 TIMEOUT = httpx.Timeout(30.0, read=None)  # a reply may wait behind others in the queue
-
-
-class RemoteError(WorkbenchError):
-    """The server answered with an error (``code`` is its OpenAI error code)."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def http_client(base_url: str, api_key: str | None) -> httpx.Client:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from workbench.core.errors import InputError
+from workbench.core.errors import InputError, one_line
 from workbench.core.types import ChatMessage, Family
 
 ROLES = ("system", "user", "assistant")
@@ -146,7 +146,7 @@ def _render(tokenizer: ChatTokenizer, messages: list[dict[str, str]]) -> str:
     try:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = one_line(exc)
         raise InputError(f"the model's chat template rejected the conversation: {reason}") from exc
     return str(text)
 

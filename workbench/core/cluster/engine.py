@@ -25,7 +25,8 @@ from workbench.core.adapters import adapter_for
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.launcher import ClusterDown, RankGroup, RankInfo
 from workbench.core.engines.text import check_sampling
-from workbench.core.errors import UnusableModelError, WrongModelKindError
+from workbench.core.errors import UnusableModelError
+from workbench.core.models.kinds import images_refused
 from workbench.core.types import (
     ChatMessage,
     GenerationChunk,
@@ -113,9 +114,7 @@ class ClusterEngine:
         """Like ``TextEngine.stream_chat``; input is checked before any rank is asked."""
         check_sampling(sampling)
         if messages and messages[-1].images:
-            raise WrongModelKindError(
-                f"{self.info.name} is a text model and cannot see images; pick a vision model"
-            )
+            raise images_refused(self.info)
         prompt = self.prompt_tokens(messages)
         return self._generate(prompt, sampling, cancel)
 

@@ -15,10 +15,10 @@ from workbench.core import paths
 from workbench.core.cluster.config import ClusterConfig, find_cluster
 from workbench.core.cluster.placement import ClusterPlacement
 from workbench.core.cluster.plan import cluster_info, model_folder, plan_cluster
-from workbench.core.pool.budget import format_bytes
 from workbench.core.pool.model_pool import ModelPool
 from workbench.core.protocol import Event, LoadRequest, ModelLoaded
 from workbench.core.types import ModelInfo
+from workbench.core.units import format_bytes
 
 
 def named_cluster(clusters: dict[str, ClusterConfig], name: str) -> ClusterConfig:

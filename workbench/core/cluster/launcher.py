@@ -31,7 +31,7 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.wire import LineReader, WireClosed, send
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import ClusterDown
 
 SECRET_ENV = "MLXBENCH_CLUSTER_SECRET"
 LOAD_TIMEOUT = 600.0  # seconds for every rank to load its shard
@@ -40,10 +40,6 @@ DEATH_LOG_WAIT = 3.0  # seconds to wait for mlx.launch to log which rank died
 # `mlx.launch` (the console script), run by this interpreter so it needs no PATH entry
 LAUNCH = "import sys; from mlx._distributed_utils.launch import main; sys.exit(main())"
 DEATH = re.compile(r"Node with rank (\d+) (exited with code (-?\d+)|was killed)")
-
-
-class ClusterDown(WorkbenchError):
-    """The rank group is not running (it failed to start, or a rank died)."""
 
 
 def free_port_run(count: int, host: str = "127.0.0.1") -> int:

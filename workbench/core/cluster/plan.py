@@ -24,13 +24,9 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.placement import ClusterPlacement, RankShare, cluster_model_id
-from workbench.core.errors import InputError, UnusableModelError
-from workbench.core.pool.budget import format_bytes
+from workbench.core.errors import ClusterPlanError, UnusableModelError
 from workbench.core.types import ModelInfo, ModelKind
-
-
-class ClusterPlanError(InputError):
-    """The model cannot be split over the cluster (the message says why)."""
+from workbench.core.units import format_bytes
 
 
 class _PlanGroup:

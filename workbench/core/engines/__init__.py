@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.core.engines.base import ChatEngine, EmbedEngine, LoadedModel
-from workbench.core.errors import UnusableModelError, WorkbenchError
+from workbench.core.errors import UnusableModelError, WorkbenchError, one_line
 from workbench.core.types import ModelInfo, ModelKind
 
 __all__ = ["ChatEngine", "EmbedEngine", "LoadedModel", "load_engine"]
@@ -46,7 +46,7 @@ def load_engine(info: ModelInfo, progress: Progress | None = None) -> LoadedMode
     except WorkbenchError:
         raise
     except Exception as exc:  # the libraries raise anything from KeyError to ValueError
-        raise UnusableModelError(f"{info.name} cannot be loaded: {one_line(exc)}") from exc
+        raise UnusableModelError(f"{info.name} cannot be loaded: {reason(exc)}") from exc
 
 
 def folder_problem(folder: Path) -> str | None:
@@ -59,7 +59,7 @@ def folder_problem(folder: Path) -> str | None:
     try:
         data = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read {config}: {one_line(exc)}"
+        return f"cannot read {config}: {reason(exc)}"
     except json.JSONDecodeError as exc:
         return f"{config} is not valid JSON ({exc.msg}, line {exc.lineno})"
     if not isinstance(data, dict) or not data.get("model_type"):
@@ -69,13 +69,9 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one short line: its first line, or its type when it has no text."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0].strip() if lines else ""
-    if isinstance(exc, KeyError | FileNotFoundError) or not text:
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+def reason(exc: BaseException) -> str:
+    """Why a library failed, in one line (a bare ``KeyError`` key gets its class name)."""
+    return one_line(exc, limit=MAX_REASON, with_type=isinstance(exc, KeyError | FileNotFoundError))
 
 
 def _load(info: ModelInfo, report: Progress) -> LoadedModel:

@@ -19,8 +19,9 @@ from typing import Any
 
 from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.engines.session_cache import SessionCaches
-from workbench.core.errors import InputError, UnusableModelError, WrongModelKindError
+from workbench.core.errors import InputError, UnusableModelError
 from workbench.core.limits import check_prompt_length, check_sampling, context_length
+from workbench.core.models.kinds import images_refused
 from workbench.core.types import (
     ChatMessage,
     GenerationChunk,
@@ -176,9 +177,7 @@ class TextEngine:
         """See ``ChatEngine.stream_chat``; input is checked here, before any work."""
         check_sampling(sampling)
         if messages and messages[-1].images:
-            raise WrongModelKindError(
-                f"{self.info.name} is a text model and cannot see images; pick a vision model"
-            )
+            raise images_refused(self.info)
         prompt = self.prompt_tokens(messages)
         check_prompt_length(len(prompt), self.context_length, self.info.name)
         return self._generate(prompt, sampling, cancel, session_id)

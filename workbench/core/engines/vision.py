@@ -25,7 +25,7 @@ from typing import Any
 from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.adapters.base import to_dicts
 from workbench.core.engines.text import model_context_length
-from workbench.core.errors import InputError, UnusableModelError
+from workbench.core.errors import InputError, UnusableModelError, one_line
 from workbench.core.images.prepare import load_image_file
 from workbench.core.limits import check_prompt_length, check_sampling
 from workbench.core.types import (
@@ -278,8 +278,7 @@ class VisionModel:
         try:
             prompt = apply_chat_template(processor, model.config, messages, num_images=num_images)
         except Exception as exc:  # templates and formatters fail with any exception type
-            lines = str(exc).strip().splitlines()
-            reason = lines[0] if lines else type(exc).__name__
+            reason = one_line(exc)
             raise InputError(f"{self.info.name} cannot take this conversation: {reason}") from exc
         return str(prompt)
 

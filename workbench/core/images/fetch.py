@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from workbench.core.errors import ImageError
+from workbench.core.errors import ImageError, one_line
 from workbench.core.units import format_bytes
 
 if TYPE_CHECKING:
@@ -238,12 +238,7 @@ def _network_reason(exc: Exception, timeout: float) -> str:
     if isinstance(exc, httpx.TooManyRedirects):
         return f"too many redirects (more than {MAX_REDIRECTS})"
     if isinstance(exc, httpx.ConnectError):
-        return f"could not connect ({_first_line(exc) or 'connection failed'})"
+        return f"could not connect ({one_line(exc) if str(exc).strip() else 'connection failed'})"
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return "not a valid http(s) URL"
-    return _first_line(exc) or type(exc).__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0].strip() if lines else ""
+    return one_line(exc)

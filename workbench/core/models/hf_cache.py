@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.errors import one_line
+
 
 @dataclass
 class CacheScan:
@@ -24,7 +26,7 @@ class CacheScan:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
+    return one_line(exc)
 
 
 def scan_cache(cache: Path) -> CacheScan:

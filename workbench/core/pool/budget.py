@@ -19,7 +19,7 @@ from workbench.core.errors import InputError
 from workbench.core.pool.device import DeviceMemory, device_memory
 from workbench.core.units import format_bytes
 
-__all__ = ["Budget", "format_bytes", "make_budget", "parse_memory_limit", "total_memory_bytes"]
+__all__ = ["Budget", "make_budget", "parse_memory_limit", "total_memory_bytes"]
 
 UNITS = {
     "": 1024**3,  # a bare number means gigabytes

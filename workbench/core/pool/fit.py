@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from workbench.core.pool.budget import Budget, format_bytes
+from workbench.core.pool.budget import Budget
 from workbench.core.protocol import LoadPlan
+from workbench.core.units import format_bytes
 
 EVICTABLE = "evictable"
 PINNED = "pinned"

@@ -1,9 +1,9 @@
 """A blocking front for the runner, for the CLI, the benchmark and tests.
 
-The TUI talks to the runner with messages; a command-line program just wants to call
-``load`` and get an answer. ``RunnerClient`` starts the same ``Runner`` on a plain thread (so
-MLX still lives on one owner thread) and turns each request's events back into return
-values, a text iterator, or the ``WorkbenchError`` the runner reported.
+The TUI and the server read a request's events as they come; a command-line program just
+wants to call ``load`` and get an answer. ``RunnerClient`` starts the same ``Runner`` on a
+plain thread (so MLX still lives on one owner thread) and reads each request's handle:
+return values, a text iterator, or the exception the runner reported, raised as is.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from workbench.core import errors
 from workbench.core.errors import WorkbenchError
 from workbench.core.pool.budget import Budget
 from workbench.core.protocol import (
@@ -38,18 +37,22 @@ from workbench.core.protocol import (
     TokenEvent,
     UnloadRequest,
 )
+from workbench.core.runner.handle import RequestHandle
 from workbench.core.runner.loop import Runner
 from workbench.core.types import ChatMessage, EmbeddingResult, ModelInfo, SamplingSettings
 
 POLL_S = 0.25
+E = TypeVar("E", bound=Event)
 
 
-def error_from(event: RequestFailed) -> WorkbenchError:
-    """The ``WorkbenchError`` subclass the runner named (plain ``WorkbenchError`` otherwise)."""
-    kind = getattr(errors, event.error_type, None)
-    if isinstance(kind, type) and issubclass(kind, WorkbenchError):
-        return kind(event.message)
-    return WorkbenchError(event.message)
+def raise_failure(event: RequestFailed) -> None:
+    """Raise the failure for a caller that shows one line: a ``WorkbenchError`` as the runner
+    caught it (its real class); a bug as a ``WorkbenchError`` with the runner's message (which
+    names the class and the log), the original exception chained as its cause."""
+    error = event.user_error
+    if error is event.error or event.error is None:
+        raise error
+    raise error from event.error
 
 
 class ChatStream:
@@ -59,35 +62,33 @@ class ChatStream:
     lease is back before the next request).
     """
 
-    def __init__(self, client: RunnerClient, request: ChatRequest) -> None:
-        self._client, self.request = client, request
+    def __init__(self, client: RunnerClient, handle: RequestHandle) -> None:
+        self._client, self.handle = client, handle
+        self.request = handle.request
         self.done: ChatDone | None = None
 
     def __iter__(self) -> Iterator[str]:
-        finished = False
         try:
             while True:
-                event = self._client._next(self.request)
+                event = self._client.next_event(self.handle)
                 if isinstance(event, TokenEvent):
                     yield event.text
-                elif isinstance(event, ChatDone | RequestFailed):
-                    finished = True
-                    if isinstance(event, RequestFailed):
-                        raise error_from(event)
+                elif isinstance(event, RequestFailed):
+                    raise_failure(event)
+                elif isinstance(event, ChatDone):
                     self.done = event
                     return
         finally:
-            if not finished:
+            if not self.handle.finished:
                 self.cancel()
                 self._finish()
-            self._client._forget(self.request)
 
     def cancel(self) -> None:
-        self.request.cancel.set()
+        self.handle.cancel()
 
     def _finish(self) -> None:
         while True:
-            event = self._client._next(self.request)
+            event = self._client.next_event(self.handle)
             if isinstance(event, ChatDone):
                 self.done = event
                 return
@@ -107,8 +108,6 @@ class RunnerClient:
         **runner_options: Any,
     ) -> None:
         self._on_event = on_event
-        self._lock = threading.Lock()
-        self._waiting: dict[int, queue.Queue[Event]] = {}
         self._ready: queue.Queue[Event] = queue.Queue()
         self.runner = Runner(self._route, catalog=catalog, budget=budget, **runner_options)
         self._thread = threading.Thread(target=self.runner.run, name="mlx-owner", daemon=True)
@@ -127,9 +126,10 @@ class RunnerClient:
                     raise WorkbenchError("the model runner stopped while starting") from None
                 continue
             if isinstance(event, RequestFailed):
-                raise error_from(event)
-            self.ready = event  # type: ignore[assignment]
-            return self.ready  # type: ignore[return-value]
+                raise_failure(event)
+            assert isinstance(event, RunnerReady)
+            self.ready = event
+            return event
 
     def close(self) -> None:
         """Stop the runner (unloading every model) and wait for its thread."""
@@ -167,9 +167,8 @@ class RunnerClient:
         return self._call(PlanRequest(model_ids=tuple(model_ids)), PlanReady).plans
 
     def embed(self, model_id: str, texts: Sequence[str]) -> EmbeddingResult:
-        return self._call(
-            EmbedRequest(model_id=model_id, texts=tuple(texts)), EmbeddingsReady
-        ).result
+        request = EmbedRequest(model_id=model_id, texts=tuple(texts))
+        return self._call(request, EmbeddingsReady).result
 
     def chat_stream(
         self,
@@ -185,13 +184,11 @@ class RunnerClient:
             sampling=sampling or SamplingSettings(),
             session_id=session_id,
         )
-        self._submit(request)
-        return ChatStream(self, request)
+        return self.submit_chat(request)
 
     def submit_chat(self, request: ChatRequest) -> ChatStream:
         """Start a prepared chat request (a raw completion, say); iterate it as above."""
-        self._submit(request)
-        return ChatStream(self, request)
+        return ChatStream(self, self.runner.submit(request))
 
     def chat(self, model_id: str, messages: Sequence[ChatMessage], **options: Any) -> ChatDone:
         stream = self.chat_stream(model_id, messages, **options)
@@ -208,45 +205,29 @@ class RunnerClient:
 
     # ------------------------------------------------------------------ plumbing
 
+    def next_event(self, handle: RequestHandle) -> Event:
+        """The handle's next event; ``WorkbenchError`` if the runner thread is gone."""
+        while True:
+            try:
+                return handle.next(timeout=POLL_S)
+            except TimeoutError:
+                if not self._thread.is_alive() and not handle.finished:
+                    raise WorkbenchError("the model runner has stopped") from None
+
     def _route(self, event: Event) -> None:
         if isinstance(event, RunnerReady) or (
             event.request_id is None and isinstance(event, RequestFailed)
         ):
             self._ready.put(event)
-        with self._lock:
-            waiter = self._waiting.get(event.request_id) if event.request_id is not None else None
-        if waiter is not None:
-            waiter.put(event)
         if self._on_event is not None:
             self._on_event(event)
 
-    def _submit(self, request: Request) -> None:
-        with self._lock:
-            self._waiting[request.request_id] = queue.Queue()
-        self.runner.submit(request)
-
-    def _next(self, request: Request) -> Event:
-        with self._lock:
-            waiter = self._waiting[request.request_id]
+    def _call(self, request: Request, final: type[E]) -> E:
+        handle = self.runner.submit(request)
         while True:
-            try:
-                return waiter.get(timeout=POLL_S)
-            except queue.Empty:
-                if not self._thread.is_alive() and waiter.empty():
-                    raise WorkbenchError("the model runner has stopped") from None
-
-    def _forget(self, request: Request) -> None:
-        with self._lock:
-            self._waiting.pop(request.request_id, None)
-
-    def _call(self, request: Request, final: type) -> Any:
-        self._submit(request)
-        try:
-            while True:
-                event = self._next(request)
-                if isinstance(event, RequestFailed):
-                    raise error_from(event)
-                if isinstance(event, final):
-                    return event
-        finally:
-            self._forget(request)
+            event = self.next_event(handle)
+            if isinstance(event, RequestFailed):
+                raise_failure(event)
+            if handle.finished and event is handle.final:
+                assert isinstance(event, final)
+                return event

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.errors import WrongModelKindError
 from workbench.core.limits import check_prompt_length, check_sampling
+from workbench.core.models.kinds import check_chat, check_completion, check_embed
 from workbench.core.pool.fit import cache_growth
 from workbench.core.pool.model_pool import ModelPool
 from workbench.core.protocol import (
@@ -31,50 +32,13 @@ from workbench.core.protocol import (
     TokenEvent,
     UnloadRequest,
 )
-from workbench.core.types import ChatMessage, ModelInfo, ModelKind, TurnStats
+from workbench.core.types import TurnStats
 
 
 def cancelled_chat(request: ChatRequest, text: str = "") -> ChatDone:
     """The ``ChatDone`` of a chat that was cancelled before the engine reported stats."""
     stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, "cancelled")
     return ChatDone(request.request_id, text, stats)
-
-
-def check_chat(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
-    """Refuse a chat the model cannot take, before it is loaded."""
-    if info.kind is ModelKind.EMBEDDINGS:
-        raise WrongModelKindError(
-            f"{info.name} is an embedding model and cannot chat; choose a text or vision model"
-        )
-    if not messages:
-        raise InputError("nothing to send: the conversation has no messages")
-    if info.kind is ModelKind.TEXT and any(m.images for m in messages):
-        raise WrongModelKindError(
-            f"{info.name} is a text model and cannot see images; choose a vision model"
-        )
-
-
-def check_completion(info: ModelInfo, messages: tuple[ChatMessage, ...]) -> None:
-    """Refuse a raw completion (the last message's text, no template) before any load."""
-    check_chat(info, messages[-1:])
-    if messages[-1].images:
-        raise InputError("a raw completion takes text only: remove the images")
-    if not messages[-1].content:
-        raise InputError("nothing to complete: the prompt is empty")
-
-
-def check_embed(info: ModelInfo, texts: tuple[str, ...]) -> None:
-    """Refuse an embedding request the model cannot take, before it is loaded."""
-    if info.kind is not ModelKind.EMBEDDINGS:
-        raise WrongModelKindError(
-            f"{info.name} is a {info.kind.value} model, not an embedding model; "
-            "choose an embedding model"
-        )
-    if not texts:
-        raise InputError("nothing to embed: no texts given")
-    for number, text in enumerate(texts, start=1):
-        if not isinstance(text, str) or not text.strip():
-            raise InputError(f"nothing to embed: text {number} is empty")
 
 
 def completion_chunks(engine: Any, request: ChatRequest) -> Any:

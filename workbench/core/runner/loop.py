@@ -2,18 +2,27 @@
 
 MLX streams are thread-local, and two threads driving one model have crashed here, so one
 thread does all model work — loading, generating, embedding, unloading — one request at a
-time, in order. Callers (the CLI, the TUI, the benchmark) put ``Request`` objects in with
-``submit`` from any thread and get frozen ``Event`` objects back through one callback,
-called on the owner thread (or, for the bookkeeping-only requests, on the caller's).
+time, in order. Callers (the CLI, the TUI, the server, the benchmark) hand ``Request`` objects
+in with ``submit`` from any thread; it returns the request's ``RequestHandle`` (see
+``handle.py``). Frozen ``Event`` objects come back two ways, both called on the owner thread
+(or, for the bookkeeping-only requests, on the caller's):
+
+- an event that names a request in flight goes to that request's handle (queued on it, or
+  pushed to the sink given to ``submit``), until the request's final event;
+- *every* event also goes to the runner's one callback: the place for what no request owns
+  (``RunnerReady``, pool snapshots, loads and evictions a pool view or a server's
+  subscribers show). The callback runs first, so when a handle's final event arrives the
+  callback has seen everything before it.
+
+Each request kind is served by the handler its type maps to in one table (``_handlers``).
 
 Guarantees a caller can build on:
 
 - ``RunnerReady`` first (MLX imported on the owner thread, BLAS chosen before that).
-- Every request ends with exactly one final event: ``ModelLoaded`` (load), ``ModelEvicted``
-  (unload), ``PoolChanged`` (pin, budget), ``PlanReady`` (plan), ``ChatDone`` (chat — also
-  when cancelled), ``EmbeddingsReady`` (embed) — or ``RequestFailed`` instead, for a
-  ``WorkbenchError`` (its class name in ``error_type``) or an unexpected exception. The
-  loop keeps running either way.
+- Every request ends with exactly one final event, the one its class declares in the
+  protocol (``ChatDone`` also when a chat is cancelled) — or ``RequestFailed`` instead,
+  carrying the ``WorkbenchError`` or the unexpected exception itself. The loop keeps
+  running either way; when it stops, every request still waiting gets ``RequestFailed``.
 - ``PlanRequest`` and ``PinRequest`` are answered at once on the caller's thread: they are
   bookkeeping and must not wait behind a long generation. Unpinning never unloads there;
   the owner thread rebalances the pool after it.
@@ -32,10 +41,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench.core.config import Config
-from workbench.core.errors import CancelledError, WorkbenchError
+from workbench.core.errors import CancelledError, WorkbenchError, one_line
 from workbench.core.logs import details_hint
 from workbench.core.pool.budget import Budget
 from workbench.core.pool.model_pool import ModelPool
@@ -61,6 +70,7 @@ from workbench.core.protocol import (
     ShutdownRequest,
     UnloadRequest,
 )
+from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.core.runner.handlers import Handlers, cancelled_chat
 from workbench.core.runner.mlx_backend import explain as explain_mlx_failure
 from workbench.core.runner.mlx_hooks import MlxHooks, real_hooks
@@ -70,7 +80,10 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Event], None]
 Loader = Callable[[ModelInfo, Callable[[str], None]], Any]
+Handler = Callable[[Request], None]
 IMMEDIATE = (PlanRequest, PinRequest)
+STOPPED = "the model runner has stopped"
+R = TypeVar("R", bound=Request)
 
 
 class _Rebalance(Request):
@@ -89,9 +102,14 @@ def _close(engine: Any) -> None:
         engine.close()
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def route(kind: type[R], handler: Callable[[R], None]) -> tuple[type[Request], Handler]:
+    """One row of a dispatch table: requests of type ``kind`` go to ``handler``."""
+
+    def serve(request: Request) -> None:
+        assert isinstance(request, kind)
+        handler(request)
+
+    return kind, serve
 
 
 class Runner:
@@ -115,6 +133,8 @@ class Runner:
         self._local = threading.local()  # the request being served on this thread
         self._stopping = threading.Event()
         self._current: Request | None = None
+        self._handles: dict[int, RequestHandle] = {}  # requests in flight, by id
+        self._handles_lock = threading.Lock()
         self.pool = ModelPool(
             catalog,
             budget,
@@ -128,8 +148,20 @@ class Runner:
             on_changed=self._changed,
             on_loaded=self._loaded,
         )
-        self._handlers = Handlers(self.pool, self.emit, self._request_id)
+        self._work = Handlers(self.pool, self.emit, self._request_id)
         self._clusters = config.clusters if config is not None else {}
+        self.handlers: dict[type[Request], Handler] = dict(
+            [
+                route(PlanRequest, self._plan),
+                route(PinRequest, self._pin),
+                route(LoadRequest, self._load),
+                route(UnloadRequest, self._work.unload),
+                route(ChatRequest, self._work.chat),
+                route(EmbedRequest, self._work.embed),
+                route(BudgetRequest, self._set_budget),
+                route(_Rebalance, lambda _request: None),  # ``_serve``'s ``finally`` does it
+            ]
+        )
 
     # ------------------------------------------------------------------ public
 
@@ -142,7 +174,7 @@ class Runner:
             blas, device = self._hooks.start()
         except Exception as exc:
             log.exception("MLX failed to start")
-            self.emit(RequestFailed(None, explain_mlx_failure(exc), "WorkbenchError"))
+            self.emit(RequestFailed.of(None, WorkbenchError(explain_mlx_failure(exc))))
             self._stopping.set()
             self._drain()
             return
@@ -163,16 +195,25 @@ class Runner:
                 return
             self._serve(request)
 
-    def submit(self, request: Request) -> None:
-        """Hand a request to the runner (thread-safe, never blocks on model work)."""
+    def submit(self, request: Request, sink: Sink | None = None) -> RequestHandle:
+        """Hand a request to the runner (thread-safe, never blocks on model work).
+
+        Returns the request's handle: its events are queued there, or pushed to ``sink``
+        when one is given. Plan and pin requests are answered before this returns.
+        """
+        handle = RequestHandle(request, sink)
+        if request.final_event is not None:  # nothing answers the others
+            with self._handles_lock:
+                self._handles[request.request_id] = handle
         if self._stopping.is_set():
-            self._fail(request, CancelledError("the model runner has stopped"))
+            self._fail(request, CancelledError(STOPPED))
         elif isinstance(request, IMMEDIATE):
             self._serve(request)
             if isinstance(request, PinRequest) and not request.pinned:
                 self._queue.put(_Rebalance())
         else:
             self._queue.put(request)
+        return handle
 
     def stop(self) -> None:
         """Cancel the current request and end ``run`` soon (thread-safe)."""
@@ -187,11 +228,25 @@ class Runner:
         self.pool.register(infos)
 
     def emit(self, event: Event) -> None:
-        """Send an event to the callback; a failing callback is logged, never fatal."""
+        """Send an event to the callback, then to its request's handle; a failing callback
+        or sink is logged, never fatal."""
         try:
             self._callback(event)
         except Exception:
             log.exception("runner callback failed on %s", type(event).__name__)
+        if event.request_id is None:
+            return
+        with self._handles_lock:
+            handle = self._handles.get(event.request_id)
+        if handle is None:
+            return
+        try:
+            handle.deliver(event)
+        except Exception:
+            log.exception("request sink failed on %s", type(event).__name__)
+        if handle.finished:
+            with self._handles_lock:
+                self._handles.pop(event.request_id, None)
 
     # ------------------------------------------------------------------ serving
 
@@ -216,55 +271,56 @@ class Runner:
                 self._rebalance(request.model_id if isinstance(request, ChatRequest) else None)
 
     def _dispatch(self, request: Request) -> None:
-        handlers = self._handlers
-        if isinstance(request, _Rebalance):
-            return  # the rebalance in _serve's ``finally`` does the work
-        if request.cancel.is_set():
+        kind = next((k for k in type(request).__mro__ if k in self.handlers), None)
+        if kind is None:
+            raise WorkbenchError(f"unknown request {type(request).__name__}")
+        if request.cancel.is_set() and not isinstance(request, _Rebalance):
             if isinstance(request, ChatRequest):
                 self.emit(cancelled_chat(request))
                 return
             raise CancelledError("cancelled before it started")
-        if isinstance(request, PlanRequest):
-            self.emit(PlanReady(request.request_id, self.pool.plan(request.model_ids)))
-        elif isinstance(request, PinRequest):
-            self.pool.set_pinned(request.model_id, request.pinned)  # → PoolChanged
-        elif isinstance(request, LoadRequest) and request.cluster:
-            from workbench.core.cluster.entry import load_on_cluster
+        self.handlers[kind](request)
 
-            load_on_cluster(self.pool, self._clusters, request, self.emit)
-        elif isinstance(request, LoadRequest):
-            handlers.load(request)
-        elif isinstance(request, UnloadRequest):
-            handlers.unload(request)
-        elif isinstance(request, ChatRequest):
-            handlers.chat(request)
-        elif isinstance(request, EmbedRequest):
-            handlers.embed(request)
-        elif isinstance(request, BudgetRequest):
-            self.pool.set_budget(Budget(request.memory_limit_bytes, request.max_models))
-        else:
-            raise WorkbenchError(f"unknown request {type(request).__name__}")
+    def _plan(self, request: PlanRequest) -> None:
+        self.emit(PlanReady(request.request_id, self.pool.plan(request.model_ids)))
+
+    def _pin(self, request: PinRequest) -> None:
+        self.pool.set_pinned(request.model_id, request.pinned)  # → PoolChanged
+
+    def _load(self, request: LoadRequest) -> None:
+        if not request.cluster:
+            self._work.load(request)
+            return
+        from workbench.core.cluster.entry import load_on_cluster
+
+        load_on_cluster(self.pool, self._clusters, request, self.emit)
+
+    def _set_budget(self, request: BudgetRequest) -> None:
+        self.pool.set_budget(Budget(request.memory_limit_bytes, request.max_models))
 
     def _fail(self, request: Request, exc: BaseException) -> None:
-        error_type = type(exc).__name__
         message = (
             str(exc)
             if isinstance(exc, WorkbenchError)
-            else f"{error_type}: {one_line(exc)}{details_hint()}"
+            else f"{one_line(exc, with_type=True)}{details_hint()}"
         )
         model_id = getattr(request, "model_id", None)
-        self.emit(RequestFailed(request.request_id, message, error_type, model_id=model_id))
+        self.emit(RequestFailed.of(request.request_id, exc, message=message, model_id=model_id))
 
     def _drain(self) -> None:
-        """After stopping: every request still queued gets its final event."""
+        """After stopping: every request still queued or in flight gets its final event."""
         while True:
             try:
                 request = self._queue.get_nowait()
             except queue.Empty:
-                return
+                break
             if request is None or isinstance(request, ShutdownRequest | _Rebalance):
                 continue
-            self._fail(request, CancelledError("the model runner has stopped"))
+            self._fail(request, CancelledError(STOPPED))
+        with self._handles_lock:
+            waiting = list(self._handles.values())
+        for handle in waiting:  # e.g. a request the loop left by an exception
+            self._fail(handle.request, CancelledError(STOPPED))
 
     def _rebalance(self, protect: str | None = None) -> None:
         try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+from workbench.core.errors import one_line
+
 EXTRA_HINT = (
     "MLX's native backend is missing: install mlxbench with an extra, "
     "`pip install 'mlxbench[cpu]'` "
@@ -27,7 +29,7 @@ def is_backend_missing(exc: BaseException) -> bool:
 
 def explain(exc: BaseException) -> str:
     """One line for a failed MLX start: the cause, and on Linux the extra to install."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = one_line(exc)
     if not is_backend_missing(exc):
         return f"cannot start MLX: {first}"
     if sys.platform == "darwin":

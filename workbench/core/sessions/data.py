@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import SessionError as SessionError
 from workbench.core.types import ChatMessage, SamplingSettings, TurnStats
 
 FORMAT = "mlxbench-session"
@@ -49,10 +49,6 @@ STATS_TYPES = {
     "cached_prompt_tokens": _INT,
 }
 _TYPE_WORDS = {_INT: "an integer", _NUMBER: "a number", (str,): "text"}
-
-
-class SessionError(WorkbenchError):
-    """A session file cannot be used (corrupt, from a newer version, or missing)."""
 
 
 @dataclass(frozen=True)

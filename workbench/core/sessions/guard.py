@@ -20,18 +20,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from workbench.core.sessions.data import FORMAT, SessionError
+from workbench.core.errors import SessionError as SessionError
+from workbench.core.errors import SessionForked as SessionForked
+from workbench.core.sessions.data import FORMAT
 
 # The names new sessions get: 20260101-120000-a1b2c3 (see ``SessionStore.new_session``).
 OWN_NAME = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
-
-
-class SessionForked(SessionError):
-    """The session was changed elsewhere; this conversation was saved as a new session."""
-
-    def __init__(self, message: str, new_id: str) -> None:
-        super().__init__(message)
-        self.new_id = new_id
 
 
 def digest(data: bytes) -> str:
