@@ -12,8 +12,9 @@ from workbench.core.protocol import (
     PoolSnapshot,
     Request,
     RequestFailed,
+    ShutdownRequest,
 )
-from workbench.tui.bridge import FINAL_EVENT, UNANSWERED, RunnerBridge, is_final
+from workbench.tui.bridge import RunnerBridge
 from workbench.tui.messages import RequestFailure, RunnerMessage
 
 
@@ -41,14 +42,14 @@ class PostOnlyApp:
 def test_every_request_kind_has_a_final_event_or_is_declared_unanswered() -> None:
     kinds = {k for k in all_subclasses(Request) if k.__module__ == protocol.__name__}
     assert kinds  # the protocol defines request kinds
-    missing = kinds - set(FINAL_EVENT) - set(UNANSWERED)
+    missing = {k for k in kinds if k.final_event is None} - {ShutdownRequest}
     assert not missing, f"no final event for {sorted(k.__name__ for k in missing)}"
 
 
 def test_a_budget_request_ends_with_the_pool_change_it_causes() -> None:
     request = BudgetRequest(memory_limit_bytes=1 << 30, max_models=2)
     snapshot = PoolSnapshot((), 1 << 30, 2, 0, 0)
-    assert is_final(request, PoolChanged(request.request_id, snapshot))
+    assert request.is_final(PoolChanged(request.request_id, snapshot))
 
 
 def test_a_dead_bridge_fails_waiting_requests_and_answers_new_ones_at_once() -> None:

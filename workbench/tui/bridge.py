@@ -5,12 +5,15 @@ MLX) and runs inside a Textual thread worker. The factory itself runs on the wor
 too, so whatever it imports never delays the first frame; requests submitted before the
 runner exists are queued here and handed over once it does.
 
-Each event becomes a typed message (``tui.messages``) posted straight to a screen:
-``post_message`` is thread-safe and non-blocking, unlike ``call_from_thread``, which would
-hold generation until the screen had drawn. ``submit(request, to=screen)`` sends every
-event of that request to the screen that asked; the pool's screen also gets every pool
-event, whoever asked (never the same message twice). Streamed text is batched per reply by
-a ``TokenGate`` before it wakes the UI thread.
+A thin adapter over the runner's per-request handle (``core.runner.handle``):
+``submit(request, to=screen)`` submits with a sink that turns each event of that request
+into a typed message (``tui.messages``) posted to the screen that asked. ``post_message``
+is thread-safe and non-blocking, unlike ``call_from_thread``, which would hold generation
+until the screen had drawn. Streamed text is batched per reply by a ``TokenGate`` before it
+wakes the UI thread. The runner's one callback is used for the pool's events only: they go
+to the pool's screen, whoever asked (a screen never gets the same message twice). A runner
+that only reports through its callback (a pool on another machine, test doubles) gets the
+same handles: the bridge delivers their events to them itself.
 
 The requests in flight live here, in ``_flights``, and nowhere else: if the runner cannot be
 built, or its thread ends, every request still waiting, and every later one, is answered
@@ -19,6 +22,7 @@ with ``RequestFailed`` so nothing waits forever.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,26 +32,9 @@ from textual.app import App
 from textual.message_pump import MessagePump
 from textual.worker import Worker
 
-from workbench.core.protocol import (
-    BudgetRequest,
-    ChatDone,
-    ChatRequest,
-    EmbeddingsReady,
-    EmbedRequest,
-    Event,
-    LoadRequest,
-    ModelEvicted,
-    ModelLoaded,
-    PinRequest,
-    PlanReady,
-    PlanRequest,
-    PoolChanged,
-    Request,
-    RequestFailed,
-    ShutdownRequest,
-    TokenEvent,
-    UnloadRequest,
-)
+from workbench.core.errors import one_line
+from workbench.core.protocol import ChatRequest, Event, Request, RequestFailed, TokenEvent
+from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.tui.chat.token_gate import TokenGate
 from workbench.tui.messages import (
     EngineFailed,
@@ -59,27 +46,13 @@ from workbench.tui.messages import (
 
 WORKER_NAME = "runner"
 
-# Requests nothing answers: the runner just stops. They are never tracked as in flight.
-UNANSWERED: tuple[type[Request], ...] = (ShutdownRequest,)
-FINAL_EVENT: dict[type[Request], type[Event]] = {
-    LoadRequest: ModelLoaded,
-    UnloadRequest: ModelEvicted,
-    PinRequest: PoolChanged,
-    BudgetRequest: PoolChanged,
-    PlanRequest: PlanReady,
-    ChatRequest: ChatDone,
-    EmbedRequest: EmbeddingsReady,
-}
-
-
-def is_final(request: Request, event: Event) -> bool:
-    """Whether ``event`` is the last one ``request`` will get."""
-    final = FINAL_EVENT.get(type(request))
-    return isinstance(event, RequestFailed) or (final is not None and isinstance(event, final))
-
 
 class RunnerLike(Protocol):
-    """What the app needs from a runner (the real one, or a fake in tests)."""
+    """What the app needs from a runner (the real one, a remote pool, or a test double).
+
+    ``submit`` may take a ``sink`` (the real runner: it returns the request's handle and
+    pushes the request's events to the sink); one without it reports through the callback.
+    """
 
     def run(self) -> None:
         """Serve requests until stopped (blocks; called on the worker thread)."""
@@ -96,11 +69,10 @@ RunnerFactory = Callable[[Callable[[Event], None]], RunnerLike]
 
 @dataclass
 class Flight:
-    """A request in flight: who asked, and its streamed text on the way to them."""
+    """A request in flight: its handle and the screen its messages go to."""
 
-    request: Request
+    handle: RequestHandle
     screen: MessagePump
-    tokens: TokenGate | None = None
 
 
 class RunnerBridge:
@@ -111,6 +83,7 @@ class RunnerBridge:
         self._factory = factory
         self._lock = threading.Lock()
         self._runner: RunnerLike | None = None
+        self._takes_sinks = False  # the runner pushes each request's events to its sink
         self._early: list[Request] = []
         self._stopping = False
         self._dead: str | None = None  # why no runner will ever answer (set on the UI thread)
@@ -124,14 +97,15 @@ class RunnerBridge:
         )
 
     def _serve(self) -> None:
-        runner = self._factory(self._deliver)
+        runner = self._factory(self._on_event)
+        takes_sinks = "sink" in inspect.signature(runner.submit).parameters
         with self._lock:
             if self._stopping:
                 return
-            self._runner, early = runner, self._early
+            self._runner, self._takes_sinks, early = runner, takes_sinks, self._early
             self._early = []
         for request in early:
-            runner.submit(request)
+            self._hand_over(runner, request)
         runner.run()
 
     # ----------------------------------------------------------------- out
@@ -142,60 +116,82 @@ class RunnerBridge:
         Every event of the request is posted to ``to`` (default: the pool's screen) as a
         typed message. On a dead bridge the request is answered at once with a failure.
         """
-        if not isinstance(request, UNANSWERED):
-            flight = Flight(request, to or self.pool_screen)
-            if isinstance(request, ChatRequest):
-                flight.tokens = self._token_gate(flight)
-            self._flights[request.request_id] = flight
+        screen = to or self.pool_screen
+        handle = RequestHandle(request, self._sink(request, screen))
+        if request.final_event is not None:  # nothing answers the others
+            self._flights[request.request_id] = Flight(handle, screen)
         if self._dead is not None:
-            self._deliver(_failure(request, self._dead))
+            self._fail(handle, self._dead)
             return request
         with self._lock:
             runner = self._runner
             if runner is None:
                 self._early.append(request)
                 return request
-        runner.submit(request)
+        self._hand_over(runner, request)
         return request
 
-    def _token_gate(self, flight: Flight) -> TokenGate:
-        request = flight.request
-        assert isinstance(request, ChatRequest)
-        gate = TokenGate(lambda _wake: flight.screen.post_message(ReplyTokens(request, gate.take)))
-        return gate
+    def _hand_over(self, runner: RunnerLike, request: Request) -> None:
+        """Give ``request`` to the runner; a runner that takes sinks gets the flight's."""
+        flight = self._flights.get(request.request_id)
+        if flight is None or not self._takes_sinks:
+            runner.submit(request)
+            return
+        runner.submit(request, sink=flight.handle.deliver)  # type: ignore[call-arg]
+        if flight.handle.finished:  # answered at once (a plan, a pin)
+            self._flights.pop(request.request_id, None)
+
+    def _sink(self, request: Request, screen: MessagePump) -> Sink:
+        """Where the request's events go: typed messages to ``screen`` (runner's thread)."""
+        tokens: TokenGate | None = None
+        if isinstance(request, ChatRequest):
+            chat = request
+            tokens = TokenGate(lambda _wake: screen.post_message(ReplyTokens(chat, tokens.take)))
+        pool_events = screen is not self.pool_screen  # the pool's screen has them already
+
+        def sink(event: Event) -> None:
+            if isinstance(event, TokenEvent):
+                if tokens is not None:
+                    tokens.offer(event)
+                return
+            if tokens is not None:
+                tokens.release()  # the text before this event is taken before it
+            if request.is_final(event):
+                self._flights.pop(request.request_id, None)
+            message = request_message(event, request, pool_events=pool_events)
+            if message is not None:
+                screen.post_message(message)
+
+        return sink
 
     # ----------------------------------------------------------------- back (runner thread)
 
-    def _deliver(self, event: Event) -> None:
-        """The runner's callback: pool events to the pool's screen, a request's to its asker."""
-        flight = self._flights.get(event.request_id) if event.request_id is not None else None
-        pool = pool_message(event, flight.request if flight else None)
+    def _on_event(self, event: Event) -> None:
+        """The runner's callback: pool events to the pool's screen. A runner without sinks
+        reports a request's events here only: they go to its handle from here."""
+        pool = pool_message(event, self.in_flight(event.request_id))
         if pool is not None:
             self.pool_screen.post_message(pool)
-        if flight is not None:
-            self._to_asker(flight, event)
+        if not self._takes_sinks and event.request_id is not None:
+            flight = self._flights.get(event.request_id)
+            if flight is not None:
+                flight.handle.deliver(event)
 
-    def _to_asker(self, flight: Flight, event: Event) -> None:
-        if isinstance(event, TokenEvent):
-            if flight.tokens is not None:
-                flight.tokens.offer(event)
-            return
-        if flight.tokens is not None:
-            flight.tokens.release()  # the text before this event is taken before it
-        if is_final(flight.request, event):
-            self._flights.pop(flight.request.request_id, None)
-        pooled = flight.screen is self.pool_screen
-        message = request_message(event, flight.request, pool_events=not pooled)
-        if message is not None:
-            flight.screen.post_message(message)
+    def _fail(self, handle: RequestHandle, reason: str) -> None:
+        failure = _failure(handle.request, reason)
+        pool = pool_message(failure, handle.request)
+        if pool is not None:
+            self.pool_screen.post_message(pool)
+        handle.deliver(failure)
 
     # ----------------------------------------------------------------- the end
 
     def engine_ended(self, error: BaseException | None) -> None:
         """The runner's thread ended (with ``error``, or normally): say so, answer all."""
         if error is not None:
-            self.pool_screen.post_message(EngineFailed(str(error), thread_died=True))
-            self.fail_all(f"the engine failed: {error}")
+            reason = one_line(error)
+            self.pool_screen.post_message(EngineFailed(reason, thread_died=True))
+            self.fail_all(f"the engine failed: {reason}")
         else:
             self.pool_screen.post_message(EngineStopped())
             self.fail_all("the engine has stopped")
@@ -211,16 +207,17 @@ class RunnerBridge:
             self._early = []
         self._dead = reason
         for flight in list(self._flights.values()):
-            self._deliver(_failure(flight.request, reason))
+            self._fail(flight.handle, reason)
 
-    def in_flight(self, request_id: int) -> Request | None:
+    def in_flight(self, request_id: int | None) -> Request | None:
         """The request with this id, if it has not ended yet."""
-        flight = self._flights.get(request_id)
-        return flight.request if flight is not None else None
+        flight = self._flights.get(request_id) if request_id is not None else None
+        return flight.handle.request if flight is not None else None
 
     def asked_by(self, screen: MessagePump) -> list[Request]:
         """The requests in flight whose answers go to ``screen``."""
-        return [f.request for f in list(self._flights.values()) if f.screen is screen]
+        flights = list(self._flights.values())
+        return [f.handle.request for f in flights if f.screen is screen]
 
     def stop(self) -> None:
         """Stop the runner (or prevent it from starting); safe to call more than once."""
@@ -228,7 +225,7 @@ class RunnerBridge:
             self._stopping = True
             runner = self._runner
         for flight in list(self._flights.values()):
-            flight.request.cancel.set()
+            flight.handle.cancel()
         if runner is not None:
             runner.stop()
 
