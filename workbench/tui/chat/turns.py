@@ -22,8 +22,8 @@ from textual.screen import Screen
 from workbench.core import app_state
 from workbench.core.errors import InputError, WorkbenchError
 from workbench.core.images.prepare import PreparedImage
+from workbench.core.models.kinds import check_chat
 from workbench.core.protocol import ChatRequest
-from workbench.core.runner.handlers import check_chat
 from workbench.core.types import ChatMessage, ModelInfo
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat.controller import ChatController

@@ -39,9 +39,10 @@ from workbench.core.compare import (
     lane_request,
 )
 from workbench.core.errors import WorkbenchError
+from workbench.core.models.kinds import can_chat
 from workbench.core.protocol import ChatDone, ChatRequest, PlanRequest, RequestFailed
 from workbench.core.sessions.store import Session, SessionStore
-from workbench.core.types import ModelInfo, ModelKind, SamplingSettings
+from workbench.core.types import ModelInfo, SamplingSettings
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat.input import ChatInput
 from workbench.tui.chat.streaming import DRAIN_HZ
@@ -90,9 +91,7 @@ class CompareScreen(Screen[None]):
         model_b: str | None = None,
     ) -> None:
         super().__init__()
-        self.models = {
-            m.id: m for m in catalog if m.usable and m.kind in (ModelKind.TEXT, ModelKind.VISION)
-        }
+        self.models = {m.id: m for m in catalog if m.usable and can_chat(m.kind)}
         self.names = {m.id: m.name for m in catalog}
         self.bridge, self.store = bridge, store
         self.sampling, self.system_prompt = sampling, system_prompt

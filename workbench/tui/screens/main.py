@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from workbench.core.images.prepare import DEFAULT_MAX_SIDE
+from workbench.core.models.kinds import can_embed
 from workbench.core.protocol import EmbedRequest, PoolSnapshot
 from workbench.core.types import ModelInfo, ModelKind
 from workbench.tui import messages as runner
@@ -205,7 +206,8 @@ class MainScreen(ChatExtras, SessionCommands, ModelCommands, Screen[None]):
 
     def choose_model(self, model_id: str) -> None:
         """Use a model: embeddings models open the explorer, others become the chat model."""
-        if self.kind_of(model_id) is ModelKind.EMBEDDINGS:
+        kind = self.kind_of(model_id)
+        if kind is not None and can_embed(kind):
             self.show_tab("tab-embeddings")
             select = getattr(self.embeddings, "select_model", None)
             if callable(select):
