@@ -1,9 +1,10 @@
-"""The workbench app: builds the parts, starts the runner, and delivers its events.
+"""The workbench app: builds the parts and starts the runner.
 
 Deliberately small. The runner comes from a factory the caller passes in (the command line
 builds the real one, tests a fake), so this layer never imports MLX. The runner starts
 after the first frame is drawn; until it reports ready the pool pane says
-"starting engine…". Layout and behaviour live in ``screens.main.MainScreen``.
+"starting engine…". Layout and behaviour live in ``screens.main.MainScreen``; the runner's
+messages go from the bridge straight to the screen concerned, never through here.
 
 Keys (the footer shows those of the focused pane; Ctrl+P lists every command):
 

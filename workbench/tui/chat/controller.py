@@ -211,9 +211,6 @@ class ChatController:
         self.pending = PendingTurn(request, replaces=replaces)
         return request
 
-    def owns(self, request_id: int | None) -> bool:
-        return self.pending is not None and self.pending.request.request_id == request_id
-
     def cancel(self) -> bool:
         """Cancel the turn in flight; False when there is none."""
         if self.pending is None:
