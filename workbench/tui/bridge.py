@@ -146,7 +146,11 @@ class RunnerBridge:
         tokens: TokenGate | None = None
         if isinstance(request, ChatRequest):
             chat = request
-            tokens = TokenGate(lambda _wake: screen.post_message(ReplyTokens(chat, tokens.take)))
+
+            def wake(_waiting: Event) -> None:
+                screen.post_message(ReplyTokens(chat, gate.take))
+
+            gate = tokens = TokenGate(wake)
         pool_events = screen is not self.pool_screen  # the pool's screen has them already
 
         def sink(event: Event) -> None:
