@@ -309,11 +309,22 @@ class ChatPane(Vertical):
 
     # ----------------------------------------------------------------- streaming a reply
 
-    async def begin_reply(self, label: str) -> None:
-        """Add an empty reply and start streaming into it."""
+    async def begin_reply(
+        self,
+        label: str,
+        *,
+        after: Iterable[SessionMessage] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add an empty reply and start streaming into it.
+
+        ``after``: turns to add first (the question just sent), in the same batch: the
+        screen lays out once for the question and its reply.
+        """
         await self._abandon_reply()
         view = ChatMessageView("assistant", label=f"{label} · generating")
-        await self.log_view.add(view)
+        before = (message_view(m, names or {}) for m in after)
+        await self.log_view.add(*before, view)
         view.start_stream()
         self._reply = view
         if self._timer is not None:
