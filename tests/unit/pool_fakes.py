@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from workbench.core.engines.chat import ChatEngineBase
 from workbench.core.errors import InputError
 from workbench.core.types import (
     ChatMessage,
@@ -52,7 +53,7 @@ class FakeMemory:
         return self.active
 
 
-class FakeEngine:
+class FakeEngine(ChatEngineBase):
     """A loaded fake model: chats by echoing, embeds with fixed unit vectors."""
 
     def __init__(self, info: ModelInfo, size: int, memory: FakeMemory) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from workbench.bench.ours import OurSide
 from workbench.core.config import Config
+from workbench.core.engines.chat import ChatEngineBase
 from workbench.core.errors import WorkbenchError
 from workbench.core.runner.mlx_hooks import MlxHooks
 from workbench.core.types import (
@@ -35,7 +36,7 @@ LATE = ModelInfo("m/late", "late", Path("/m/late"), ModelKind.TEXT, Family.LLAMA
                  estimated_bytes=1000)  # fmt: skip
 
 
-class FakeText:
+class FakeText(ChatEngineBase):
     def __init__(self, info: ModelInfo) -> None:
         self.info = info
         self.calls: list[tuple] = []

@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from workbench.core.adapters import adapter_for
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.launcher import ClusterDown, RankGroup, RankInfo
-from workbench.core.engines.text import check_sampling
+from workbench.core.engines.chat import ChatEngineBase, Step, TurnClock, relay
 from workbench.core.errors import UnusableModelError
+from workbench.core.limits import check_sampling
 from workbench.core.models.kinds import images_refused
 from workbench.core.types import (
     ChatMessage,
@@ -53,8 +53,11 @@ def load_cluster(info: ModelInfo, progress: Callable[[str], None] | None = None)
     return engine
 
 
-class ClusterEngine:
-    """Chat with a sharded model through its rank group (see the module docstring)."""
+class ClusterEngine(ChatEngineBase):
+    """Chat with a sharded model through its rank group (see the module docstring).
+
+    A ``ChatEngine`` without raw completion, prompt progress or kept caches: the ranks
+    hold the model and its cache."""
 
     def __init__(self, info: ModelInfo, tokenizer: Any, make_group: GroupFactory) -> None:
         self.info = info
@@ -104,6 +107,9 @@ class ClusterEngine:
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
         return self._adapter.prompt_tokens(self._tokenizer, messages)
 
+    def completion_tokens(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text))
+
     def stream_chat(
         self,
         messages: Sequence[ChatMessage],
@@ -146,53 +152,55 @@ class ClusterEngine:
     def _generate(
         self, prompt: list[int], sampling: SamplingSettings, cancel: threading.Event
     ) -> Iterator[GenerationChunk]:
-        started = time.perf_counter()
+        clock = TurnClock()
         if cancel.is_set():
-            yield GenerationChunk("", stats=_stats(len(prompt), started, None, {}, "cancelled"))
+            clock.finish = "cancelled"
+            yield GenerationChunk("", stats=_stats(len(prompt), clock, {}))
             return
         self.start()
         group = self._group
         assert group is not None
-        first: float | None = None
+        done: dict[str, Any] = {}
         try:
             group.send(self._request(prompt, sampling))
-            asked_to_stop = False
-            while True:
-                if cancel.is_set() and not asked_to_stop:
-                    group.send({"type": "cancel"})  # the ranks stop at their next step
-                    asked_to_stop = True
-                message = group.poll()
-                if message is None:
-                    continue
-                if message.get("type") == "token":
-                    first = first or time.perf_counter()
-                    yield GenerationChunk(str(message["text"]))
-                elif message.get("type") == "done":
-                    break
+            yield from relay(_steps(group, cancel, done), cancel, clock, stop_on_cancel=False)
         except ClusterDown as exc:
             with self._lock:
                 self._stop_group()
             raise ClusterDown(
                 f"{exc}; every rank was stopped, the next request starts them again"
             ) from exc
-        finish = str(message.get("finish", "stop"))
-        tail = str(message.get("tail", ""))
-        yield GenerationChunk(tail, stats=_stats(len(prompt), started, first, message, finish))
+        yield GenerationChunk(clock.tail, stats=_stats(len(prompt), clock, done))
 
 
-def _stats(
-    prompt_tokens: int, started: float, first: float | None, done: dict[str, Any], finish: str
-) -> TurnStats:
-    """Stats as ``TextEngine`` reports them: decode speed after the first token."""
-    now = time.perf_counter()
+def _steps(group: RankGroup, cancel: threading.Event, done: dict[str, Any]) -> Iterator[Step]:
+    """Rank 0's messages as the streaming loop's steps; a cancel is passed on to the ranks
+    once (they stop at their next step and report how the turn ended)."""
+    asked_to_stop = False
+    while True:
+        if cancel.is_set() and not asked_to_stop:
+            group.send({"type": "cancel"})
+            asked_to_stop = True
+        message = group.poll()
+        if message is None:
+            continue
+        if message.get("type") == "token":
+            yield Step(str(message["text"]))
+        elif message.get("type") == "done":
+            done.update(message)
+            yield Step(str(message.get("tail", "")), finish=str(message.get("finish", "stop")))
+            return
+
+
+def _stats(prompt_tokens: int, clock: TurnClock, done: dict[str, Any]) -> TurnStats:
+    """Stats as every chat engine reports them: decode speed after the first token."""
     count = int(done.get("generation_tokens", 0))
-    decode = now - first if first is not None else 0.0
     return TurnStats(
         prompt_tokens=prompt_tokens,
         generation_tokens=count,
-        time_to_first_token_s=(first - started) if first is not None else 0.0,
+        time_to_first_token_s=clock.time_to_first_token(count),
         prompt_tps=float(done.get("prompt_tps", 0.0)),
-        generation_tps=(count - 1) / decode if count > 1 and decode > 0 else 0.0,
+        generation_tps=clock.decode_tps(count),
         peak_memory_bytes=int(done.get("peak_bytes", 0)),
-        finish_reason=finish,
+        finish_reason=clock.finish,
     )

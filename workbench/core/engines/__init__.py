@@ -1,9 +1,12 @@
 """Engines: thin wrappers that load a model with its MLX library and run it.
 
-``load_engine`` is the one door the pool uses. It imports a GGUF first when the model only
-exists as one, picks the engine by model kind, and turns every loader failure (bad config,
-missing weights, an architecture the library does not know) into one clear
-``UnusableModelError`` line. The MLX libraries are imported lazily, inside the loaders.
+Three engines, named alike: ``TextEngine`` (mlx-lm), ``VisionEngine`` (mlx-vlm) — both
+``ChatEngine``s — and ``EmbedEngine`` (mlx-embeddings), an ``Embedder``; the protocols are in
+``base``, what chat engines share in ``chat``. ``load_engine`` is the one door the pool
+uses. It imports a GGUF first when the model only exists as one, picks the engine by model
+kind, and turns every loader failure (bad config, missing weights, an architecture the
+library does not know) into one clear ``UnusableModelError`` line. The MLX libraries are
+imported lazily, inside the loaders.
 """
 
 from __future__ import annotations
@@ -13,18 +16,19 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.core.engines.base import ChatEngine, EmbedEngine, LoadedModel
+from workbench.core.engines.base import ChatEngine, Embedder, LoadedModel
+from workbench.core.engines.embed import EmbedEngine  # light: mlx-embeddings loads lazily
 from workbench.core.errors import UnusableModelError, WorkbenchError, one_line
 from workbench.core.types import ModelInfo, ModelKind
 
-__all__ = ["ChatEngine", "EmbedEngine", "LoadedModel", "load_engine"]
+__all__ = ["ChatEngine", "EmbedEngine", "Embedder", "LoadedModel", "load_engine"]
 
 Progress = Callable[[str], None]
 MAX_REASON = 200
 
 
 def load_engine(info: ModelInfo, progress: Progress | None = None) -> LoadedModel:
-    """Load ``info`` and return its engine (a ``ChatEngine`` or an ``EmbedEngine``).
+    """Load ``info`` and return its engine (a ``ChatEngine`` or an ``Embedder``).
 
     Must run on the MLX owner thread. ``progress`` receives short status lines.
     """

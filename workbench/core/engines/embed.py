@@ -23,12 +23,12 @@ DEFAULT_MAX_LENGTH = 512
 NORM_TOLERANCE = 1e-3
 
 
-def load_embed(info: ModelInfo) -> EmbeddingsEngine:
+def load_embed(info: ModelInfo) -> EmbedEngine:
     """Load ``info.path`` (an MLX / safetensors embedding model folder) with mlx-embeddings."""
     from mlx_embeddings import load
 
     model, tokenizer = load(str(info.path))
-    return EmbeddingsEngine(info, model, tokenizer, max_length(info.path, tokenizer))
+    return EmbedEngine(info, model, tokenizer, max_length(info.path, tokenizer))
 
 
 def max_length(folder: Path, tokenizer: Any) -> int:
@@ -65,7 +65,7 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     return items
 
 
-class EmbeddingsEngine:
+class EmbedEngine:
     """A loaded embedding model. Vectors are L2-normalised, one per input, in input order."""
 
     def __init__(self, info: ModelInfo, model: Any, tokenizer: Any, max_tokens: int) -> None:

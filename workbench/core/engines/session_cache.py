@@ -16,10 +16,48 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 CanTrim = Callable[[Any], bool]
 Trim = Callable[[Any, int], Any]
+T = TypeVar("T")
+
+
+class RecentSessions(Generic[T]):
+    """What an engine keeps per conversation, for the ``limit`` most recent ones (LRU).
+
+    Text and vision engines both keep one prompt cache per conversation and drop the least
+    recently used beyond a few; this is that bookkeeping, once.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: OrderedDict[str, T] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pop(self, session_id: str) -> T | None:
+        """Take the conversation's item out (``None`` if none is kept)."""
+        return self._items.pop(session_id, None)
+
+    def put(self, session_id: str, item: T) -> None:
+        """Keep ``item`` as the conversation's latest; forget the least recent beyond the
+        limit."""
+        self._items.pop(session_id, None)
+        self._items[session_id] = item
+        while len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+    def peek(self, session_id: str) -> T | None:
+        """The conversation's item, left in place."""
+        return self._items.get(session_id)
+
+    def items(self) -> list[T]:
+        return list(self._items.values())
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 @dataclass
@@ -44,8 +82,7 @@ class SessionCaches:
     def __init__(self, can_trim: CanTrim, trim: Trim, max_sessions: int = 4) -> None:
         self._can_trim = can_trim
         self._trim = trim
-        self._max = max_sessions
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: RecentSessions[_Entry] = RecentSessions(max_sessions)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -58,7 +95,7 @@ class SessionCaches:
         to process, since the model needs an input to produce the next token's logits. The
         caller owns the cache until it hands it back with :meth:`put`.
         """
-        entry = self._entries.pop(session_id, None)
+        entry = self._entries.pop(session_id)
         if entry is None:
             return None, 0
         reused = min(common_prefix_length(entry.tokens, prompt), len(prompt) - 1)
@@ -73,19 +110,16 @@ class SessionCaches:
 
     def put(self, session_id: str, cache: Any, tokens: Sequence[int]) -> None:
         """Keep ``cache`` (holding ``tokens``) as the session's latest; evict the oldest."""
-        self._entries.pop(session_id, None)
-        self._entries[session_id] = _Entry(cache, list(tokens))
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._entries.put(session_id, _Entry(cache, list(tokens)))
 
     def peek(self, session_id: str) -> Any | None:
         """The session's kept cache, left in place (None if there is none)."""
-        entry = self._entries.get(session_id)
+        entry = self._entries.peek(session_id)
         return entry.cache if entry is not None else None
 
     def caches(self) -> list[Any]:
         """The caches kept right now (for measuring their memory)."""
-        return [entry.cache for entry in self._entries.values()]
+        return [entry.cache for entry in self._entries.items()]
 
     def clear(self) -> None:
         self._entries.clear()

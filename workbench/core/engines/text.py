@@ -12,14 +12,21 @@ module is imported by code that must start fast.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.adapters import ChatAdapter, adapter_for
+from workbench.core.engines.chat import (
+    MAX_SESSIONS,
+    ChatEngineBase,
+    Step,
+    TurnClock,
+    check_completion_text,
+    relay,
+)
 from workbench.core.engines.session_cache import SessionCaches
-from workbench.core.errors import InputError, UnusableModelError
+from workbench.core.errors import UnusableModelError
 from workbench.core.limits import check_prompt_length, check_sampling, context_length
 from workbench.core.models.kinds import images_refused
 from workbench.core.types import (
@@ -30,7 +37,6 @@ from workbench.core.types import (
     TurnStats,
 )
 
-MAX_SESSIONS = 4
 # Prompt tokens per forward pass. Cancellation is checked between passes, so a smaller step
 # than mlx-lm's 2048 keeps Esc responsive on long prompts with big models on CPU.
 PREFILL_STEP = 512
@@ -94,43 +100,33 @@ class _Cancelled(Exception):
 class _Turn:
     """What one generation has done so far; becomes ``TurnStats`` at the end."""
 
-    started: float
     prompt_tokens: int
     reused: int
-    tokens: list[int]
-    first_token_at: float = 0.0
-    last_token_at: float = 0.0
+    tokens: list[int]  # the prompt's, then each generated one
+    clock: TurnClock = field(default_factory=TurnClock)
     last: Any = None  # the latest mlx-lm GenerationResponse
-    finish: str = "stop"
     cache_valid: bool = True
-    tail: str = ""
 
     def record(self, response: Any) -> None:
-        now = time.perf_counter()
-        if self.last is None:
-            self.first_token_at = now
-        self.last_token_at = now
         self.last = response
         self.tokens.append(int(response.token))
 
     def stats(self, peak_memory_bytes: int) -> TurnStats:
-        """Decode speed is measured after the first token, so prompt time stays out of it."""
         count = self.last.generation_tokens if self.last else 0
-        decode_s = self.last_token_at - self.first_token_at
         return TurnStats(
             prompt_tokens=self.prompt_tokens,
             generation_tokens=count,
-            time_to_first_token_s=self.first_token_at - self.started if count else 0.0,
+            time_to_first_token_s=self.clock.time_to_first_token(count),
             prompt_tps=float(self.last.prompt_tps) if self.last else 0.0,
-            generation_tps=(count - 1) / decode_s if count > 1 and decode_s > 0 else 0.0,
+            generation_tps=self.clock.decode_tps(count),
             peak_memory_bytes=peak_memory_bytes,
-            finish_reason=self.finish,
+            finish_reason=self.clock.finish,
             cached_prompt_tokens=self.reused,
         )
 
 
-class TextEngine:
-    """A loaded mlx-lm model that streams chat replies.
+class TextEngine(ChatEngineBase):
+    """A loaded mlx-lm model that streams chat replies (a ``ChatEngine``).
 
     Stats: ``prompt_tokens`` is the whole rendered prompt, ``cached_prompt_tokens`` the part
     reused from the session's cache, and ``prompt_tps`` the speed over the part actually
@@ -151,8 +147,6 @@ class TextEngine:
         self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
         self._kv_bytes = kv_bytes_per_token(model)
         self.context_length = model_context_length(info, model)
-        # Told (processed, total) prompt tokens while a prompt is read; set per request.
-        self.prompt_progress: Callable[[int, int], None] | None = None
 
     @property
     def stop_token_ids(self) -> frozenset[int]:
@@ -192,9 +186,7 @@ class TextEngine:
     ) -> Iterator[GenerationChunk]:
         """Continue ``text`` as is (base models): no template, no session cache; the
         stream is the same as ``stream_chat``'s, ending with a chunk that carries stats."""
-        check_sampling(sampling)
-        if not text:
-            raise InputError("nothing to complete: the prompt is empty")
+        check_completion_text(text, sampling)
         prompt = self.completion_tokens(text)
         return self._generate(prompt, sampling, cancel, None, keep_space=True)
 
@@ -290,34 +282,33 @@ class TextEngine:
         off a reply (a continuation of "is" must read " Paris", not "Paris")."""
         import mlx.core as mx
 
-        started = time.perf_counter()
+        clock = TurnClock()
         mx.reset_peak_memory()
         if cancel.is_set():  # cancelled while queued: leave the session's cache untouched
-            turn = _Turn(started, len(prompt), 0, [], finish="cancelled")
+            clock.finish = "cancelled"
+            turn = _Turn(len(prompt), 0, [], clock)
             yield GenerationChunk("", stats=turn.stats(int(mx.get_peak_memory())))
             return
         cache, reused = self._take_cache(session_id, prompt)
-        turn = _Turn(started, len(prompt), reused, tokens=list(prompt))
+        turn = _Turn(len(prompt), reused, list(prompt), clock)
         responses = self._responses(prompt, reused, cache, sampling, cancel)
         try:
-            for response in responses:
-                turn.record(response)
-                text = response.text
-                if keep_space and text:
-                    keep_space, text = False, self._spaced(turn.tokens[len(prompt) :], text)
-                if response.finish_reason is not None:
-                    turn.finish, turn.tail = response.finish_reason, text
-                    break
-                if text:
-                    yield GenerationChunk(text, generated=response.generation_tokens)
-                if cancel.is_set():
-                    turn.finish = "cancelled"
-                    break
+            yield from relay(self._steps(responses, turn, keep_space), cancel, clock)
         except _Cancelled:
-            turn.finish, turn.cache_valid = "cancelled", False
+            clock.finish, turn.cache_valid = "cancelled", False
         finally:
             responses.close()  # type: ignore[attr-defined]
         if session_id and turn.cache_valid:
             self._caches.put(session_id, cache, turn.tokens)
         stats = turn.stats(int(mx.get_peak_memory()))
-        yield GenerationChunk(turn.tail, stats=stats, generated=stats.generation_tokens)
+        yield GenerationChunk(clock.tail, stats=stats, generated=stats.generation_tokens)
+
+    def _steps(self, responses: Iterator[Any], turn: _Turn, keep_space: bool) -> Iterator[Step]:
+        """mlx-lm's responses as the streaming loop's steps."""
+        for response in responses:
+            turn.record(response)
+            text = response.text
+            if keep_space and text:
+                generated = turn.tokens[turn.prompt_tokens :]
+                keep_space, text = False, self._spaced(generated, text)
+            yield Step(text, response.generation_tokens, response.finish_reason)

@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.adapters import ChatAdapter, adapter_for
 from workbench.core.adapters.base import to_dicts
+from workbench.core.engines.chat import (
+    MAX_SESSIONS,
+    ChatEngineBase,
+    Step,
+    TurnClock,
+    check_completion_text,
+    relay,
+)
+from workbench.core.engines.session_cache import RecentSessions
 from workbench.core.engines.text import model_context_length
 from workbench.core.errors import InputError, UnusableModelError, one_line
 from workbench.core.images.prepare import load_image_file
@@ -37,12 +44,11 @@ from workbench.core.types import (
 )
 
 Progress = Callable[[str], None]
-MAX_SESSIONS = 4
 # Tokenizer options that mlx-vlm's processors may pass on to the image processor too.
 TEXT_ONLY_KWARGS = ("padding", "padding_side", "truncation", "max_length", "add_special_tokens")
 
 
-def load_vision(info: ModelInfo, progress: Progress | None = None) -> VisionModel:
+def load_vision(info: ModelInfo, progress: Progress | None = None) -> VisionEngine:
     """Load ``info.path`` (an MLX vision model folder) with mlx-vlm. Owner thread only."""
     report = progress or (lambda _message: None)
     report("loading vision model…")
@@ -50,7 +56,7 @@ def load_vision(info: ModelInfo, progress: Progress | None = None) -> VisionMode
 
     model, processor = load(str(info.path))
     accept_tokenizer_kwargs(processor)
-    return VisionModel(info, model, processor)
+    return VisionEngine(info, model, processor)
 
 
 def accept_tokenizer_kwargs(processor: Any) -> bool:
@@ -144,38 +150,34 @@ class _StopTokenView:
 class _Turn:
     """What one generation has done so far; becomes ``TurnStats`` at the end."""
 
-    started: float
-    first_token_s: float = 0.0
+    clock: TurnClock = field(default_factory=TurnClock)
     last: Any = None  # the latest mlx-vlm GenerationResult
-    finish: str = "stop"
-    tail: str = ""
-
-    def record(self, response: Any) -> None:
-        if self.last is None:
-            self.first_token_s = time.perf_counter() - self.started
-        self.last = response
 
     def stats(self, peak_memory_bytes: int) -> TurnStats:
         last = self.last
         prompt = int(last.prompt_tokens) if last else 0
         cached = int(last.cached_tokens) if last else 0
+        generated = int(last.generation_tokens) if last else 0
         # mlx-vlm's prompt_tps divides the whole prompt, reused part included, by the time
         # spent; report the speed over the part actually processed, as the text engine does.
         processed_tps = float(last.prompt_tps) * (prompt - cached) / prompt if prompt else 0.0
         return TurnStats(
             prompt_tokens=prompt,
-            generation_tokens=int(last.generation_tokens) if last else 0,
-            time_to_first_token_s=self.first_token_s,
+            generation_tokens=generated,
+            time_to_first_token_s=self.clock.time_to_first_token(generated),
             prompt_tps=processed_tps,
             generation_tps=float(last.generation_tps) if last else 0.0,
             peak_memory_bytes=peak_memory_bytes,
-            finish_reason=self.finish,
+            finish_reason=self.clock.finish,
             cached_prompt_tokens=cached,
         )
 
 
-class VisionModel:
+class VisionEngine(ChatEngineBase):
     """A loaded mlx-vlm model that streams chat replies about pictures (or plain text).
+
+    A ``ChatEngine`` that cannot say ahead how big its cache grows (``kv_bytes_per_token``
+    is ``None``, so its caches are counted after each turn) and reports no prompt progress.
 
     Stats: ``prompt_tokens`` is the whole prompt *including the image tokens* the processor
     expanded each picture into; ``cached_prompt_tokens`` the part reused from the
@@ -190,8 +192,8 @@ class VisionModel:
         self._model = model
         self._processor = processor
         self._adapter = adapter or adapter_for(info.family)
-        self._sessions: OrderedDict[str, Any] = OrderedDict()  # id -> PromptCacheState
-        self._context = model_context_length(info, getattr(model, "language_model", model))
+        self._sessions: RecentSessions[Any] = RecentSessions(MAX_SESSIONS)  # PromptCacheState
+        self.context_length = model_context_length(info, getattr(model, "language_model", model))
         tokenizer = getattr(processor, "tokenizer", processor)
         criteria = getattr(tokenizer, "stopping_criteria", None)
         if criteria is not None:
@@ -211,7 +213,7 @@ class VisionModel:
         images = [load_image_file(path) for path in paths]
         prompt = self.render(converted, len(images))
         check_prompt_length(
-            self.prompt_token_floor(prompt, len(images)), self._context, self.info.name
+            self.prompt_token_floor(prompt, len(images)), self.context_length, self.info.name
         )
         return self._generate(prompt, images, sampling, cancel, session_id)
 
@@ -230,10 +232,18 @@ class VisionModel:
         self, text: str, sampling: SamplingSettings, cancel: threading.Event
     ) -> Iterator[GenerationChunk]:
         """Continue ``text`` as is: no chat template, no images, no conversation cache."""
-        check_sampling(sampling)
-        if not text:
-            raise InputError("nothing to complete: the prompt is empty")
+        check_completion_text(text, sampling)
         return self._generate(text, [], sampling, cancel, None)
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt's text tokens (each image counts as its marker only)."""
+        converted, paths = vlm_messages(messages)
+        return self.completion_tokens(self.render(converted, len(paths)))
+
+    def completion_tokens(self, text: str) -> list[int]:
+        _model, processor = self._open()
+        tokenizer = getattr(processor, "tokenizer", processor)
+        return list(tokenizer.encode(text, add_special_tokens=False))
 
     def render(self, messages: list[dict[str, Any]], num_images: int) -> str:
         """The prompt text, image markers included, through the model's chat template."""
@@ -252,7 +262,7 @@ class VisionModel:
             return 0
         from mlx_vlm.models.cache import cache_nbytes
 
-        return cache_nbytes([state.cache for state in self._sessions.values()])
+        return int(cache_nbytes([state.cache for state in self._sessions.items()]))
 
     def drop_prompt_caches(self) -> None:
         """Forget every conversation cache (the next turns recompute their prompts)."""
@@ -287,10 +297,8 @@ class VisionModel:
 
         if session_id is None:
             return None
-        state = self._sessions.pop(session_id, None) or PromptCacheState()
-        self._sessions[session_id] = state
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
+        state = self._sessions.pop(session_id) or PromptCacheState()
+        self._sessions.put(session_id, state)
         return state
 
     def _responses(
@@ -320,31 +328,34 @@ class VisionModel:
     ) -> Iterator[GenerationChunk]:  # fmt: skip
         import mlx.core as mx
 
-        turn = _Turn(time.perf_counter())
+        turn = _Turn()
         mx.reset_peak_memory()
         if cancel.is_set():
-            turn.finish = "cancelled"
+            turn.clock.finish = "cancelled"
             yield GenerationChunk("", stats=turn.stats(int(mx.get_peak_memory())))
             return
         state = self._session_state(session_id)
         responses = self._responses(prompt, images, sampling, state)
         finished = False
         try:
-            for response in responses:
-                turn.record(response)
-                if response.finish_reason is not None:
-                    # Keep iterating: mlx-vlm stores the conversation's cache after this.
-                    turn.finish, turn.tail = response.finish_reason, response.text
-                    continue
-                if response.text:
-                    yield GenerationChunk(response.text)
-                if cancel.is_set():
-                    turn.finish = "cancelled"
-                    break
-            finished = turn.finish != "cancelled"
+            yield from relay(_steps(responses, turn), cancel, turn.clock)
+            if turn.clock.finish != "cancelled":
+                for response in responses:  # mlx-vlm stores the conversation's cache at its end
+                    turn.last = response
+                finished = True
         finally:
             responses.close()  # type: ignore[attr-defined]
             if session_id is not None and not finished:
                 # A cut-short turn leaves the cache holding tokens its record does not list.
-                self._sessions.pop(session_id, None)
-        yield GenerationChunk(turn.tail, stats=turn.stats(int(mx.get_peak_memory())))
+                self._sessions.pop(session_id)
+        yield GenerationChunk(turn.clock.tail, stats=turn.stats(int(mx.get_peak_memory())))
+
+
+VisionModel = VisionEngine  # the name it had before the engines were named alike
+
+
+def _steps(responses: Iterator[Any], turn: _Turn) -> Iterator[Step]:
+    """mlx-vlm's results as the streaming loop's steps."""
+    for response in responses:
+        turn.last = response
+        yield Step(response.text, finish=response.finish_reason)

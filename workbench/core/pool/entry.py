@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.engines.base import ChatEngine, LoadedModel
 from workbench.core.errors import WorkbenchError
 from workbench.core.pool.budget import Budget
 from workbench.core.pool.fit import (
@@ -60,7 +61,7 @@ class Entry:
     last_used: float = 0.0
     load_seconds: float | None = None
     cache_bytes: int = 0  # the engine's prompt caches, as last reported
-    handle: Any = None
+    handle: LoadedModel | None = None  # the engine, once loaded
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -98,11 +99,12 @@ class Entry:
         )
 
     def drop_caches(self) -> bool:
-        """Ask the engine to forget its prompt caches (the model stays loaded)."""
-        drop = getattr(self.handle, "drop_prompt_caches", None)
+        """Ask a chat engine to forget its prompt caches (the model stays loaded; other
+        engines keep none)."""
+        engine = self.handle
         try:
-            if drop is not None:
-                drop()
+            if isinstance(engine, ChatEngine):
+                engine.drop_prompt_caches()
         except Exception:  # a cache that fails to go must not wedge the pool
             log.exception("dropping the caches of %s failed", self.info.name)
             return False

@@ -1,20 +1,23 @@
 """What the runner does for each kind of model request, on the owner thread.
 
-Split from ``runner.py`` (the loop, threads and wiring) so each handler reads on its own:
-check the request against the model *before* anything loads (kind, images, empty input),
-then work under a pool lease so the model cannot be evicted mid-use, and emit the events
-the protocol promises. Before a chat turn, under the lease, the pool makes room for the
-most the turn's prompt cache can grow to (or the turn is refused before generating: MLX
-crashes rather than raising on out-of-memory); after it, the engine's prompt-cache size goes
-to the pool, which counts it against the budget.
+Apart from the loop (threads, dispatch table, wiring) so each handler reads on its own:
+check the request against the model *before* anything loads (kind, images, empty input:
+``core.models.kinds``), then work under a pool lease so the model cannot be evicted
+mid-use, and emit the events the protocol promises. Engines are driven through their typed
+protocols (``ChatEngine``, ``Embedder``), never probed for what they can do.
+
+Before a chat turn, under the lease, the pool makes room for the most the turn's prompt
+cache can grow to (or the turn is refused before generating: MLX crashes rather than
+raising on out-of-memory); after it, the engine's prompt-cache size goes to the pool, which
+counts it against the budget.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
+from workbench.core.engines.base import ChatEngine, Embedder
 from workbench.core.errors import WrongModelKindError
 from workbench.core.limits import check_prompt_length, check_sampling
 from workbench.core.models.kinds import check_chat, check_completion, check_embed
@@ -41,12 +44,18 @@ def cancelled_chat(request: ChatRequest, text: str = "") -> ChatDone:
     return ChatDone(request.request_id, text, stats)
 
 
-def completion_chunks(engine: Any, request: ChatRequest) -> Any:
-    """The engine's raw completion of the last message's text (no chat template)."""
-    complete = getattr(engine, "stream_completion", None)
-    if complete is None:
-        raise WrongModelKindError(f"{engine.info.name} cannot do raw completion")
-    return complete(request.messages[-1].content, request.sampling, request.cancel)
+def chat_engine(engine: object, name: str) -> ChatEngine:
+    """The leased engine as a ``ChatEngine`` (the kind check ran before the load)."""
+    if not isinstance(engine, ChatEngine):
+        raise WrongModelKindError(f"{name} cannot chat")
+    return engine
+
+
+def embedder(engine: object, name: str) -> Embedder:
+    """The leased engine as an ``Embedder``."""
+    if not isinstance(engine, Embedder):
+        raise WrongModelKindError(f"{name} cannot embed")
+    return engine
 
 
 class Handlers:
@@ -77,10 +86,12 @@ class Handlers:
 
     def chat(self, request: ChatRequest) -> None:
         """Stream the reply as ``TokenEvent``s, then ``ChatDone`` (also when cancelled)."""
+        info = self._pool.info(request.model_id)
         check = check_completion if request.raw else check_chat
-        check(self._pool.info(request.model_id), request.messages)
+        check(info, request.messages)
         check_sampling(request.sampling)  # before the model loads, whoever sent it
-        with self._pool.acquire(request.model_id) as engine:
+        with self._pool.acquire(request.model_id) as leased:
+            engine = chat_engine(leased, info.name)
             if request.cancel.is_set():  # cancelled while the model was loading
                 self._emit(cancelled_chat(request))
                 return
@@ -94,7 +105,7 @@ class Handlers:
             stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, finish)
         self._emit(ChatDone(request.request_id, text, stats))
 
-    def make_cache_room(self, request: ChatRequest, engine: Any) -> None:
+    def make_cache_room(self, request: ChatRequest, engine: ChatEngine) -> None:
         """Before generating: make room in the budget for the most this turn's cache can
         grow to, or refuse the turn (``InsufficientMemoryError``) with nothing changed.
 
@@ -102,7 +113,7 @@ class Handlers:
         models whose cache is not a plain key/value cache) skip the check; their caches
         are counted after the turn only.
         """
-        per_token = getattr(engine, "kv_bytes_per_token", lambda: None)()
+        per_token = engine.kv_bytes_per_token()
         if not per_token:
             return
         if request.raw:
@@ -110,20 +121,19 @@ class Handlers:
         else:
             prompt = len(engine.prompt_tokens(request.messages))
         name = self._pool.info(request.model_id).name  # too long: say so, not "no memory"
-        check_prompt_length(prompt, getattr(engine, "context_length", None), name)
+        check_prompt_length(prompt, engine.context_length, name)
         held = engine.session_cache_bytes(request.session_id)
         growth = cache_growth(prompt, request.sampling.max_tokens, per_token, held)
         self._pool.make_cache_room(request.model_id, growth)
 
-    def report_cache(self, model_id: str, engine: Any) -> None:
+    def report_cache(self, model_id: str, engine: ChatEngine) -> None:
         """Tell the pool how much memory the engine's prompt caches hold now."""
-        measure = getattr(engine, "prompt_cache_bytes", None)
-        if measure is not None:
-            self._pool.set_cache_bytes(model_id, int(measure()))
+        self._pool.set_cache_bytes(model_id, int(engine.prompt_cache_bytes()))
 
-    def _stream(self, engine: Any, request: ChatRequest) -> tuple[str, TurnStats | None]:
+    def _stream(self, engine: ChatEngine, request: ChatRequest) -> tuple[str, TurnStats | None]:
         if request.raw:
-            chunks = completion_chunks(engine, request)
+            text = request.messages[-1].content
+            chunks = engine.stream_completion(text, request.sampling, request.cancel)
         else:
             chunks = engine.stream_chat(
                 request.messages, request.sampling, request.cancel, request.session_id
@@ -140,12 +150,9 @@ class Handlers:
         return "".join(pieces), stats
 
     @contextmanager
-    def _prompt_progress(self, engine: Any, request_id: int) -> Iterator[None]:
-        """Report prompt reading as ``PromptProgress`` for engines that can tell it."""
-        if not hasattr(engine, "prompt_progress"):
-            yield
-            return
-        context = getattr(engine, "context_length", None)
+    def _prompt_progress(self, engine: ChatEngine, request_id: int) -> Iterator[None]:
+        """Report prompt reading as ``PromptProgress`` (engines that cannot tell ignore it)."""
+        context = engine.context_length
 
         def report(done: int, total: int) -> None:
             self._emit(PromptProgress(request_id, done, total, context))
@@ -158,7 +165,8 @@ class Handlers:
 
     def embed(self, request: EmbedRequest) -> None:
         """Embed the texts under a lease; ``EmbeddingsReady`` with one unit vector per text."""
-        check_embed(self._pool.info(request.model_id), request.texts)
-        with self._pool.acquire(request.model_id) as engine:
-            result = engine.embed(list(request.texts))
+        info = self._pool.info(request.model_id)
+        check_embed(info, request.texts)
+        with self._pool.acquire(request.model_id) as leased:
+            result = embedder(leased, info.name).embed(list(request.texts))
         self._emit(EmbeddingsReady(request.request_id, result))
