@@ -87,7 +87,7 @@ def test_the_app_imports_with_stdout_on_a_terminal_but_stdin_not(tmp_path: Path)
     result = tmp_path / "result.txt"
     program = (
         "import workbench.tui.app\n"
-        "from workbench.tui.widgets import image_preview\n"
+        "from workbench.tui.chat import image_preview\n"
         f"open({str(result)!r}, 'w').write(str(image_preview._DETECTED))\n"
     )
     controller, terminal = pty.openpty()
