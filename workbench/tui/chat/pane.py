@@ -29,7 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, one_line
 from workbench.core.images.prepare import DEFAULT_MAX_SIDE, PreparedImage, prepare_image
 from workbench.core.sessions.store import Session, SessionMessage
 from workbench.core.types import TurnStats
@@ -273,7 +273,7 @@ class ChatPane(Vertical):
         del self._preparing[event.worker]
         if event.state is WorkerState.ERROR:
             token, source = job
-            reason = f"{short_source(source)}: {event.worker.error}"
+            reason = f"{short_source(source)}: {one_line(event.worker.error)}"
             self.post_message(self.ImageFailed(token, reason))
 
     def on_chat_input_images_pasted(self, event: ChatInput.ImagesPasted) -> None:
