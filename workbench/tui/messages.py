@@ -8,7 +8,7 @@ The bridge turns each runner event into one of these on the runner's thread and 
   and the pool messages its request caused);
 - **the pool's screen** (the workbench): every pool message, whoever asked
   (``EngineReady``, ``EngineFailed``, ``EngineStopped``, ``PoolUpdated``, ``LoadBegan``,
-  ``LoadProgressed``, ``LoadFinished``, ``ModelDropped``).
+  ``LoadProgressed``, ``LoadFinished``, ``LoadFailed``, ``ModelDropped``).
 
 A screen never gets the same message twice. Each class is handled with ``@on(Class)``; no
 handler needs to ask what kind of event it was given. Widget-level messages (a key in the
