@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from textual.message_pump import MessagePump
 from textual.widgets import Input
 from textual_image.widget import HalfcellImage
 
@@ -30,6 +31,7 @@ from workbench.tui.chat.attach_screen import AttachScreen
 from workbench.tui.chat.attachments import AttachmentCard
 from workbench.tui.chat.image_preview import ImagePreview
 from workbench.tui.chat.log import ChatLog
+from workbench.tui.messages import ReplyDone
 from workbench.tui.pool.model_list import ModelList
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
@@ -92,19 +94,24 @@ async def test_tiny_vision_model_sees_an_attached_image_and_a_text_model_refuses
     events: list[Event] = []
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.main_screen
-        route = screen.router.route
+        turns_done, feed = screen.turns.done, screen.chat.feed
 
-        async def recording(event: Event) -> None:
-            events.append(event)
-            await route(event)
+        async def recording_done(message: ReplyDone) -> None:
+            events.append(message.done)
+            await turns_done(message)
 
-        screen.router.route = recording  # type: ignore[method-assign]
+        def recording_feed(text: str) -> None:
+            events.append(TokenEvent(None, text))
+            feed(text)
+
+        screen.turns.done = recording_done  # type: ignore[method-assign]
+        screen.chat.feed = recording_feed  # type: ignore[method-assign]
         submitted: list[Request] = []
         submit = app.bridge.submit
 
-        def recording_submit(request: Request) -> Request:
+        def recording_submit(request: Request, to: MessagePump | None = None) -> Request:
             submitted.append(request)
-            return submit(request)
+            return submit(request, to)
 
         app.bridge.submit = recording_submit  # type: ignore[method-assign]
         await wait_until(pilot, lambda: screen.snapshot is not None, "the engine", 300)

@@ -1,6 +1,8 @@
 """A runner double for TUI tests: same protocol, scripted behaviour, no MLX.
 
-It keeps a tiny pool (budget, LRU order, pins, leases) so load / pin / evict / plan flows
+Like the real runner, ``submit`` returns the request's handle (``core.runner.handle``) and
+pushes the request's events to its sink, after the one callback has seen them. It keeps a
+tiny pool (budget, LRU order, pins, leases) so load / pin / evict / plan flows
 look real, streams scripted replies token by token, honours cancel events, and fails on
 demand. Nothing here reads a clock: sizes, load times and stats are fixed, so snapshots of
 the screen are deterministic.
@@ -43,6 +45,7 @@ from workbench.core.protocol import (
     TokenEvent,
     UnloadRequest,
 )
+from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind, TurnStats
 from workbench.tui.app import MlxbenchApp
 
@@ -134,7 +137,8 @@ class FakeRunner:
         budget_bytes: int = 1 * GB,
         max_models: int = 3,
     ) -> None:
-        self.callback = callback
+        self._report = callback
+        self.handles: dict[int, RequestHandle] = {}
         self.models = {m.id: m for m in catalog}
         self.script = script
         self.budget_bytes = budget_bytes
@@ -147,8 +151,21 @@ class FakeRunner:
 
     # ----------------------------------------------------------------- runner API
 
-    def submit(self, request: Request) -> None:
+    def submit(self, request: Request, sink: Sink | None = None) -> RequestHandle:
+        handle = RequestHandle(request, sink)
+        if request.final_event is not None:
+            self.handles[request.request_id] = handle
         self.requests.put(request)
+        return handle
+
+    def callback(self, event: Event) -> None:
+        """The runner's callback sees every event; then the request's handle gets it."""
+        self._report(event)
+        handle = self.handles.get(event.request_id) if event.request_id is not None else None
+        if handle is not None:
+            handle.deliver(event)
+            if handle.finished:
+                self.handles.pop(event.request_id, None)
 
     def stop(self) -> None:
         self.requests.put(ShutdownRequest())

@@ -1,20 +1,41 @@
-"""The bridge's bookkeeping: every request kind has a final event; a dead bridge answers."""
+"""The bridge: every request kind has a final event; each message reaches the right screen
+once; a dead bridge answers."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fake_runner import stats
 
 from workbench.core import protocol
 from workbench.core.protocol import (
     BudgetRequest,
+    ChatDone,
     ChatRequest,
     Event,
+    LoadRequest,
+    LoadStarted,
+    ModelLoaded,
     PlanRequest,
     PoolChanged,
     PoolSnapshot,
     Request,
     RequestFailed,
+    ShutdownRequest,
+    TokenEvent,
 )
-from workbench.tui.bridge import FINAL_EVENT, UNANSWERED, RunnerBridge, is_final
-from workbench.tui.messages import RunnerEvent
+from workbench.core.runner.handle import RequestHandle, Sink
+from workbench.tui.bridge import RunnerBridge
+from workbench.tui.messages import (
+    LoadBegan,
+    LoadFinished,
+    PoolUpdated,
+    ReplyDone,
+    ReplyTokens,
+    RequestFailure,
+    RunnerMessage,
+)
 
 
 def all_subclasses(cls: type) -> set[type]:
@@ -25,27 +46,30 @@ def all_subclasses(cls: type) -> set[type]:
 
 
 class PostOnlyApp:
-    """Just enough of an App for the bridge: it records what is posted."""
+    """Just enough of an App for the bridge: it records the failures posted to it."""
 
     def __init__(self) -> None:
         self.posted: list[Event] = []
+        self.requests: list[Request | None] = []
 
-    def post_message(self, message: RunnerEvent) -> bool:
-        self.posted.append(message.event)
+    def post_message(self, message: RunnerMessage) -> bool:
+        if isinstance(message, RequestFailure):
+            self.posted.append(message.failure)
+            self.requests.append(message.request)
         return True
 
 
 def test_every_request_kind_has_a_final_event_or_is_declared_unanswered() -> None:
     kinds = {k for k in all_subclasses(Request) if k.__module__ == protocol.__name__}
     assert kinds  # the protocol defines request kinds
-    missing = kinds - set(FINAL_EVENT) - set(UNANSWERED)
+    missing = {k for k in kinds if k.final_event is None} - {ShutdownRequest}
     assert not missing, f"no final event for {sorted(k.__name__ for k in missing)}"
 
 
 def test_a_budget_request_ends_with_the_pool_change_it_causes() -> None:
     request = BudgetRequest(memory_limit_bytes=1 << 30, max_models=2)
     snapshot = PoolSnapshot((), 1 << 30, 2, 0, 0)
-    assert is_final(request, PoolChanged(request.request_id, snapshot))
+    assert request.is_final(PoolChanged(request.request_id, snapshot))
 
 
 def test_a_dead_bridge_fails_waiting_requests_and_answers_new_ones_at_once() -> None:
@@ -59,9 +83,101 @@ def test_a_dead_bridge_fails_waiting_requests_and_answers_new_ones_at_once() -> 
     assert (failed.message, failed.error_type, failed.model_id) == (
         "the engine failed: no MLX", "WorkbenchError", "demo/m",
     )  # fmt: skip
-    assert bridge.request_for(failed) is early
+    assert app.requests[0] is early and bridge.in_flight(early.request_id) is None
     later = bridge.submit(PlanRequest(model_ids=("demo/m",)))
     assert [e.request_id for e in app.posted] == [early.request_id, later.request_id]
     assert isinstance(app.posted[1], RequestFailed)
     bridge.fail_all("again")  # a second failure does not answer anything twice
     assert len(app.posted) == 2
+
+
+class Screen:
+    """Just enough of a screen for the bridge: it records the messages posted to it."""
+
+    def __init__(self) -> None:
+        self.messages: list[RunnerMessage] = []
+
+    def post_message(self, message: RunnerMessage) -> bool:
+        self.messages.append(message)
+        return True
+
+
+class SinkRunner:
+    """Pushes each request's events to its handle's sink after the callback, as the runner does."""
+
+    def __init__(self, callback: Callable[[Event], None]) -> None:
+        self.callback = callback
+        self.handles: dict[int, RequestHandle] = {}
+
+    def submit(self, request: Request, sink: Sink | None = None) -> RequestHandle:
+        handle = self.handles[request.request_id] = RequestHandle(request, sink)
+        return handle
+
+    def emit(self, event: Event) -> None:
+        self.callback(event)
+        handle = self.handles.get(event.request_id or -1)
+        if handle is not None:
+            handle.deliver(event)
+
+    def run(self) -> None:
+        """Nothing to serve: the test emits the events itself."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
+class CallbackRunner(SinkRunner):
+    """Reports through its one callback only (like a pool on another machine)."""
+
+    def submit(self, request: Request) -> None:  # type: ignore[override]
+        self.handles.clear()
+
+    def emit(self, event: Event) -> None:
+        self.callback(event)
+
+
+def connected(kind: type[SinkRunner]) -> tuple[RunnerBridge, Screen, list[SinkRunner]]:
+    pool = Screen()
+    built: list[SinkRunner] = []
+
+    def factory(callback: Callable[[Event], None]) -> SinkRunner:
+        built.append(kind(callback))
+        return built[0]
+
+    bridge = RunnerBridge(pool, factory)  # type: ignore[arg-type]
+    bridge._serve()  # what the worker thread does: build the runner, run it
+    return bridge, pool, built
+
+
+@pytest.mark.parametrize("kind", [SinkRunner, CallbackRunner])
+def test_a_request_answers_the_screen_that_asked_and_pool_events_reach_the_pool_screen(
+    kind: type[SinkRunner],
+) -> None:
+    bridge, pool, [runner] = connected(kind)
+    other = Screen()
+    chat = bridge.submit(ChatRequest(model_id="demo/m", messages=()), to=other)  # type: ignore[arg-type]
+    snapshot = PoolSnapshot((), 1 << 30, 2, 0, 0)
+    rid = chat.request_id
+    for event in (
+        LoadStarted(rid, "demo/m"),
+        ModelLoaded(rid, "demo/m", 1 << 20, 0.5),
+        PoolChanged(rid, snapshot),
+        TokenEvent(rid, "Hel", 1),
+        TokenEvent(rid, "lo", 2),
+        ChatDone(rid, "Hello", stats(2, "stop")),
+        PoolChanged(None, snapshot),
+    ):
+        runner.emit(event)
+    pool_kinds = [type(m) for m in pool.messages]
+    assert pool_kinds == [LoadBegan, LoadFinished, PoolUpdated, PoolUpdated]
+    asked = [type(m) for m in other.messages]
+    assert asked[:3] == [LoadBegan, LoadFinished, PoolUpdated]
+    assert asked[-1] is ReplyDone and set(asked[3:-1]) == {ReplyTokens}
+    taken = [m.take() for m in other.messages if isinstance(m, ReplyTokens)]
+    assert "".join(text for text, _ in taken) == "Hello" and taken[0] == ("Hello", 2)
+    assert all(m.request is chat for m in other.messages)
+    assert bridge.asked_by(other) == []  # ended: nothing more goes there
+
+    load = bridge.submit(LoadRequest(model_id="demo/n"))  # the pool's screen asks
+    runner.emit(LoadStarted(load.request_id, "demo/n"))
+    assert [type(m) for m in pool.messages[4:]] == [LoadBegan]  # once, not twice

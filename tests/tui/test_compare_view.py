@@ -152,7 +152,7 @@ async def test_escape_cancels_both_then_goes_back(tmp_path: Path) -> None:
         assert lane_text(screen, "A")[1] == "The capital"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main_screen, "back to the workbench")
-        assert screen not in app.runner_listeners
+        assert app.bridge.asked_by(screen) == []
 
 
 async def test_the_same_model_twice_is_refused_without_a_plan(tmp_path: Path) -> None:

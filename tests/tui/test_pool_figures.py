@@ -58,10 +58,9 @@ def test_plan_says_free_now_apart_from_free_after_evicting() -> None:
 def test_the_pool_pane_and_the_cli_write_sizes_the_same_way() -> None:
     from workbench.commands.pool import plan_line
     from workbench.core.units import format_bytes
-    from workbench.tui.format import human_bytes
 
     for count in (512, 10_000, 93.8 * MB, 150 * MB, 1.25 * 1024 * MB):
-        assert human_bytes(count) == format_bytes(count)
+        assert memory_text(snapshot(used_bytes=count)).startswith(format_bytes(count) + " / ")
     plan = LoadPlan("b", False, True, ("a",), 87 * MB, 150 * MB, None, None, (), 56 * MB, 150 * MB)
     figures = describe_plan(plan, NAMES).split("(", 1)[1].rstrip(")")
     assert figures in plan_line(1, plan, NAMES)

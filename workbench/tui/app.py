@@ -1,9 +1,10 @@
-"""The workbench app: builds the parts, starts the runner, and delivers its events.
+"""The workbench app: builds the parts and starts the runner.
 
 Deliberately small. The runner comes from a factory the caller passes in (the command line
 builds the real one, tests a fake), so this layer never imports MLX. The runner starts
 after the first frame is drawn; until it reports ready the pool pane says
-"starting engine…". Layout and behaviour live in ``screens.main.MainScreen``.
+"starting engine…". Layout and behaviour live in ``screens.main.MainScreen``; the runner's
+messages go from the bridge straight to the screen concerned, never through here.
 
 Keys (the footer shows those of the focused pane; Ctrl+P lists every command):
 
@@ -30,18 +31,15 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
-from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
 from workbench.core.images.prepare import DEFAULT_MAX_SIDE
-from workbench.core.logs import details_hint, log_failure
+from workbench.core.logs import log_failure
 from workbench.core.sessions.store import SessionStore
 from workbench.core.types import ModelInfo
 from workbench.tui.bridge import WORKER_NAME, RunnerBridge, RunnerFactory
 from workbench.tui.chat.controller import ChatController
-from workbench.tui.chat.token_gate import TokensWaiting
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.messages import RunnerEvent
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.theming import setup_themes
 
@@ -75,7 +73,6 @@ class MlxbenchApp(App[None]):
         super().__init__()
         self.catalog = list(catalog)
         self.bridge = RunnerBridge(self, runner_factory)
-        self.runner_listeners: list[MessagePump] = []  # other screens that follow the runner
         store = SessionStore(sessions_dir, clock=clock) if clock else SessionStore(sessions_dir)
         self.controller = ChatController(store)
         self.export_dir = export_dir or Path(sessions_dir) / "exports"
@@ -87,6 +84,7 @@ class MlxbenchApp(App[None]):
             self.export_dir,
             image_max_side=image_max_side or DEFAULT_MAX_SIDE,
         )
+        self.bridge.pool_screen = self.main_screen  # the pool's messages go there
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -100,32 +98,15 @@ class MlxbenchApp(App[None]):
         if self._forced_theme:
             self.theme = self._forced_theme
 
-    def on_runner_event(self, message: RunnerEvent) -> None:
-        """Hand each runner event to the workbench and to every screen that follows the runner.
-        Streamed text waits in the bridge's token gate: it is taken here, once, so each
-        follower sees the same tokens in order, before the event that ends the reply."""
-        event = message.event
-        events = self.bridge.take_tokens() if isinstance(event, TokensWaiting) else [event]
-        for each in events:
-            self.main_screen.post_message(RunnerEvent(each))
-            for listener in self.runner_listeners:
-                listener.post_message(RunnerEvent(each))
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The runner thread ended: say so (with its error) instead of failing silently."""
         if event.worker.name != WORKER_NAME or self._exit:
             return
-        pool = self.main_screen.pool
         if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            log_failure(error)
-            pool.engine_status(f"engine failed: {error}")
-            message = f"{error}{details_hint()}"
-            self.notify(message, title="Engine failed", severity="error", timeout=30)
-            self.bridge.fail_all(f"the engine failed: {error}")
+            log_failure(event.worker.error)
+            self.bridge.engine_ended(event.worker.error)
         elif event.state is WorkerState.SUCCESS:
-            pool.engine_stopped()
-            self.bridge.fail_all("the engine has stopped")
+            self.bridge.engine_ended(None)
 
     def on_unmount(self) -> None:
         self.bridge.stop()

@@ -1,77 +1,63 @@
 """The one link between the UI thread and the runner's owner thread.
 
 The runner is built by a factory the app is given (so this layer never imports the runner or
-MLX) and runs inside a Textual thread worker. Its callback is ``App.post_message`` with a
-``RunnerEvent`` wrapper: thread-safe and non-blocking, unlike ``call_from_thread``, which
-would hold generation until the screen had drawn. The factory itself runs on the worker
-thread too, so whatever it imports never delays the first frame; requests submitted before
-the runner exists are queued here and handed over once it does. If the runner cannot be
-built, or its thread ends, the bridge is dead: every request still waiting, and every later
-one, is answered with ``RequestFailed`` so nothing waits forever.
+MLX) and runs inside a Textual thread worker. The factory itself runs on the worker thread
+too, so whatever it imports never delays the first frame; requests submitted before the
+runner exists are queued here and handed over once it does.
+
+A thin adapter over the runner's per-request handle (``core.runner.handle``):
+``submit(request, to=screen)`` submits with a sink that turns each event of that request
+into a typed message (``tui.messages``) posted to the screen that asked. ``post_message``
+is thread-safe and non-blocking, unlike ``call_from_thread``, which would hold generation
+until the screen had drawn. Streamed text is batched per reply by a ``TokenGate`` before it
+wakes the UI thread. The runner's one callback is used for the pool's events only: they go
+to the pool's screen, whoever asked (a screen never gets the same message twice). A runner
+that only reports through its callback (a pool on another machine, test doubles) gets the
+same handles: the bridge delivers their events to them itself.
+
+The requests in flight live here, in ``_flights``, and nowhere else: if the runner cannot be
+built, or its thread ends, every request still waiting, and every later one, is answered
+with ``RequestFailed`` so nothing waits forever.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from textual.app import App
+from textual.message_pump import MessagePump
 from textual.worker import Worker
 
-from workbench.core.protocol import (
-    BudgetRequest,
-    ChatDone,
-    ChatRequest,
-    EmbeddingsReady,
-    EmbedRequest,
-    Event,
-    LoadRequest,
-    ModelEvicted,
-    ModelLoaded,
-    PinRequest,
-    PlanReady,
-    PlanRequest,
-    PoolChanged,
-    Request,
-    RequestFailed,
-    ShutdownRequest,
-    TokenEvent,
-    UnloadRequest,
-)
+from workbench.core.errors import one_line
+from workbench.core.protocol import ChatRequest, Event, Request, RequestFailed, TokenEvent
+from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.tui.chat.token_gate import TokenGate
-from workbench.tui.messages import RunnerEvent
+from workbench.tui.messages import (
+    EngineFailed,
+    EngineStopped,
+    ReplyTokens,
+    pool_message,
+    request_message,
+)
 
 WORKER_NAME = "runner"
 
-# The event that ends each kind of request (besides RequestFailed, which ends any). A chat
-# or an embedding may load a model on the way, so ModelLoaded alone does not end them.
-FINAL_EVENT: dict[type[Request], type[Event]] = {
-    LoadRequest: ModelLoaded,
-    UnloadRequest: ModelEvicted,
-    PinRequest: PoolChanged,
-    BudgetRequest: PoolChanged,
-    PlanRequest: PlanReady,
-    ChatRequest: ChatDone,
-    EmbedRequest: EmbeddingsReady,
-}
-# Requests nothing answers: the runner just stops. They are never tracked as pending.
-UNANSWERED: tuple[type[Request], ...] = (ShutdownRequest,)
-
-
-def is_final(request: Request, event: Event) -> bool:
-    """Whether ``event`` is the last one ``request`` will get."""
-    final = FINAL_EVENT.get(type(request))
-    return isinstance(event, RequestFailed) or (final is not None and isinstance(event, final))
-
 
 class RunnerLike(Protocol):
-    """What the app needs from a runner (the real one, or a fake in tests)."""
+    """What the app needs from a runner (the real one, a remote pool, or a test double).
+
+    ``submit`` may take a ``sink`` (the real runner: it returns the request's handle and
+    pushes the request's events to the sink); one without it reports through the callback.
+    """
 
     def run(self) -> None:
         """Serve requests until stopped (blocks; called on the worker thread)."""
 
-    def submit(self, request: Request) -> None:
+    def submit(self, request: Request) -> object:
         """Queue a request (thread-safe)."""
 
     def stop(self) -> None:
@@ -81,19 +67,28 @@ class RunnerLike(Protocol):
 RunnerFactory = Callable[[Callable[[Event], None]], RunnerLike]
 
 
+@dataclass
+class Flight:
+    """A request in flight: its handle and the screen its messages go to."""
+
+    handle: RequestHandle
+    screen: MessagePump
+
+
 class RunnerBridge:
-    """Starts the runner in a worker, submits requests, and remembers what each id asked."""
+    """Starts the runner in a worker, submits requests, and posts what comes back."""
 
     def __init__(self, app: App, factory: RunnerFactory) -> None:
         self._app = app
         self._factory = factory
         self._lock = threading.Lock()
         self._runner: RunnerLike | None = None
+        self._takes_sinks = False  # the runner pushes each request's events to its sink
         self._early: list[Request] = []
         self._stopping = False
         self._dead: str | None = None  # why no runner will ever answer (set on the UI thread)
-        self._pending: dict[int, Request] = {}
-        self._tokens = TokenGate(self._send)
+        self._flights: dict[int, Flight] = {}
+        self.pool_screen: MessagePump = app  # the screen that shows the pool (set by the app)
 
     def start(self) -> Worker[None]:
         """Run the runner on a thread worker named ``runner``."""
@@ -101,50 +96,109 @@ class RunnerBridge:
             self._serve, thread=True, exit_on_error=False, name=WORKER_NAME, group=WORKER_NAME
         )
 
-    def _post(self, event: Event) -> None:
-        """The runner's callback: tokens go through the gate, other events at once (after
-        the tokens before them)."""
-        if isinstance(event, TokenEvent):
-            self._tokens.offer(event)
-            return
-        self._tokens.release()
-        self._send(event)
-
-    def _send(self, event: Event) -> None:
-        self._app.post_message(RunnerEvent(event))
-
-    def take_tokens(self) -> list[TokenEvent]:
-        """The streamed text waiting in the gate (UI thread; after a ``TokensWaiting``)."""
-        return self._tokens.take()
-
     def _serve(self) -> None:
-        runner = self._factory(self._post)
+        runner = self._factory(self._on_event)
+        takes_sinks = "sink" in inspect.signature(runner.submit).parameters
         with self._lock:
             if self._stopping:
                 return
-            self._runner, early = runner, self._early
+            self._runner, self._takes_sinks, early = runner, takes_sinks, self._early
             self._early = []
         for request in early:
-            runner.submit(request)
+            self._hand_over(runner, request)
         runner.run()
 
-    def submit(self, request: Request) -> Request:
+    # ----------------------------------------------------------------- out
+
+    def submit(self, request: Request, to: MessagePump | None = None) -> Request:
         """Send a request to the runner (queued if it is still starting); returns it.
 
-        On a dead bridge the request is answered at once with ``RequestFailed``.
+        Every event of the request is posted to ``to`` (default: the pool's screen) as a
+        typed message. On a dead bridge the request is answered at once with a failure.
         """
-        if not isinstance(request, UNANSWERED):
-            self._pending[request.request_id] = request
+        screen = to or self.pool_screen
+        handle = RequestHandle(request, self._sink(request, screen))
+        if request.final_event is not None:  # nothing answers the others
+            self._flights[request.request_id] = Flight(handle, screen)
         if self._dead is not None:
-            self._post(_failure(request, self._dead))
+            self._fail(handle, self._dead)
             return request
         with self._lock:
             runner = self._runner
             if runner is None:
                 self._early.append(request)
                 return request
-        runner.submit(request)
+        self._hand_over(runner, request)
         return request
+
+    def _hand_over(self, runner: RunnerLike, request: Request) -> None:
+        """Give ``request`` to the runner; a runner that takes sinks gets the flight's."""
+        flight = self._flights.get(request.request_id)
+        if flight is None or not self._takes_sinks:
+            runner.submit(request)
+            return
+        runner.submit(request, sink=flight.handle.deliver)  # type: ignore[call-arg]
+        if flight.handle.finished:  # answered at once (a plan, a pin)
+            self._flights.pop(request.request_id, None)
+
+    def _sink(self, request: Request, screen: MessagePump) -> Sink:
+        """Where the request's events go: typed messages to ``screen`` (runner's thread)."""
+        tokens: TokenGate | None = None
+        if isinstance(request, ChatRequest):
+            chat = request
+
+            def wake(_waiting: Event) -> None:
+                screen.post_message(ReplyTokens(chat, gate.take))
+
+            gate = tokens = TokenGate(wake)
+        pool_events = screen is not self.pool_screen  # the pool's screen has them already
+
+        def sink(event: Event) -> None:
+            if isinstance(event, TokenEvent):
+                if tokens is not None:
+                    tokens.offer(event)
+                return
+            if tokens is not None:
+                tokens.release()  # the text before this event is taken before it
+            if request.is_final(event):
+                self._flights.pop(request.request_id, None)
+            message = request_message(event, request, pool_events=pool_events)
+            if message is not None:
+                screen.post_message(message)
+
+        return sink
+
+    # ----------------------------------------------------------------- back (runner thread)
+
+    def _on_event(self, event: Event) -> None:
+        """The runner's callback: pool events to the pool's screen. A runner without sinks
+        reports a request's events here only: they go to its handle from here."""
+        pool = pool_message(event, self.in_flight(event.request_id))
+        if pool is not None:
+            self.pool_screen.post_message(pool)
+        if not self._takes_sinks and event.request_id is not None:
+            flight = self._flights.get(event.request_id)
+            if flight is not None:
+                flight.handle.deliver(event)
+
+    def _fail(self, handle: RequestHandle, reason: str) -> None:
+        failure = _failure(handle.request, reason)
+        pool = pool_message(failure, handle.request)
+        if pool is not None:
+            self.pool_screen.post_message(pool)
+        handle.deliver(failure)
+
+    # ----------------------------------------------------------------- the end
+
+    def engine_ended(self, error: BaseException | None) -> None:
+        """The runner's thread ended (with ``error``, or normally): say so, answer all."""
+        if error is not None:
+            reason = one_line(error)
+            self.pool_screen.post_message(EngineFailed(reason, thread_died=True))
+            self.fail_all(f"the engine failed: {reason}")
+        else:
+            self.pool_screen.post_message(EngineStopped())
+            self.fail_all("the engine has stopped")
 
     def fail_all(self, reason: str) -> None:
         """The runner is gone (never built, or its thread ended): answer everything waiting.
@@ -156,25 +210,26 @@ class RunnerBridge:
         with self._lock:
             self._early = []
         self._dead = reason
-        for request in list(self._pending.values()):
-            self._post(_failure(request, reason))
+        for flight in list(self._flights.values()):
+            self._fail(flight.handle, reason)
 
-    def request_for(self, event: Event) -> Request | None:
-        """The request an event answers (forgotten once its final event has been seen)."""
-        if event.request_id is None:
-            return None
-        request = self._pending.get(event.request_id)
-        if request is not None and is_final(request, event):
-            del self._pending[event.request_id]
-        return request
+    def in_flight(self, request_id: int | None) -> Request | None:
+        """The request with this id, if it has not ended yet."""
+        flight = self._flights.get(request_id) if request_id is not None else None
+        return flight.handle.request if flight is not None else None
+
+    def asked_by(self, screen: MessagePump) -> list[Request]:
+        """The requests in flight whose answers go to ``screen``."""
+        flights = list(self._flights.values())
+        return [f.handle.request for f in flights if f.screen is screen]
 
     def stop(self) -> None:
         """Stop the runner (or prevent it from starting); safe to call more than once."""
         with self._lock:
             self._stopping = True
             runner = self._runner
-        for request in self._pending.values():
-            request.cancel.set()
+        for flight in list(self._flights.values()):
+            flight.handle.cancel()
         if runner is not None:
             runner.stop()
 

@@ -11,7 +11,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from workbench.core.types import ModelKind
+from workbench.core.models.kinds import can_embed
 
 Command = tuple[str, Callable[[], object], str]
 
@@ -52,7 +52,7 @@ class WorkbenchCommands(Provider):
             if not model.usable:
                 continue
             name = model.name
-            use = "Explore embeddings with" if model.kind is ModelKind.EMBEDDINGS else "Chat with"
+            use = "Explore embeddings with" if can_embed(model.kind) else "Chat with"
             yield f"{use} {name}", partial(main.choose_model, model_id), model_id
             if not main.pool.is_loaded(model_id):
                 yield f"Load {name}", partial(main.load_model, model_id), model_id

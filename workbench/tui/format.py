@@ -1,17 +1,10 @@
-"""How numbers read in the UI: bytes, seconds, rates.
+"""How durations read in the UI.
 
-Byte counts go through the core's one formatter (``workbench.core.units``), so a size
-reads the same in the pool pane, the plan, the CLI and error messages.
+Byte counts have one home, the core's ``workbench.core.units.format_bytes``, used as is
+everywhere (pool pane, plan, compare, CLI, error messages), so a size reads the same.
 """
 
 from __future__ import annotations
-
-from workbench.core.units import format_bytes
-
-
-def human_bytes(count: int | float | None) -> str:
-    """ "93.8 MB", "1.25 GB", "512 B"; "?" when unknown — the core's one formatter."""
-    return format_bytes(count)
 
 
 def human_seconds(seconds: float | None) -> str:

@@ -32,14 +32,7 @@ from workbench.core.sessions.store import (
     SessionStore,
 )
 from workbench.core.types import ChatMessage, SamplingSettings
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A question given back to the editor: its text and its attached images."""
-
-    text: str
-    images: tuple[PreparedImage, ...] = ()
+from workbench.tui.chat.draft import Draft
 
 
 @dataclass(frozen=True)
@@ -174,12 +167,14 @@ class ChatController:
         return system + chat
 
     def send(
-        self, text: str, images: Sequence[PreparedImage] = ()
+        self, text: str, images: Sequence[PreparedImage] = (), *, save: bool = True
     ) -> tuple[ChatRequest, SessionMessage]:
         """Store the images, add the question, save, and return the request to submit.
 
         ``InputError`` when there is nothing to send or no model; ``ImageError`` when an
-        image cannot be stored. Nothing is written unless the checks pass.
+        image cannot be stored. Nothing is written unless the checks pass. ``save=False``
+        leaves the session file to ``save_session`` (the app submits the request first,
+        then writes: the reply need not wait for the disk).
         """
         if not text.strip() and not images:
             raise InputError("type a message first")
@@ -188,9 +183,16 @@ class ChatController:
         question = SessionMessage("user", text, images=paths, created=self.store.now())
         session = replace(self.session, model_id=model_id).with_message(question)
         request = self._request(model_id, session)
-        self._save(session)
+        if save:
+            self._save(session)
+        else:
+            self.session = session
         self.pending = PendingTurn(request, draft=Draft(text, tuple(images)))
         return request, question
+
+    def save_session(self) -> bool:
+        """Write the session as it is now; False (and reported) when the write fails."""
+        return self._save(self.session)
 
     def store_images(self, images: Sequence[PreparedImage]) -> tuple[str, ...]:
         """Save prepared images into this session's image folder; their paths, in order."""
@@ -208,9 +210,6 @@ class ChatController:
         request = self._request(model_id, history)
         self.pending = PendingTurn(request, replaces=replaces)
         return request
-
-    def owns(self, request_id: int | None) -> bool:
-        return self.pending is not None and self.pending.request.request_id == request_id
 
     def cancel(self) -> bool:
         """Cancel the turn in flight; False when there is none."""

@@ -19,7 +19,10 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.sessions.store import Session
 
 if TYPE_CHECKING:
-    from workbench.tui.screens.main import MainScreen
+    from typing import Any
+
+    from workbench.tui.chat.controller import ChatController
+    from workbench.tui.chat.pane import ChatPane
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
@@ -61,14 +64,30 @@ def copy_text(app: App, text: str, what: str, folder: Path) -> str:
 class ChatExtras:
     """The main screen's copy and edit commands (F8, F9, F10 and the palette)."""
 
-    def action_copy_reply(self: MainScreen) -> None:
+    app: App
+    controller: ChatController
+    names: dict[str, str]
+    export_dir: Path
+
+    if TYPE_CHECKING:  # provided by the screen
+
+        @property
+        def chat(self) -> ChatPane: ...
+
+        def notify(self, message: str, **options: Any) -> None: ...
+
+        def update_header(self) -> None: ...
+
+        def show_tab(self, tab_id: str) -> None: ...
+
+    def action_copy_reply(self) -> None:
         reply = last_reply(self.controller.session)
         if reply is None:
             self.notify("There is no reply to copy yet.", severity="warning")
         else:
             self.notify(copy_text(self.app, reply, "the last reply", self.export_dir))
 
-    def action_copy_code(self: MainScreen) -> None:
+    def action_copy_code(self) -> None:
         reply = last_reply(self.controller.session)
         code = last_code_block(reply) if reply else None
         if code is None:
@@ -76,7 +95,7 @@ class ChatExtras:
         else:
             self.notify(copy_text(self.app, code, "the last code block", self.export_dir))
 
-    async def action_edit_last(self: MainScreen) -> None:
+    async def action_edit_last(self) -> None:
         """Take the last question back into the editor (its reply goes); Ctrl+S resends."""
         try:
             question = self.controller.take_last_question()

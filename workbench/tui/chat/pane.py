@@ -4,7 +4,8 @@ It shows a conversation and streams a reply into it; what a send or a cancel mea
 decided above it (the screen and its chat controller). Tokens are fed into a buffer and a
 ~25 Hz timer drains it into the reply's ``MarkdownStream``.
 
-Images are attached with F3 (a dialog: path, URL, data URI or a file tree) or by pasting a
+Images are attached with F3 (a dialog the screen opens: path, URL, data URI or a file tree;
+this pane only asks for it, with ``AttachRequested``) or by pasting a
 data URI or an image path into the editor. Each is read and prepared on a thread worker —
 a URL may take seconds, and neither the UI thread nor the MLX owner thread may wait for
 it — which reports back with a message; a failure is one notification and the draft stays.
@@ -28,13 +29,12 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, one_line
 from workbench.core.images.prepare import DEFAULT_MAX_SIDE, PreparedImage, prepare_image
 from workbench.core.sessions.store import Session, SessionMessage
 from workbench.core.types import TurnStats
-from workbench.tui.chat.attach_screen import AttachScreen
 from workbench.tui.chat.attachments import AttachmentStrip, short_source
-from workbench.tui.chat.controller import Draft
+from workbench.tui.chat.draft import Draft
 from workbench.tui.chat.image_preview import make_thumbnail
 from workbench.tui.chat.input import ChatInput
 from workbench.tui.chat.log import MAX_MOUNTED, ChatLog
@@ -123,6 +123,18 @@ class ChatPane(Vertical):
     class RegenerateRequested(Message):
         """Answer the last question again."""
 
+    class AttachRequested(Message):
+        """Open the attach dialog in ``folder``; give the choice to ``attach_chosen``."""
+
+        def __init__(self, pane: ChatPane, folder: Path | None) -> None:
+            super().__init__()
+            self.pane = pane
+            self.folder = folder
+
+        @property
+        def control(self) -> ChatPane:
+            return self.pane
+
     def __init__(self, *, image_max_side: int = DEFAULT_MAX_SIDE, id: str | None = None) -> None:
         super().__init__(id=id)
         self._reply: ChatMessageView | None = None
@@ -207,14 +219,14 @@ class ChatPane(Vertical):
     # ----------------------------------------------------------------- attachments
 
     def action_attach(self) -> None:
-        """Open the attach dialog; what it returns is prepared in the background."""
+        """Ask for the attach dialog (the screen opens it and hands back what is chosen)."""
+        self.post_message(self.AttachRequested(self, self.attach_folder))
 
-        def chosen(source: str | None) -> None:
-            if source:
-                self.attach(source)
-            self.input.focus()
-
-        self.app.push_screen(AttachScreen(self.attach_folder), chosen)
+    def attach_chosen(self, source: str | None) -> None:
+        """The attach dialog closed: prepare what it returned (if anything)."""
+        if source:
+            self.attach(source)
+        self.input.focus()
 
     def attach(self, source: str) -> None:
         """Prepare ``source`` (path, URL or data URI) on a thread worker and attach it."""
@@ -261,7 +273,7 @@ class ChatPane(Vertical):
         del self._preparing[event.worker]
         if event.state is WorkerState.ERROR:
             token, source = job
-            reason = f"{short_source(source)}: {event.worker.error}"
+            reason = f"{short_source(source)}: {one_line(event.worker.error)}"
             self.post_message(self.ImageFailed(token, reason))
 
     def on_chat_input_images_pasted(self, event: ChatInput.ImagesPasted) -> None:
@@ -297,11 +309,22 @@ class ChatPane(Vertical):
 
     # ----------------------------------------------------------------- streaming a reply
 
-    async def begin_reply(self, label: str) -> None:
-        """Add an empty reply and start streaming into it."""
+    async def begin_reply(
+        self,
+        label: str,
+        *,
+        after: Iterable[SessionMessage] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add an empty reply and start streaming into it.
+
+        ``after``: turns to add first (the question just sent), in the same batch: the
+        screen lays out once for the question and its reply.
+        """
         await self._abandon_reply()
         view = ChatMessageView("assistant", label=f"{label} · generating")
-        await self.log_view.add(view)
+        before = (message_view(m, names or {}) for m in after)
+        await self.log_view.add(*before, view)
         view.start_stream()
         self._reply = view
         if self._timer is not None:

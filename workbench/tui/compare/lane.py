@@ -13,16 +13,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Markdown, Static
 
 from workbench.core.types import TurnStats
+from workbench.core.units import format_bytes
 from workbench.tui.chat.message import chat_markdown_parser
 from workbench.tui.chat.streaming import ReplyStream
-from workbench.tui.format import human_bytes
 
 
 def lane_stats(stats: TurnStats, size_bytes: int | None) -> str:
     """ "first token 0.42 s · 12.5 tok/s · peak memory 180 MB · size 92 MB · 8 tokens · stop" """
     return (
         f"first token {stats.time_to_first_token_s:.2f} s · {stats.generation_tps:.1f} tok/s · "
-        f"peak memory {human_bytes(stats.peak_memory_bytes)} · size {human_bytes(size_bytes)} · "
+        f"peak memory {format_bytes(stats.peak_memory_bytes)} · size {format_bytes(size_bytes)} · "
         f"{stats.generation_tokens} tokens · {stats.finish_reason}"
     )
 

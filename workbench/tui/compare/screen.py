@@ -8,9 +8,10 @@ reply streams, then B's; each lane ends with its time to first token, tokens/s, 
 and the model's size in the pool. Every comparison is saved as a compare turn in a session
 of its own ("Compare: A vs B"), listed with the others (Ctrl+O in the main screen).
 
-Runner events reach this screen because it registers with the app as a listener while it
-is mounted; it answers only the requests it made. Esc cancels a running comparison, or
-goes back to the workbench when none is running.
+The runner's messages for the requests this screen submits come straight here (the bridge
+posts them to the screen that asked): the plan, each lane's tokens and end, and the loads
+and evictions its requests cause. Esc cancels a running comparison, or goes back to the
+workbench when none is running.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -37,26 +39,24 @@ from workbench.core.compare import (
     lane_request,
 )
 from workbench.core.errors import WorkbenchError
-from workbench.core.protocol import (
-    ChatDone,
-    ChatRequest,
-    Event,
-    LoadStarted,
-    ModelEvicted,
-    ModelLoaded,
-    PlanReady,
-    PlanRequest,
-    PoolChanged,
-    RequestFailed,
-    TokenEvent,
-)
+from workbench.core.models.kinds import can_chat
+from workbench.core.protocol import ChatDone, ChatRequest, PlanRequest, RequestFailed
 from workbench.core.sessions.store import Session, SessionStore
-from workbench.core.types import ModelInfo, ModelKind, SamplingSettings
+from workbench.core.types import ModelInfo, SamplingSettings
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat.input import ChatInput
 from workbench.tui.chat.streaming import DRAIN_HZ
 from workbench.tui.compare.lane import CompareLane
-from workbench.tui.messages import RunnerEvent
+from workbench.tui.messages import (
+    LoadBegan,
+    LoadFinished,
+    LoadPlanReady,
+    ModelDropped,
+    PoolUpdated,
+    ReplyDone,
+    ReplyTokens,
+    RequestFailure,
+)
 
 SIDES = ("A", "B")
 
@@ -91,9 +91,7 @@ class CompareScreen(Screen[None]):
         model_b: str | None = None,
     ) -> None:
         super().__init__()
-        self.models = {
-            m.id: m for m in catalog if m.usable and m.kind in (ModelKind.TEXT, ModelKind.VISION)
-        }
+        self.models = {m.id: m for m in catalog if m.usable and can_chat(m.kind)}
         self.names = {m.id: m.name for m in catalog}
         self.bridge, self.store = bridge, store
         self.sampling, self.system_prompt = sampling, system_prompt
@@ -128,9 +126,6 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        listeners = getattr(self.app, "runner_listeners", None)
-        if listeners is not None:
-            listeners.append(self)
         self._drain_timer = self.set_interval(1 / DRAIN_HZ, self._drain, pause=True)
         self.sub_title = "compare two models (Ctrl+S sends · Esc cancels / goes back)"
         self._selection_changed()
@@ -139,9 +134,6 @@ class CompareScreen(Screen[None]):
         prompt.focus()
 
     def on_unmount(self) -> None:
-        listeners = getattr(self.app, "runner_listeners", None)
-        if listeners is not None and self in listeners:
-            listeners.remove(self)
         for _lane, request in self._jobs.values():
             request.cancel.set()
 
@@ -181,7 +173,8 @@ class CompareScreen(Screen[None]):
         a, b = self.chosen()
         if a is None or b is None:
             return
-        self._plan_id = self.bridge.submit(PlanRequest(model_ids=(a.id, b.id))).request_id
+        plan = PlanRequest(model_ids=(a.id, b.id))
+        self._plan_id = self.bridge.submit(plan, to=self).request_id
 
     def show_plan_line(self, text: str, *, cannot: bool) -> None:
         line = self.query_one("#compare-plan", Static)
@@ -222,7 +215,7 @@ class CompareScreen(Screen[None]):
             lane.set_title(info.name, "complete" if request.raw else "chat")
             await lane.begin("generating…" if index == 0 else f"waiting for {SIDES[0]}…")
             self._jobs[request.request_id] = (index, request)
-            self.bridge.submit(request)
+            self.bridge.submit(request, to=self)
         if self._drain_timer is not None:
             self._drain_timer.resume()
 
@@ -237,42 +230,66 @@ class CompareScreen(Screen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    # ----------------------------------------------------------------- runner events
+    # ----------------------------------------------------------------- the runner's messages
 
-    async def on_runner_event(self, message: RunnerEvent) -> None:
-        event = message.event
-        self._note_size(event)
-        if isinstance(event, PlanReady | RequestFailed) and event.request_id == self._plan_id:
-            await self._planned(event)
+    def _lane_of(self, request_id: int) -> CompareLane | None:
+        job = self._jobs.get(request_id)
+        return self.lanes[job[0]] if job is not None else None
+
+    @on(ReplyTokens)
+    def _tokens(self, message: ReplyTokens) -> None:
+        text, _generated = message.take()
+        lane = self._lane_of(message.chat.request_id)
+        if lane is None or not text:
             return
-        job = self._jobs.get(event.request_id or -1)
-        if job is None:
-            return
-        lane, request = self.lanes[job[0]], job[1]
-        if isinstance(event, TokenEvent):
-            if lane.stream is not None and not lane.stream.text:
-                lane.show_status("generating…")
-            lane.feed(event.text)
-        elif isinstance(event, LoadStarted):
-            lane.show_status(f"loading {self.names.get(event.model_id, event.model_id)}…")
-        elif isinstance(event, ModelEvicted):
-            name = self.names.get(event.model_id, event.model_id)
-            self.notify(f"{name} evicted to make room", title="Compare", timeout=4)
-        elif isinstance(event, ChatDone | RequestFailed):
-            await self._lane_done(job[0], request, event)
+        if lane.stream is not None and not lane.stream.text:
+            lane.show_status("generating…")
+        lane.feed(text)
 
-    def _note_size(self, event: Event) -> None:
-        if isinstance(event, PoolChanged):
-            self.sizes.update((e.model_id, e.bytes) for e in event.snapshot.entries)
-        elif isinstance(event, ModelLoaded):
-            self.sizes[event.model_id] = event.measured_bytes
+    @on(LoadBegan)
+    def _loading(self, message: LoadBegan) -> None:
+        lane = self._lane_of(message.request.request_id if message.request else -1)
+        if lane is not None:
+            lane.show_status(f"loading {self.names.get(message.model_id, message.model_id)}…")
 
-    async def _planned(self, event: PlanReady | RequestFailed) -> None:
+    @on(ModelDropped)
+    def _dropped(self, message: ModelDropped) -> None:
+        name = self.names.get(message.model_id, message.model_id)
+        self.notify(f"{name} evicted to make room", title="Compare", timeout=4)
+
+    @on(PoolUpdated)
+    def _pool_updated(self, message: PoolUpdated) -> None:
+        self.sizes.update((e.model_id, e.bytes) for e in message.snapshot.entries)
+
+    @on(LoadFinished)
+    def _loaded(self, message: LoadFinished) -> None:
+        self.sizes[message.model_id] = message.measured_bytes
+
+    @on(LoadPlanReady)
+    async def _plan_ready(self, message: LoadPlanReady) -> None:
+        if message.request is not None and message.request.request_id == self._plan_id:
+            await self._planned(message)
+
+    @on(ReplyDone)
+    async def _reply_done(self, message: ReplyDone) -> None:
+        if message.chat.request_id in self._jobs:
+            await self._lane_done(message.chat, message.done)
+
+    @on(RequestFailure)
+    async def _failed(self, message: RequestFailure) -> None:
+        self.notify(message.failure.message, title=message.title, severity="error", timeout=8)
+        request_id = message.request.request_id if message.request else None
+        if request_id == self._plan_id:
+            await self._planned(message)
+        elif isinstance(message.request, ChatRequest) and request_id in self._jobs:
+            await self._lane_done(message.request, message.failure)
+
+    async def _planned(self, message: LoadPlanReady | RequestFailure) -> None:
         prompt, self._waiting_prompt = self._waiting_prompt, None
-        if isinstance(event, RequestFailed):
-            self.show_plan_line(f"no plan: {event.message}", cannot=True)
+        if isinstance(message, RequestFailure):
+            self.show_plan_line(f"no plan: {message.failure.message}", cannot=True)
             return
-        self.plan = describe_plan(event.plans, lambda m: self.names.get(m, m))
+        self.plan = describe_plan(message.plans, lambda m: self.names.get(m, m))
         cannot = self.plan.outcome == CANNOT_FIT
         self.show_plan_line(f"plan: {self.plan.line}", cannot=cannot)
         if prompt is None:
@@ -282,8 +299,8 @@ class CompareScreen(Screen[None]):
             return
         await self.start(prompt)
 
-    async def _lane_done(self, index: int, request: ChatRequest, event: Event) -> None:
-        del self._jobs[request.request_id]
+    async def _lane_done(self, request: ChatRequest, event: ChatDone | RequestFailed) -> None:
+        index, _request = self._jobs.pop(request.request_id)
         lane = self.lanes[index]
         if isinstance(event, ChatDone):
             size = self.sizes.get(request.model_id)

@@ -30,7 +30,8 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from workbench.core.embeddings.similarity import cosine_matrix, rank_against, top_k_neighbours
 from workbench.core.embeddings.similarity_csv import export_matrix_csv
 from workbench.core.errors import WorkbenchError
-from workbench.core.types import EmbeddingResult, ModelInfo, ModelKind
+from workbench.core.models.kinds import can_embed
+from workbench.core.types import EmbeddingResult, ModelInfo
 from workbench.tui.embeddings.heatmap import Heatmap
 from workbench.tui.embeddings.neighbours import RankedEntry, RankedList
 from workbench.tui.embeddings.scale_legend import ScaleLegend
@@ -171,7 +172,7 @@ class EmbeddingsPane(Widget):
 
     def set_models(self, models: Sequence[ModelInfo]) -> None:
         """Offer the usable embedding models among ``models``; keep the choice if still there."""
-        usable = [m for m in models if m.kind == ModelKind.EMBEDDINGS and m.usable]
+        usable = [m for m in models if can_embed(m.kind) and m.usable]
         self._models = {m.id: m for m in usable}
         select: Select[str] = self.query_one("#embed-model", Select)
         current = select.value

@@ -13,7 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from workbench.core.protocol import PoolEntryView, PoolSnapshot
-from workbench.tui.format import human_bytes, human_seconds
+from workbench.core.units import format_bytes
+from workbench.tui.format import human_seconds
 
 COLUMNS = ("", "Loaded (LRU first)", "Size", "Est.", "Load")
 
@@ -35,7 +36,7 @@ def cluster_lines(entry: PoolEntryView) -> list[str]:
     if entry.cluster is None:
         return []
     return [
-        f"  rank {r.rank} {r.host}{' (here)' if r.local else ''}: {human_bytes(r.share_bytes)}"
+        f"  rank {r.rank} {r.host}{' (here)' if r.local else ''}: {format_bytes(r.share_bytes)}"
         for r in entry.cluster.ranks
     ]
 
@@ -44,9 +45,9 @@ def entry_row(entry: PoolEntryView) -> tuple[str, ...]:
     load = "loading" if entry.state == "loading" else human_seconds(entry.load_seconds)
     if entry.state != "loading" and entry.load_seconds is None:
         load = ""
-    measured = human_bytes(entry.measured_bytes) if entry.measured_bytes is not None else "…"
+    measured = format_bytes(entry.measured_bytes) if entry.measured_bytes is not None else "…"
     name = "\n".join([entry.name, *cluster_lines(entry)])
-    return (markers(entry), name, measured, human_bytes(entry.estimated_bytes), load)
+    return (markers(entry), name, measured, format_bytes(entry.estimated_bytes), load)
 
 
 class LoadedModels(DataTable):

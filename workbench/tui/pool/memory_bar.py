@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from workbench.core.protocol import PoolSnapshot
-from workbench.tui.format import human_bytes
+from workbench.core.units import format_bytes
 
 
 def bar_cells(snapshot: PoolSnapshot, width: int) -> tuple[int, int, int]:
@@ -32,10 +32,10 @@ def bar_cells(snapshot: PoolSnapshot, width: int) -> tuple[int, int, int]:
 
 def memory_text(snapshot: PoolSnapshot) -> str:
     """ "1.2 GB / 8.0 GB · pinned 0.5 GB · cache 12 MB · 2/4 models"."""
-    cache = f" · cache {human_bytes(snapshot.cache_bytes)}" if snapshot.cache_bytes else ""
+    cache = f" · cache {format_bytes(snapshot.cache_bytes)}" if snapshot.cache_bytes else ""
     text = (
-        f"{human_bytes(snapshot.used_bytes)} / {human_bytes(snapshot.budget_bytes)}"
-        f" · pinned {human_bytes(snapshot.pinned_bytes)}{cache}"
+        f"{format_bytes(snapshot.used_bytes)} / {format_bytes(snapshot.budget_bytes)}"
+        f" · pinned {format_bytes(snapshot.pinned_bytes)}{cache}"
         f" · {len(snapshot.entries)}/{snapshot.max_models} models"
     )
     return f"{text}\n{snapshot.over_budget}" if snapshot.over_budget else text

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from workbench.core.protocol import PoolSnapshot
 from workbench.core.types import ModelInfo
-from workbench.tui.format import human_bytes
+from workbench.core.units import format_bytes
 
 COLUMNS = ("Model", "Kind", "Family", "Size", "Status")
 KIND_LABELS = {"text": "text", "vision": "vision", "embeddings": "embed"}
@@ -63,7 +63,7 @@ class ModelList(DataTable):
             model.name,
             KIND_LABELS.get(model.kind.value, model.kind.value),
             model.family.value,
-            human_bytes(model.estimated_bytes) if model.estimated_bytes else "?",
+            format_bytes(model.estimated_bytes) if model.estimated_bytes else "?",
             status,
         )
         return tuple(Text(c, style=style) for c in cells)

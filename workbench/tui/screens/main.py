@@ -1,19 +1,20 @@
 """The workbench screen: pool pane on the left, chat and embeddings tabs on the right.
 
-This is where widget messages become runner requests and runner events become widget
-updates. Widgets never see the runner; the runner never sees a widget. Chat rules (what is
-saved, what a failure gives back) live in ``ChatController``; event routing lives in
-``EventRouter`` — this screen wires them together and owns the user's commands.
+This is where widget messages become runner requests and the runner's messages become
+widget updates. Widgets never see the runner; the runner never sees a widget. The bridge
+posts typed messages (``tui.messages``) straight here; each ``@on`` handler delegates to the
+controller of its feature: ``ChatTurns`` (chat; its rules are ``ChatController``'s),
+``PoolController`` (pool pane), ``EmbeddingsController`` (explorer). This screen wires
+them together and owns the user's commands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
-from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -21,35 +22,28 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from workbench.core import app_state
-from workbench.core.errors import InputError, WorkbenchError
-from workbench.core.images.prepare import DEFAULT_MAX_SIDE, PreparedImage
-from workbench.core.protocol import (
-    EmbedRequest,
-    PoolSnapshot,
-)
-from workbench.core.runner.handlers import check_chat
-from workbench.core.sessions.export import export_markdown
-from workbench.core.sessions.guard import SessionForked
-from workbench.core.types import ChatMessage, ModelInfo, ModelKind
+from workbench.core.images.prepare import DEFAULT_MAX_SIDE
+from workbench.core.models.kinds import can_embed
+from workbench.core.protocol import EmbedRequest, PoolSnapshot
+from workbench.core.types import ModelInfo, ModelKind
+from workbench.tui import messages as runner
 from workbench.tui.bridge import RunnerBridge
+from workbench.tui.chat.attach_screen import AttachScreen
 from workbench.tui.chat.controller import ChatController
 from workbench.tui.chat.extras import ChatExtras
 from workbench.tui.chat.pane import ChatPane
-from workbench.tui.chat.sessions_screen import SessionsOutcome, SessionsScreen
-from workbench.tui.chat.settings_screen import ChatSettings, SettingsScreen
-from workbench.tui.chat.status import context_text, context_used
+from workbench.tui.chat.session_commands import SessionCommands
+from workbench.tui.chat.turns import ChatTurns
 from workbench.tui.compare import CompareScreen
+from workbench.tui.embeddings.controller import EmbeddingsController
 from workbench.tui.embeddings.explorer import EmbeddingsPane
-from workbench.tui.messages import RunnerEvent
 from workbench.tui.pool.commands import ModelCommands
+from workbench.tui.pool.controller import PoolController
 from workbench.tui.pool.pane import PoolPane
 from workbench.tui.pool.pane_layout import PaneLayout
-from workbench.tui.router import EventRouter
-from workbench.tui.screens.prompt import TextPromptScreen
 
 
-class MainScreen(ChatExtras, ModelCommands, Screen[None]):
+class MainScreen(ChatExtras, SessionCommands, ModelCommands, Screen[None]):
     """Pool, chat, embeddings. Commands here are also offered in the command palette."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,11 +80,10 @@ class MainScreen(ChatExtras, ModelCommands, Screen[None]):
         self.controller = controller
         controller.on_save_error = self.save_failed
         self.export_dir = export_dir
-        self.snapshot: PoolSnapshot | None = None
-        self.embed_texts: dict[int, tuple[str, ...]] = {}
-        self.router = EventRouter(self)
+        self.turns = ChatTurns(self, controller, bridge, lambda: self.chat, self.catalog)
+        self.pool_control = PoolController(self, lambda: self.pool, self.names)
+        self.embed_control = EmbeddingsController(bridge, self, lambda: self.embeddings)
         self.panes = PaneLayout(self)
-        self.context_lengths: dict[str, int] = {}  # per model, learned from prompt progress
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -115,26 +108,71 @@ class MainScreen(ChatExtras, ModelCommands, Screen[None]):
         else:
             self.show_tab("tab-chat")
 
-    def reopen_last_session(self) -> None:
-        """With the setting on, start in the session the last run ended in (if it still exists)."""
-        last = app_state.setting(app_state.LAST_SESSION, "")
-        if not last or not app_state.setting(app_state.REOPEN_LAST_SESSION, False):
-            return
-        try:
-            self.controller.resume(last)
-        except WorkbenchError as exc:
-            self.notify(f"could not reopen the last session: {exc}", severity="warning")
+    # ----------------------------------------------------------------- the runner's messages
 
-    def remember_session(self) -> None:
-        """Note the session on show as the one to reopen next time (if it has messages)."""
-        session = self.controller.session
-        if session.messages:  # a failed write only costs the convenience: the session is saved
-            with suppress(WorkbenchError):
-                app_state.remember(app_state.LAST_SESSION, session.id)
+    @on(runner.ReplyTokens)
+    def _reply_tokens(self, message: runner.ReplyTokens) -> None:
+        self.turns.tokens(message)
 
-    async def on_runner_event(self, message: RunnerEvent) -> None:
-        """Show what the runner reports (the app forwards every ``RunnerEvent`` here)."""
-        await self.router.route(message.event)
+    @on(runner.PromptRead)
+    def _prompt_read(self, message: runner.PromptRead) -> None:
+        self.turns.prompt_read(message)
+
+    @on(runner.ReplyDone)
+    async def _reply_done(self, message: runner.ReplyDone) -> None:
+        await self.turns.done(message)
+
+    @on(runner.RequestFailure)
+    async def _request_failed(self, message: runner.RequestFailure) -> None:
+        if self.turns.is_ours(message.request):
+            await self.turns.failed(message)
+        elif isinstance(message.request, EmbedRequest):
+            self.embed_control.failed(message)
+        self.notify(message.failure.message, title=message.title, severity="error", timeout=8)
+
+    @on(runner.EmbeddingsDone)
+    def _embeddings_done(self, message: runner.EmbeddingsDone) -> None:
+        self.embed_control.done(message)
+
+    @on(runner.EngineReady)
+    def _engine_ready(self, message: runner.EngineReady) -> None:
+        self.pool_control.engine_ready(message)
+
+    @on(runner.EngineFailed)
+    def _engine_failed(self, message: runner.EngineFailed) -> None:
+        self.pool_control.engine_failed(message)
+
+    @on(runner.EngineStopped)
+    def _engine_stopped(self) -> None:
+        self.pool_control.engine_stopped()
+
+    @on(runner.PoolUpdated)
+    def _pool_updated(self, message: runner.PoolUpdated) -> None:
+        self.pool_control.pool_updated(message)
+
+    @on(runner.LoadBegan)
+    def _load_began(self, message: runner.LoadBegan) -> None:
+        self.pool_control.load_began(message)
+
+    @on(runner.LoadProgressed)
+    def _load_progressed(self, message: runner.LoadProgressed) -> None:
+        self.pool_control.load_progressed(message)
+
+    @on(runner.LoadFinished)
+    def _load_finished(self, message: runner.LoadFinished) -> None:
+        self.pool_control.load_finished(message)
+
+    @on(runner.LoadFailed)
+    def _load_failed(self, message: runner.LoadFailed) -> None:
+        self.pool_control.load_failed(message)
+
+    @on(runner.ModelDropped)
+    def _model_dropped(self, message: runner.ModelDropped) -> None:
+        self.pool_control.model_dropped(message)
+
+    @on(runner.LoadPlanReady)
+    def _plan_ready(self, message: runner.LoadPlanReady) -> None:
+        self.pool_control.plan_ready(message)
 
     # ----------------------------------------------------------------- parts
 
@@ -150,6 +188,11 @@ class MainScreen(ChatExtras, ModelCommands, Screen[None]):
     def embeddings(self) -> EmbeddingsPane:
         return self.query_one(EmbeddingsPane)
 
+    @property
+    def snapshot(self) -> PoolSnapshot | None:
+        """The pool as last reported (None until the engine's first report)."""
+        return self.pool_control.snapshot
+
     def kind_of(self, model_id: str) -> ModelKind | None:
         if model_id in self.catalog:
             return self.catalog[model_id].kind
@@ -157,32 +200,14 @@ class MainScreen(ChatExtras, ModelCommands, Screen[None]):
         return next((e.kind for e in entries if e.model_id == model_id), None)
 
     def update_header(self) -> None:
-        session = self.controller.session
-        model = self.names.get(self.controller.model_id or "", self.controller.model_id)
-        s = session.sampling
-        length = self.context_lengths.get(self.controller.model_id or "")
-        context = context_text(context_used(session), length)
-        self.chat.set_header(
-            f"{model or 'no model chosen'} · {session.display_title} · "
-            f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
-            + (f" · {context}" if context else "")
-            + (" · completion mode (F7)" if self.controller.completion else "")
-        )
-
-    def save_failed(self, error: WorkbenchError) -> None:
-        """The chat goes on from memory; the next save that works writes it all."""
-        if isinstance(error, SessionForked):  # saved, under a new id
-            self.notify(str(error), title="Open in another window", severity="warning", timeout=10)
-            return
-        self.notify(
-            f"could not save session: {error}", title="Not saved", severity="error", timeout=10
-        )
+        self.turns.update_header()
 
     # ----------------------------------------------------------------- model commands
 
     def choose_model(self, model_id: str) -> None:
         """Use a model: embeddings models open the explorer, others become the chat model."""
-        if self.kind_of(model_id) is ModelKind.EMBEDDINGS:
+        kind = self.kind_of(model_id)
+        if kind is not None and can_embed(kind):
             self.show_tab("tab-embeddings")
             select = getattr(self.embeddings, "select_model", None)
             if callable(select):
@@ -203,125 +228,28 @@ class MainScreen(ChatExtras, ModelCommands, Screen[None]):
     # ----------------------------------------------------------------- chat
 
     async def on_chat_pane_send_requested(self, message: ChatPane.SendRequested) -> None:
-        try:
-            self.check_model_can_answer(message.text, message.images)
-            request, question = self.controller.send(message.text, message.images)
-        except InputError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        except WorkbenchError as exc:
-            self.notify(str(exc), title="Not sent", severity="error", timeout=8)
-            return
-        await self.chat.clear_draft()
-        await self.chat.add_messages([question], self.names)
-        await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
-        self.chat.status.begin()
-        self.bridge.submit(request)
-        self.update_header()
-        self.remember_session()
-
-    def check_model_can_answer(self, text: str, images: tuple[PreparedImage, ...]) -> None:
-        """The runner's own rule, applied before anything is stored or sent.
-
-        A text model given images (in this question or earlier ones) is refused here with
-        the same one line the runner would give, so the draft and its images simply stay.
-        """
-        info = self.catalog.get(self.controller.model_id or "")
-        if info is None:
-            return
-        names = tuple(image.sha256 for image in images)  # only their presence matters
-        question = ChatMessage("user", text, images=names)
-        check_chat(info, (*self.controller.session.chat_messages(), question))
+        await self.turns.send(message.text, message.images)
 
     def on_chat_pane_cancel_requested(self) -> None:
-        if self.controller.cancel():
-            self.notify("Cancelling…", timeout=2)
+        self.turns.cancel()
 
     async def action_regenerate(self) -> None:
-        try:
-            request = self.controller.regenerate()
-        except WorkbenchError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        if self.controller.pending and self.controller.pending.replaces:
-            await self.chat.remove_last()
-        await self.chat.begin_reply(self.names.get(request.model_id, request.model_id))
-        self.chat.status.begin()
-        self.bridge.submit(request)
+        await self.turns.regenerate()
 
     async def on_chat_pane_regenerate_requested(self) -> None:
         await self.action_regenerate()
+
+    def on_chat_pane_attach_requested(self, message: ChatPane.AttachRequested) -> None:
+        self.app.push_screen(AttachScreen(message.folder), message.pane.attach_chosen)
 
     # ----------------------------------------------------------------- embeddings
 
     def on_embeddings_pane_compute_requested(
         self, message: EmbeddingsPane.ComputeRequested
     ) -> None:
-        texts = tuple(message.texts)  # the query, if any, is already the last text
-        request = self.bridge.submit(EmbedRequest(model_id=message.model_id, texts=texts))
-        self.embed_texts[request.request_id] = texts
+        self.embed_control.compute(message)
 
-    # ----------------------------------------------------------------- session commands
-
-    def _idle(self) -> bool:
-        if self.controller.pending is not None:
-            self.notify("A reply is being generated: wait, or press Esc to cancel it.")
-            return False
-        return True
-
-    async def action_new_session(self) -> None:
-        if self._idle():
-            self.controller.new_session()
-            await self.chat.show_session(self.controller.session, self.names)
-            self.update_header()
-
-    def action_sessions(self) -> None:
-        if self._idle():
-            screen = SessionsScreen(self.controller.store, self.names, self.export_dir)
-            self.app.push_screen(screen, self._sessions_closed)
-
-    async def _sessions_closed(self, outcome: SessionsOutcome | None) -> None:
-        if outcome is None:
-            return
-        current = self.controller.session
-        if current.id in outcome.deleted:
-            self.controller.new_session()
-        elif current.id in outcome.renamed:
-            self.controller.session = replace(current, title=outcome.renamed[current.id])
-        if outcome.resume:
-            try:
-                self.controller.resume(outcome.resume)
-            except WorkbenchError as exc:
-                self.notify(str(exc), title="Cannot open session", severity="error")
-        await self.chat.show_session(self.controller.session, self.names)
-        self.update_header()
-
-    def action_export(self) -> None:
-        session = self.controller.session
-        if not session.messages:
-            self.notify("Nothing to export yet.", severity="warning")
-            return
-        try:
-            path = export_markdown(session, self.export_dir)
-        except OSError as exc:
-            self.notify(str(exc), title="Export failed", severity="error")
-            return
-        self.notify(str(path), title="Exported")
-
-    def action_settings(self) -> None:
-        session = self.controller.session
-        reopen = app_state.setting(app_state.REOPEN_LAST_SESSION, False)
-        current = ChatSettings(session.system_prompt, session.sampling, reopen)
-        self.app.push_screen(SettingsScreen(current), self._settings_closed)
-
-    def _settings_closed(self, settings: ChatSettings | None) -> None:
-        if settings is not None:
-            self.controller.update_settings(settings.system_prompt, settings.sampling)
-            self.update_header()
-            try:
-                app_state.remember(app_state.REOPEN_LAST_SESSION, settings.reopen_last_session)
-            except WorkbenchError as exc:
-                self.notify(str(exc), severity="warning")
+    # ----------------------------------------------------------------- tabs and panes
 
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -359,15 +287,6 @@ class MainScreen(ChatExtras, ModelCommands, Screen[None]):
             target = next((w for w in self.embeddings.query("*") if w.focusable), None)
         if target is not None:
             self.call_after_refresh(target.focus)
-
-    def action_rename_session(self) -> None:
-        def renamed(title: str | None) -> None:
-            if title and title.strip():
-                self.controller.rename(title)
-                self.update_header()
-
-        title = self.controller.session.display_title
-        self.app.push_screen(TextPromptScreen("Session title", title), renamed)
 
     def action_export_csv(self) -> None:
         self.embeddings.action_export_csv()

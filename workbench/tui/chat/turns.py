@@ -1,0 +1,175 @@
+"""The chat feature's controller on screen: a turn from the send to its reply, shown.
+
+The workbench screen's ``@on`` handlers for the chat delegate here: a send or a regenerate
+from the chat pane, then the runner's messages for that request (``ReplyTokens``,
+``PromptRead``, ``ReplyDone``, ``RequestFailure``). The rules — what is saved, what a
+failure gives back — are ``ChatController``'s; this applies them to the chat pane.
+
+The request leaves first. A send checks the question, builds the request and submits it,
+and only then empties the editor, mounts the question and the reply (a full layout), and
+writes the session file: the runner starts reading the prompt while the screen is drawn.
+The runner's answers queue behind this handler on the screen, so none can arrive before the
+reply they stream into is mounted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+
+from textual.screen import Screen
+
+from workbench.core import app_state
+from workbench.core.errors import InputError, WorkbenchError
+from workbench.core.images.prepare import PreparedImage
+from workbench.core.models.kinds import check_chat
+from workbench.core.protocol import ChatRequest
+from workbench.core.types import ChatMessage, ModelInfo
+from workbench.tui.bridge import RunnerBridge
+from workbench.tui.chat.controller import ChatController
+from workbench.tui.chat.pane import ChatPane
+from workbench.tui.chat.status import context_text, context_used
+from workbench.tui.messages import PromptRead, ReplyDone, ReplyTokens, RequestFailure
+
+
+class ChatTurns:
+    """Sends the chat's questions and shows their replies in ``pane()``."""
+
+    def __init__(
+        self,
+        screen: Screen,
+        controller: ChatController,
+        bridge: RunnerBridge,
+        pane: Callable[[], ChatPane],
+        catalog: Mapping[str, ModelInfo],
+    ) -> None:
+        self.screen = screen
+        self.controller = controller
+        self.bridge = bridge
+        self.pane = pane
+        self.catalog = catalog
+        self.names = {model_id: info.name for model_id, info in catalog.items()}
+        self.context_lengths: dict[str, int] = {}  # per model, learned from prompt progress
+
+    def name(self, model_id: str | None) -> str:
+        return self.names.get(model_id or "", model_id or "?")
+
+    # ----------------------------------------------------------------- out
+
+    async def send(self, text: str, images: tuple[PreparedImage, ...]) -> None:
+        """Check, submit, then show: the question, an empty reply, the status line."""
+        try:
+            self.check_model_can_answer(text, images)
+            request, question = self.controller.send(text, images, save=False)
+        except InputError as exc:
+            self.screen.notify(str(exc), severity="warning")
+            return
+        except WorkbenchError as exc:
+            self.screen.notify(str(exc), title="Not sent", severity="error", timeout=8)
+            return
+        self.bridge.submit(request, to=self.screen)
+        chat = self.pane()
+        chat.status.begin()
+        await chat.clear_draft()
+        await chat.begin_reply(self.name(request.model_id), after=[question], names=self.names)
+        self.controller.save_session()
+        self.update_header()
+        self.remember_session()
+
+    def check_model_can_answer(self, text: str, images: tuple[PreparedImage, ...]) -> None:
+        """The runner's own rule, applied before anything is stored or sent.
+
+        A text model given images (in this question or earlier ones) is refused here with
+        the same one line the runner would give, so the draft and its images simply stay.
+        """
+        info = self.catalog.get(self.controller.model_id or "")
+        if info is None:
+            return
+        names = tuple(image.sha256 for image in images)  # only their presence matters
+        question = ChatMessage("user", text, images=names)
+        check_chat(info, (*self.controller.session.chat_messages(), question))
+
+    async def regenerate(self) -> None:
+        """Answer the last question again (the old reply stays until the new one comes)."""
+        try:
+            request = self.controller.regenerate()
+        except WorkbenchError as exc:
+            self.screen.notify(str(exc), severity="warning")
+            return
+        self.bridge.submit(request, to=self.screen)
+        chat = self.pane()
+        chat.status.begin()
+        if self.controller.pending and self.controller.pending.replaces:
+            await chat.remove_last()
+        await chat.begin_reply(self.name(request.model_id))
+
+    def cancel(self) -> None:
+        if self.controller.cancel():
+            self.screen.notify("Cancelling…", timeout=2)
+
+    # ----------------------------------------------------------------- back
+
+    def tokens(self, message: ReplyTokens) -> None:
+        text, generated = message.take()
+        if text:
+            chat = self.pane()
+            chat.feed(text)
+            chat.status.generated = generated
+
+    def prompt_read(self, message: PromptRead) -> None:
+        self.pane().status.reading(message.processed, message.total)
+        if message.context_length:
+            self.context_lengths[message.chat.model_id] = message.context_length
+
+    async def done(self, message: ReplyDone) -> None:
+        chat, done = self.pane(), message.done
+        chat.status.end()
+        await chat.finish_reply(self.name(message.chat.model_id), done.text, done.stats)
+        recorded = self.controller.records(done)
+        draft = self.controller.finish(done)
+        if not recorded:  # cancelled before any text: show what the session still holds
+            await chat.show_session(self.controller.session, self.names)
+        if draft is not None:  # and give a new question back
+            chat.restore_draft(draft)
+        self.update_header()
+
+    async def failed(self, message: RequestFailure) -> None:
+        chat = self.pane()
+        chat.status.end()
+        await chat.drop_reply()
+        draft = self.controller.fail()
+        await chat.show_session(self.controller.session, self.names)
+        await chat.add_error(message.failure.message)
+        if draft is not None:
+            chat.restore_draft(draft)
+        chat.input.focus()
+
+    # ----------------------------------------------------------------- the header
+
+    def update_header(self) -> None:
+        controller = self.controller
+        session = controller.session
+        model = self.names.get(controller.model_id or "", controller.model_id)
+        s = session.sampling
+        length = self.context_lengths.get(controller.model_id or "")
+        context = context_text(context_used(session), length)
+        self.pane().set_header(
+            f"{model or 'no model chosen'} · {session.display_title} · "
+            f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
+            + (f" · {context}" if context else "")
+            + (" · completion mode (F7)" if controller.completion else "")
+        )
+
+    def remember_session(self) -> None:
+        """Note the session on show as the one to reopen next time (if it has messages)."""
+        session = self.controller.session
+        if session.messages:  # a failed write only costs the convenience: the session is saved
+            with suppress(WorkbenchError):
+                app_state.remember(app_state.LAST_SESSION, session.id)
+
+    def is_ours(self, request: object) -> bool:
+        """Whether ``request`` is the chat turn in flight (a failure may be anyone's)."""
+        pending = self.controller.pending
+        if not isinstance(request, ChatRequest) or pending is None:
+            return False
+        return pending.request.request_id == request.request_id
