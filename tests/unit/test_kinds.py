@@ -43,6 +43,8 @@ def test_chat_refusals_name_the_model_and_the_way_out() -> None:
 def test_a_raw_completion_takes_text_only() -> None:
     with pytest.raises(InputError, match="text only"):
         check_completion(VISION, PICTURE)
+    with pytest.raises(WrongModelKindError, match="raw completion needs a text model"):
+        check_completion(VISION, (ChatMessage("user", "Once upon a time"),))
     with pytest.raises(InputError, match="prompt is empty"):
         check_completion(TEXT, (ChatMessage("user", ""),))
 

@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
-from workbench.core.images.fetch import describe_size
+from workbench.core.units import format_bytes
 
 if TYPE_CHECKING:
     from workbench.serve.settings import ServeSettings
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     key = "key required" if settings.api_key else "no key: loopback only"
     print(
         f"mlxbench serve: http://{settings.host}:{settings.port}/v1 · {key} · pool "
-        f"{describe_budget(found.budget)} · body ≤ {describe_size(settings.max_body_bytes)}",
+        f"{describe_budget(found.budget)} · body ≤ {format_bytes(settings.max_body_bytes)}",
         file=sys.stderr,
         flush=True,
     )

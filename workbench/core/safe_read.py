@@ -16,15 +16,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from workbench.core.errors import InputError
+from workbench.core.units import format_bytes
 
 MB = 1024**2
 TEXT_LIMIT = 16 * MB  # prompts, embed input files
 CONFIG_LIMIT = 1 * MB  # config.toml, theme files
 SESSION_LIMIT = 64 * MB  # one chat session's JSON
-
-
-def _size_words(size: int) -> str:
-    return f"{size / MB:.4g} MB" if size >= MB else f"{size / 1024:.4g} KiB"
 
 
 def check_regular_file(path: Path, limit: int, what: str = "file") -> int:
@@ -42,7 +39,7 @@ def check_regular_file(path: Path, limit: int, what: str = "file") -> int:
         raise InputError(f"{what} {path} is not a regular file (a device, FIFO or socket)")
     if info.st_size > limit:
         raise InputError(
-            f"{what} {path} is larger than {_size_words(limit)} ({_size_words(info.st_size)})"
+            f"{what} {path} is larger than {format_bytes(limit)} ({format_bytes(info.st_size)})"
         )
     return info.st_size
 
@@ -81,5 +78,5 @@ def decode_utf8(data: bytes, where: str) -> str:
 def _capped(handle: BinaryIO, limit: int, where: str) -> bytes:
     data = handle.read(limit + 1)
     if len(data) > limit:
-        raise InputError(f"{where} is larger than {_size_words(limit)}")
+        raise InputError(f"{where} is larger than {format_bytes(limit)}")
     return data

@@ -16,9 +16,9 @@ from sse_starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 from starlette.requests import Request as HttpRequest
 
-from workbench.core.errors import WrongModelKindError
+from workbench.core.models.kinds import check_completion
 from workbench.core.protocol import ChatRequest
-from workbench.core.types import ChatMessage, ModelKind
+from workbench.core.types import ChatMessage
 from workbench.serve.chat import sampling_from, stats_extension, usage
 from workbench.serve.errors import ApiError
 from workbench.serve.generation import Generation
@@ -45,13 +45,10 @@ async def completions(body: CompletionRequest, http: HttpRequest, state: State):
     prompt = _prompt(body)
     sampling = sampling_from(body, state.settings.default_max_tokens, None)
     info = state.resolve(body.model)
-    if info.kind is not ModelKind.TEXT:
-        raise WrongModelKindError(
-            f"{info.name} is a {info.kind.value} model; plain completions need a text model"
-        )
     request = ChatRequest(
         model_id=info.id, messages=(ChatMessage("user", prompt),), sampling=sampling, raw=True
     )
+    check_completion(info, request.messages)
     generation = Generation(state.backend, request, body.stops())
     reply_id = f"cmpl-{request.request_id}-{int(time.time() * 1000)}"
     if body.stream:

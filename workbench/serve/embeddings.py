@@ -12,9 +12,9 @@ import base64
 import numpy as np
 from fastapi import APIRouter
 
-from workbench.core.errors import InputError, WrongModelKindError
+from workbench.core.errors import InputError
+from workbench.core.models.kinds import check_embed
 from workbench.core.protocol import EmbeddingsReady, EmbedRequest
-from workbench.core.types import ModelKind
 from workbench.serve.errors import ApiError
 from workbench.serve.schemas import EmbeddingRequest
 from workbench.serve.state import State
@@ -44,11 +44,8 @@ def _encode(vector: tuple[float, ...], encoding: str) -> list[float] | str:
 async def embeddings(body: EmbeddingRequest, state: State) -> dict:
     texts = _texts(body)
     info = state.resolve(body.model)
-    if info.kind is not ModelKind.EMBEDDINGS:
-        raise WrongModelKindError(
-            f"{info.name} is a {info.kind.value} model, not an embedding model"
-        )
     request = EmbedRequest(model_id=info.id, texts=tuple(texts))
+    check_embed(info, request.texts)
     event = await state.backend.call(request)
     assert isinstance(event, EmbeddingsReady)
     result = event.result

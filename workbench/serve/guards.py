@@ -12,7 +12,7 @@ import hmac
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workbench.core.images.fetch import describe_size
+from workbench.core.units import format_bytes
 from workbench.serve.errors import ApiError, TooLarge, error_response
 
 
@@ -55,4 +55,4 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
     def _too_large(self) -> TooLarge:
-        return TooLarge(f"request body is over the {describe_size(self.max_bytes)} limit")
+        return TooLarge(f"request body is over the {format_bytes(self.max_bytes)} limit")

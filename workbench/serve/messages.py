@@ -15,9 +15,11 @@ import hashlib
 from pathlib import Path
 
 from workbench.core.errors import ImageError, InputError, WrongModelKindError
-from workbench.core.images.fetch import describe_size, short, without_credentials
+from workbench.core.images.fetch import short, without_credentials
 from workbench.core.images.prepare import prepare_image, save_prepared
-from workbench.core.types import ChatMessage, ModelInfo, ModelKind
+from workbench.core.models.kinds import can_chat, can_see_images, images_refused
+from workbench.core.types import ChatMessage, ModelInfo
+from workbench.core.units import format_bytes
 from workbench.serve.errors import ApiError, TooLarge
 from workbench.serve.schemas import Message
 from workbench.serve.settings import ServeSettings
@@ -48,15 +50,13 @@ def split_content(message: Message) -> tuple[str, list[str]]:
 
 def check_kind(info: ModelInfo, messages: list[Message]) -> list[tuple[str, str, list[str]]]:
     """Role, text and image URLs per message; refuses what the model cannot take."""
-    if info.kind is ModelKind.EMBEDDINGS:
+    if not can_chat(info.kind):
         raise WrongModelKindError(
             f"{info.name} is an embedding model and cannot chat; use /v1/embeddings"
         )
     parsed = [(ROLES.get(m.role, m.role), *split_content(m)) for m in messages]
-    if info.kind is ModelKind.TEXT and any(urls for _, _, urls in parsed):
-        raise WrongModelKindError(
-            f"{info.name} is a text model and cannot see images; choose a vision model"
-        )
+    if not can_see_images(info.kind) and any(urls for _, _, urls in parsed):
+        raise images_refused(info)
     return parsed
 
 
@@ -102,7 +102,7 @@ def _as_data_uri(url: str, settings: ServeSettings) -> str:
         payload = url.partition(",")[2]
         if len(payload) // 4 * 3 > settings.max_image_bytes + 3:
             raise TooLarge(
-                f"data URI image is over the {describe_size(settings.max_image_bytes)} limit"
+                f"data URI image is over the {format_bytes(settings.max_image_bytes)} limit"
             )
         return url
     if not lowered.startswith(("http://", "https://")):

@@ -27,7 +27,8 @@ import httpcore
 import httpx
 
 from workbench.core.errors import ImageError
-from workbench.core.images.fetch import describe_size, short, without_credentials
+from workbench.core.images.fetch import short, without_credentials
+from workbench.core.units import format_bytes
 from workbench.serve.errors import TooLarge
 
 MAX_REDIRECTS = 5
@@ -184,7 +185,7 @@ def _check(response: httpx.Response, label: str, max_bytes: int) -> None:
         raise ImageError(f"{label}: not an image (server sent {content_type or 'no type'})")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise TooLarge(f"{label}: image is over the {describe_size(max_bytes)} limit")
+        raise TooLarge(f"{label}: image is over the {format_bytes(max_bytes)} limit")
 
 
 def _read(response: httpx.Response, label: str, max_bytes: int, deadline_s: float) -> bytes:
@@ -192,7 +193,7 @@ def _read(response: httpx.Response, label: str, max_bytes: int, deadline_s: floa
     for chunk in response.iter_bytes():
         total += len(chunk)
         if total > max_bytes:
-            raise TooLarge(f"{label}: image is over the {describe_size(max_bytes)} limit")
+            raise TooLarge(f"{label}: image is over the {format_bytes(max_bytes)} limit")
         if time.monotonic() - started > deadline_s:
             raise ImageError(f"{label}: download took longer than {deadline_s:g} s")
         chunks.append(chunk)

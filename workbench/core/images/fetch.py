@@ -63,11 +63,6 @@ def read_source(source: str, max_bytes: int, timeout: float) -> RawImage:
     return read_file(text, max_bytes)
 
 
-def describe_size(count: int) -> str:
-    """A byte count as the rest of mlxbench writes it (``workbench.core.units``)."""
-    return format_bytes(count)
-
-
 def short(text: str) -> str:
     """``text`` cut to one readable line for messages (long URLs end with an ellipsis)."""
     line = " ".join(text.split())
@@ -117,7 +112,7 @@ def read_file(path_text: str, max_bytes: int) -> RawImage:
 
 
 def _over(size: int, max_bytes: int) -> str:
-    return f"{describe_size(size)} is over the {describe_size(max_bytes)} limit"
+    return f"{format_bytes(size)} is over the {format_bytes(max_bytes)} limit"
 
 
 # --------------------------------------------------------------------------- data URIs
@@ -219,7 +214,7 @@ def _read_body(response: httpx.Response, label: str, max_bytes: int, deadline_s:
     for chunk in response.iter_bytes():
         total += len(chunk)
         if total > max_bytes:
-            raise ImageError(f"{label}: body is over the {describe_size(max_bytes)} limit")
+            raise ImageError(f"{label}: body is over the {format_bytes(max_bytes)} limit")
         if time.monotonic() - started > deadline_s:
             raise ImageError(f"{label}: download took longer than {deadline_s:g} s")
         chunks.append(chunk)

@@ -62,10 +62,15 @@ def check_chat(info: ModelInfo, messages: Sequence[ChatMessage]) -> None:
 
 
 def check_completion(info: ModelInfo, messages: Sequence[ChatMessage]) -> None:
-    """Refuse a raw completion (the last message's text, no template) before any load."""
+    """Refuse a raw completion (the last message's text, no template) before any load:
+    only text models continue text as is."""
     check_chat(info, messages[-1:])
     if messages[-1].images:
         raise InputError("a raw completion takes text only: remove the images")
+    if info.kind is not ModelKind.TEXT:
+        raise WrongModelKindError(
+            f"{info.name} is {KIND_WORDS[info.kind]}; a raw completion needs a text model"
+        )
     if not messages[-1].content:
         raise InputError("nothing to complete: the prompt is empty")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.cells import cell_len
 
 from workbench.core.errors import InputError
+from workbench.core.units import format_bytes
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TEXTS = 500
@@ -66,7 +67,9 @@ def _read_regular_file(path: Path) -> bytes:
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         size = max(len(data), path.stat().st_size)
-        raise InputError(f"{path} is {size // 1024} KiB; the limit is 1 MiB of text")
+        raise InputError(
+            f"{path} is {format_bytes(size)}; the limit is {format_bytes(MAX_FILE_BYTES)} of text"
+        )
     return data
 
 
