@@ -1,9 +1,9 @@
-"""Benchmark groups that drive the Textual app, kept out of ``workbench.core``.
+"""Benchmark groups that drive the Textual app or the HTTP server, apart from the rest.
 
-The core never imports the UI, so the groups that measure the app (streaming through the
-chat pane, start-up, key handling while a reply streams, transcript growth) live here and
-are handed to ``workbench.bench.run_bench`` by the ``bench`` command. Each module is
-imported only when its group runs.
+The groups that measure the app (streaming through the chat pane, start-up, key handling
+while a reply streams, transcript growth) and the server need Textual or a client; the
+other groups need neither. So these are handed to ``workbench.bench.run_bench`` by the
+``bench`` command, and each module is imported only when its group runs.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The app runs headless (``run_test``) over the real runner and model. The user's path is
 taken literally: the question is typed into the chat input and Ctrl+S is delivered as a
 key; the clock then runs until text reaches the chat pane (``ChatPane.feed``, where the
-router hands each token to the widget) and until the pane is told the reply is finished.
+chat feature hands the streamed text to the widget) and until the pane is told the reply is finished.
 The raw side generates the same greedy reply from the same prompt on its own thread.
 """
 
@@ -29,8 +29,8 @@ REPLY_TIMEOUT_S = 600.0
 class PaneWatch:
     """When streamed text first reaches the chat pane, and when the reply is finished there.
 
-    Wraps the pane instance's ``feed`` and ``finish_reply`` (the router's entry points into
-    the widget) with time-stamping versions that then call the originals.
+    Wraps the pane instance's ``feed`` and ``finish_reply`` (where the chat feature's
+    messages reach the widget) with time-stamping versions that then call the originals.
     """
 
     def __init__(self, pane: Any) -> None:

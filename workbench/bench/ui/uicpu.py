@@ -95,7 +95,7 @@ class PacedRunner:
 class StreamClock:
     """UI-thread CPU and wall clocks read when the pane is told the reply is finished.
 
-    Wraps the pane's ``finish_reply`` (the router's entry point for the end of a reply).
+    Wraps the pane's ``finish_reply`` (where the end of a reply reaches the widget).
     """
 
     def __init__(self, pane: Any) -> None:
