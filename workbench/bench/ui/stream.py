@@ -3,7 +3,8 @@
 The app runs headless (``run_test``) over the real runner and model. The user's path is
 taken literally: the question is typed into the chat input and Ctrl+S is delivered as a
 key; the clock then runs until text reaches the chat pane (``ChatPane.feed``, where the
-chat feature hands the streamed text to the widget) and until the pane is told the reply is finished.
+chat feature hands the streamed text to the widget) and until the pane is told the
+reply is finished.
 The raw side generates the same greedy reply from the same prompt on its own thread.
 """
 
