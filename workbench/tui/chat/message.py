@@ -10,7 +10,7 @@ plain Markdown set once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
@@ -27,8 +27,14 @@ ROLES = ("user", "assistant", "error")
 THUMB_COLS, THUMB_ROWS = 16, 6
 
 
+@cache
 def chat_markdown_parser() -> MarkdownIt:
     """GitHub-like Markdown where a single newline is a line break, as in chat apps.
+
+    One parser serves every message: Textual asks the factory for a parser on every
+    ``update`` and on every streamed ``append``, and building one (compiling its rules)
+    costs the UI thread a millisecond or two each time. A parser keeps no state between
+    ``parse`` calls, so sharing it is safe.
 
     Models often write poems, lists and addresses with single newlines; plain Markdown
     would run those lines together.
