@@ -13,7 +13,9 @@ text_batch``) gives more tokens per second in all. This is the runner's side of 
   request of another kind at the head ends admissions until the batch has drained, so the
   order of everything else is kept (a queued load or embed waits at most for the replies
   running). Each admission is checked alone (kind, sampling, prompt length, room in the
-  budget for the padded batch cache); a refusal fails that request only.
+  budget for the padded batch cache); a refusal fails that request only — except a lack
+  of room beside running replies: that request goes back to the queue's head, admissions
+  end, and it is served once the batch has drained, as it would have been unbatched.
 - **Each request** gets its own events, as on the single path: ``PromptProgress``,
   ``TokenEvent``s, then ``ChatDone`` with its own stats — or ``RequestFailed``. Its
   ``cancel`` removes it alone within a step; a stopping runner cancels them all.
@@ -32,7 +34,7 @@ from typing import Any
 
 from workbench.core.engines.base import ChatEngine
 from workbench.core.engines.text_batch import TextBatch, Update, batchable
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import InsufficientMemoryError, WorkbenchError
 from workbench.core.models.kinds import check_chat
 from workbench.core.pool.fit import cache_growth
 from workbench.core.pool.model_pool import ModelPool
@@ -119,6 +121,13 @@ class Batcher:
         assert isinstance(head, ChatRequest)
         return head
 
+    def put_back(self, request: ChatRequest) -> None:
+        """Return a popped request to the queue's head (it is served after the batch)."""
+        requests = self._queue
+        with requests.mutex:
+            requests.queue.appendleft(request)
+            requests.not_empty.notify()
+
 
 class _Batch:
     """One batch, from its first request until its last reply has ended."""
@@ -131,13 +140,14 @@ class _Batch:
         self._requests: dict[int, ChatRequest] = {}  # row id -> request
         self._pieces: dict[int, list[str]] = {}
         self._extents: dict[int, int] = {}  # row id -> prompt + max tokens
+        self._draining = False  # no more admissions: a newcomer waits for the batch's end
 
     def run(self, first: ChatRequest) -> None:
         owner = self._owner
         try:
             self._admit(first)
             while self._requests:
-                while (joiner := owner.take_joinable(self._model_id)) is not None:
+                while not self._draining and (joiner := owner.take_joinable(self._model_id)):
                     self._admit(joiner)
                 self._cancel()
                 if self._requests:
@@ -158,6 +168,13 @@ class _Batch:
             extent = len(prompt) + request.sampling.max_tokens
             self._make_room(extent)
             uid = self._batch.add(prompt, request.sampling, request.session_id)
+        except InsufficientMemoryError as exc:
+            if self._requests:  # no room beside the running replies: next once they end
+                owner.put_back(request)
+                self._draining = True
+            else:
+                owner.fail(request, exc)
+            return
         except Exception as exc:
             if not isinstance(exc, WorkbenchError):  # a bug: its traceback goes to the log
                 log.exception("admitting request %s failed", request.request_id)
