@@ -54,9 +54,11 @@ def smol(smollm2_dir: Path) -> ModelInfo:
     return model_from_path(smollm2_dir)
 
 
-def ask(smol: ModelInfo, index: int, sampling: SamplingSettings = GREEDY) -> ChatRequest:
+def ask(
+    smol: ModelInfo, index: int, sampling: SamplingSettings = GREEDY, session: str | None = None
+) -> ChatRequest:
     messages = (ChatMessage("user", QUESTIONS[index]),)
-    return ChatRequest(model_id=smol.id, messages=messages, sampling=sampling)
+    return ChatRequest(model_id=smol.id, messages=messages, sampling=sampling, session_id=session)
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +150,14 @@ def test_cancelling_one_request_leaves_the_others_complete(
     assert [replies[0].text, replies[2].text] == [alone["q0"], alone["q2"]]
 
 
-def test_a_request_submitted_mid_batch_joins_it(smol: ModelInfo, alone: dict[str, str]) -> None:
-    requests = [ask(smol, 0), ask(smol, 1)]
-    late = ask(smol, 2)
+@pytest.mark.parametrize("running", [1, 2], ids=["mid-single-reply", "mid-batch"])
+def test_a_request_submitted_mid_reply_joins_it(
+    smol: ModelInfo, alone: dict[str, str], running: int
+) -> None:
+    """A lone reply (on the single-request path) moves into a batch with the newcomer;
+    a running batch takes it in. Every reply is still the one it is alone."""
+    requests = [ask(smol, i, session=f"s{i}") for i in range(running)]
+    late = ask(smol, 2, session="late")
     late_handles: list[RequestHandle] = []
 
     def submit_late(client: RunnerClient, event: Event) -> None:
@@ -161,7 +168,7 @@ def test_a_request_submitted_mid_batch_joins_it(smol: ModelInfo, alone: dict[str
     events, handles = run_queued(smol, requests, submit_late, late_handles)
     assert late_handles
     assert done(late_handles[0]).text == alone["q2"]
-    assert [done(h).text for h in handles] == [alone["q0"], alone["q1"]]
+    assert [done(h).text for h in handles] == [alone["q0"], alone["q1"]][:running]
     assert first_index(events, TokenEvent, late) < first_index(events, ChatDone, requests[0])
 
 

@@ -77,6 +77,15 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Carried:
+    """What a reply begun on the single-request path brings to the batch."""
+
+    shown: str  # the text its client has already received
+    reused: int  # prompt tokens that came from the session's cache
+    clock: TurnClock  # its start and first token
+
+
+@dataclass(frozen=True)
 class Update:
     """What one step did for one row: prompt progress, a piece of text, or its end."""
 
@@ -138,6 +147,40 @@ class TextBatch:
         )
         self.rows[uids[0]] = Row(session_id, len(prompt), reused, self._tokenizer.detokenizer)
         return uids[0]
+
+    def resume(
+        self, session_id: str, prompt_tokens: int, sampling: SamplingSettings, carried: Carried
+    ) -> tuple[int, str]:
+        """Carry on a reply the single-request path left between tokens: its cache (kept
+        under ``session_id``, holding the prompt and every token so far) joins the batch.
+
+        Returns the row id and the text its tokens make that was not shown yet (a
+        streaming detokenizer may hold a piece back until the next token).
+        """
+        sessions = self._engine.sessions
+        tokens = sessions.tokens(session_id)
+        if tokens is None or len(tokens) <= prompt_tokens:
+            raise ValueError("the reply's cache was not kept")
+        cache, reused = sessions.take(session_id, tokens)  # all but the last token
+        if cache is None:
+            raise ValueError("the reply's cache cannot be reused")
+        generated = len(tokens) - prompt_tokens
+        uids: list[int] = self._generator.insert(
+            [tokens[reused:]],
+            max_tokens=[sampling.max_tokens - generated],
+            caches=[cache],
+            all_tokens=[tokens[:reused]],
+            samplers=[_sampler(sampling)],
+            stop_sequences=[self._stops],
+        )
+        detokenizer = self._tokenizer.detokenizer
+        for token in tokens[prompt_tokens:]:
+            detokenizer.add_token(token)
+        held = detokenizer.last_segment[len(carried.shown) :]
+        row = Row(session_id, prompt_tokens, carried.reused, detokenizer, carried.clock)
+        row.generated = generated
+        self.rows[uids[0]] = row
+        return uids[0], held
 
     def step(self) -> list[Update]:
         """One decode step of every reply (and one chunk of any prompt being read)."""

@@ -6,9 +6,10 @@ text_batch``) gives more tokens per second in all. This is the runner's side of 
 
 - **When**: a text ``ChatRequest`` (not a raw completion, no images) is about to be served
   and the runner's queue head is another such request for the same model (waited for up to
-  ``window_s`` — a server's clients arrive a few milliseconds apart). Otherwise the request
-  takes the single-request path unchanged, so one client loses nothing. Models that cannot
-  batch (vision, sharded, caches that cannot merge) take it too.
+  ``window_s``). Otherwise the request takes the engine's single-request stream, so one
+  client loses nothing — and if a joinable request arrives mid-reply, the reply moves into
+  a batch with it between two tokens (``solo.py``). Models that cannot batch (vision,
+  sharded, caches that cannot merge) are always served one request at a time.
 - **Admission**: between steps, joinable requests are popped from the queue *head* only; a
   request of another kind at the head ends admissions until the batch has drained, so the
   order of everything else is kept (a queued load or embed waits at most for the replies
@@ -35,6 +36,7 @@ from typing import Any
 from workbench.core.engines.base import ChatEngine
 from workbench.core.engines.text_batch import TextBatch, Update, batchable
 from workbench.core.errors import InsufficientMemoryError, WorkbenchError
+from workbench.core.limits import check_sampling
 from workbench.core.models.kinds import check_chat
 from workbench.core.pool.fit import cache_growth
 from workbench.core.pool.model_pool import ModelPool
@@ -47,6 +49,7 @@ from workbench.core.protocol import (
     TokenEvent,
 )
 from workbench.core.runner.handlers import Handlers, cancelled_chat
+from workbench.core.runner.solo import Moved, serve_alone
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +84,33 @@ class Batcher:
         self.fail, self.stopping, self._window_s = fail, stopping, window_s
 
     def chat(self, request: ChatRequest) -> None:
-        """The runner's chat handler: a batch when another joinable request waits."""
-        if not joinable(request, request.model_id) or not self._company(request.model_id):
+        """The runner's chat handler: a batch when another joinable request waits; else
+        the single-request path, which moves into a batch if one arrives mid-reply."""
+        if not joinable(request, request.model_id):
             self.work.chat(request)
             return
+        company = self._company(request.model_id, self._window_s)
         check_chat(self.pool.info(request.model_id), request.messages)
+        check_sampling(request.sampling)  # before the model loads
         with self.pool.acquire(request.model_id) as engine:
             if not batchable(engine):
                 self.work.chat(request)
                 return
-            _Batch(self, engine, request.model_id).run(request)
+            if company:
+                _Batch(self, engine, request.model_id).run(request)
+            elif (moved := serve_alone(self, request, engine)) is not None:
+                _Batch(self, engine, request.model_id).run(moved)
+
+    def joinable_waiting(self, model_id: str) -> bool:
+        """Whether the queue's head could join a batch for ``model_id`` now."""
+        return self._company(model_id, 0.0)
 
     # ------------------------------------------------------------------ the queue
 
-    def _company(self, model_id: str) -> bool:
+    def _company(self, model_id: str, window_s: float) -> bool:
         """Whether the queue's head is (or, within the window, becomes) joinable."""
         requests = self._queue
-        deadline = time.monotonic() + self._window_s
+        deadline = time.monotonic() + window_s
         with requests.not_empty:
             while not requests.queue:
                 left = deadline - time.monotonic()
@@ -142,10 +155,13 @@ class _Batch:
         self._extents: dict[int, int] = {}  # row id -> prompt + max tokens
         self._draining = False  # no more admissions: a newcomer waits for the batch's end
 
-    def run(self, first: ChatRequest) -> None:
+    def run(self, first: ChatRequest | Moved) -> None:
         owner = self._owner
         try:
-            self._admit(first)
+            if isinstance(first, Moved):
+                self._resume(first)
+            else:
+                self._admit(first)
             while self._requests:
                 while not self._draining and (joiner := owner.take_joinable(self._model_id)):
                     self._admit(joiner)
@@ -181,6 +197,24 @@ class _Batch:
             owner.fail(request, exc)
             return
         self._requests[uid], self._pieces[uid], self._extents[uid] = request, [], extent
+
+    def _resume(self, moved: Moved) -> None:
+        """Carry on a reply begun alone; if that fails, it fails alone."""
+        request = moved.request
+        session_id = request.session_id
+        assert session_id is not None  # only turns that name a session move
+        try:
+            uid, held = self._batch.resume(
+                session_id, moved.prompt_tokens, request.sampling, moved.carried
+            )
+        except Exception as exc:
+            log.exception("request %s could not join a batch", request.request_id)
+            self._owner.fail(request, exc)
+            return
+        self._requests[uid], self._pieces[uid] = request, [moved.carried.shown]
+        self._extents[uid] = moved.prompt_tokens + request.sampling.max_tokens
+        if held:
+            self._deliver(Update(uid, held, self._batch.rows[uid].generated))
 
     def _make_room(self, extent: int) -> None:
         """Room in the budget for the padded batch cache with one row more."""
