@@ -57,7 +57,7 @@ def test_a_request_put_back_is_served_next() -> None:
 
 def test_a_lone_turn_waits_within_the_window_for_company() -> None:
     requests: queue.Queue[Request | None] = queue.Queue()
-    assert not batcher(requests)._company("m")  # no window, nobody waiting: served alone
+    assert not batcher(requests).joinable_waiting("m")  # nobody waiting: served alone
     arrived = threading.Event()
 
     def arrive() -> None:
@@ -67,8 +67,9 @@ def test_a_lone_turn_waits_within_the_window_for_company() -> None:
     thread = threading.Thread(target=arrive)
     thread.start()
     arrived.set()
-    assert batcher(requests, window_s=30.0)._company("m")  # it came within the window
+    assert batcher(requests)._company("m", 30.0)  # it came within the window
     thread.join()
+    assert batcher(requests).joinable_waiting("m")
     requests.get_nowait()
     requests.put(chat("other"))
-    assert not batcher(requests, window_s=30.0)._company("m")  # another model's turn: alone
+    assert not batcher(requests)._company("m", 30.0)  # another model's turn: alone

@@ -82,24 +82,27 @@ class Batcher:
     ) -> None:
         self.pool, self.emit, self.work, self._queue = pool, emit, work, requests
         self.fail, self.stopping, self._window_s = fail, stopping, window_s
+        self._unbatchable: set[str] = set()  # models found unable to batch
 
     def chat(self, request: ChatRequest) -> None:
         """The runner's chat handler: a batch when another joinable request waits; else
         the single-request path, which moves into a batch if one arrives mid-reply."""
-        if not joinable(request, request.model_id):
+        model_id = request.model_id
+        if not joinable(request, model_id) or model_id in self._unbatchable:
             self.work.chat(request)
             return
-        company = self._company(request.model_id, self._window_s)
-        check_chat(self.pool.info(request.model_id), request.messages)
+        company = self._company(model_id, self._window_s)
+        check_chat(self.pool.info(model_id), request.messages)
         check_sampling(request.sampling)  # before the model loads
-        with self.pool.acquire(request.model_id) as engine:
-            if not batchable(engine):
-                self.work.chat(request)
+        with self.pool.acquire(model_id) as engine:
+            if batchable(engine):
+                if company:
+                    _Batch(self, engine, model_id).run(request)
+                elif (moved := serve_alone(self, request, engine)) is not None:
+                    _Batch(self, engine, model_id).run(moved)
                 return
-            if company:
-                _Batch(self, engine, request.model_id).run(request)
-            elif (moved := serve_alone(self, request, engine)) is not None:
-                _Batch(self, engine, request.model_id).run(moved)
+        self._unbatchable.add(model_id)  # vision, sharded, unmergeable caches: as ever
+        self.work.chat(request)
 
     def joinable_waiting(self, model_id: str) -> bool:
         """Whether the queue's head could join a batch for ``model_id`` now."""

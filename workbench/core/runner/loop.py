@@ -33,6 +33,9 @@ Guarantees a caller can build on:
   to the pool, and the rebalance that ends every owner-thread request drops other models'
   caches, then evicts least-recently-used models, keeping the model just chatted with (its
   own cache goes only if nothing else can).
+- One exception to one-at-a-time: text chat turns for the same model that wait together
+  are decoded together, each with its own events (``batching.py``; ``batching=False``
+  turns it off). Every other request keeps its place in the line.
 """
 
 from __future__ import annotations
