@@ -306,3 +306,15 @@ def test_a_kind_without_a_row_fails_clearly(running: Running) -> None:
     handle = running.runner.submit(Unknown())
     with pytest.raises(WorkbenchError, match="unknown request Unknown"):
         handle.result(timeout=5)
+
+
+def test_a_sink_that_fails_on_the_final_event_still_ends_the_request() -> None:
+    request = chat_request()
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("the screen is gone")
+
+    handle = RequestHandle(request, sink=broken)
+    with pytest.raises(RuntimeError):
+        handle.deliver(ChatDone(request.request_id, "", STATS))
+    assert handle.finished and handle.wait(0)

@@ -59,7 +59,7 @@ def _tokens(value: str) -> int:
     return int(value)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="measure speed against raw MLX, side by side (ratios against goals)",

@@ -28,7 +28,7 @@ from workbench.core.types import ChatMessage, ModelInfo, SamplingSettings, TurnS
 from workbench.core.units import format_bytes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "chat",
         help="stream one reply from a text or vision model",
@@ -90,7 +90,9 @@ def prepare_images(sources: list[str], max_side: int, folder: Path) -> tuple[str
     return tuple(str(save_prepared(prepare_image(s, max_side), folder)) for s in sources)
 
 
-def messages_for(args: argparse.Namespace, prompt: str, images: tuple[str, ...]) -> list:
+def messages_for(
+    args: argparse.Namespace, prompt: str, images: tuple[str, ...]
+) -> list[ChatMessage]:
     messages = [ChatMessage("system", args.system)] if args.system else []
     messages.append(ChatMessage("user", prompt, images=images))
     return messages

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from typing import Any
 
 from workbench.commands.chat import read_prompt, sampling_from
 from workbench.commands.common import (
@@ -29,7 +30,7 @@ from workbench.core.types import ModelInfo
 from workbench.core.units import format_bytes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="send one prompt to two models and compare replies, speed and memory",
@@ -64,7 +65,7 @@ def lane_footer(result: LaneResult) -> str:
     )
 
 
-def to_json(plan: ComparePlan, results: tuple[LaneResult, ...], after: list[str]) -> dict:
+def to_json(plan: ComparePlan, results: tuple[LaneResult, ...], after: list[str]) -> dict[str, Any]:
     return {
         "plan": {"outcome": plan.outcome, "line": plan.line},
         "replies": [

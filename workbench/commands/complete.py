@@ -26,7 +26,7 @@ from workbench.core.protocol import ChatRequest
 from workbench.core.types import ChatMessage
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "complete",
         help="continue a text with a model, no chat template (for base models)",

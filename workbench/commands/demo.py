@@ -8,7 +8,7 @@ import sys
 from workbench.core.models import demo
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo", help="install or show the bundled demo models (SmolLM2, MiniLM, Gemma 3 270M)"
     )

@@ -9,7 +9,7 @@ import argparse
 import json
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="print versions, backend, device, paths and the log location (for bug reports)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from workbench.commands.common import (
     add_budget_arguments,
@@ -25,7 +26,7 @@ LABEL_WIDTH = 24
 MATRIX_ROWS = 12  # rows of the similarity matrix printed unless --full
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "embed",
         help="embed texts with an embedding model",
@@ -69,7 +70,7 @@ def _file_lines(path: Path) -> list[str]:
     return [line for line in content.splitlines() if line.strip()]
 
 
-def openai_response(info: ModelInfo, result: EmbeddingResult) -> dict:
+def openai_response(info: ModelInfo, result: EmbeddingResult) -> dict[str, Any]:
     """``{"object": "list", "data": [...], "model": ..., "usage": {...}}``."""
     tokens = sum(result.token_counts)
     return {

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "import-gguf",
         help="convert a GGUF file (llama, mistral, qwen2, qwen3, gemma3) into an MLX model",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from workbench.core.config import load_config
 from workbench.core.models.catalog import scan_catalog
@@ -20,7 +21,7 @@ from workbench.core.units import format_bytes
 COLUMNS = ("NAME", "KIND", "FAMILY", "TUNING", "QUANT", "SIZE", "SOURCE", "ID")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "models",
         help="list the models found on this machine",
@@ -33,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict:
+def model_record(info: ModelInfo, measured_bytes: int | None = None) -> dict[str, Any]:
     """The JSON shape of one model. ``measured_bytes`` comes from the sizes store once known."""
     return {
         "id": info.id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from typing import Any
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
 from workbench.core.errors import InputError, WorkbenchError
@@ -26,7 +27,7 @@ from workbench.core.types import ModelInfo
 from workbench.core.units import format_bytes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "pool",
         help="plan model loads against the memory budget",
@@ -129,7 +130,7 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0 if all(p.fits for p in plans) else 1
 
 
-def _cluster_record(info: ModelInfo) -> dict:
+def _cluster_record(info: ModelInfo) -> dict[str, Any]:
     from workbench.core.cluster.entry import placement_record
 
     return {"cluster": placement_record(info.cluster)} if info.cluster is not None else {}

@@ -14,14 +14,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from workbench.commands.common import add_budget_arguments, describe_budget, resolve, setup
 from workbench.core.images.fetch import describe_size
 
+if TYPE_CHECKING:
+    from workbench.serve.settings import ServeSettings
+
 MIB = 1024 * 1024
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from workbench.serve.settings import (
         DEFAULT_MAX_BODY_BYTES,
         DEFAULT_MAX_IMAGE_BYTES,
@@ -63,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def settings_from(args: argparse.Namespace, image_max_side: int):
+def settings_from(args: argparse.Namespace, image_max_side: int) -> ServeSettings:
     from workbench.serve.settings import ServeSettings, check_settings
 
     settings = ServeSettings(

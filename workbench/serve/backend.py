@@ -27,8 +27,6 @@ from workbench.core.protocol import (
     LoadStarted,
     ModelEvicted,
     ModelLoaded,
-    PinRequest,
-    PlanRequest,
     PoolChanged,
     PoolSnapshot,
     Request,
@@ -37,9 +35,9 @@ from workbench.core.protocol import (
 )
 from workbench.core.runner.client import RunnerClient
 from workbench.core.runner.handle import RequestHandle
+from workbench.core.runner.loop import IMMEDIATE  # answered on the submitting thread
 from workbench.core.types import ModelInfo
 
-IMMEDIATE = (PinRequest, PlanRequest)  # answered on the submitting thread (see runner/loop.py)
 BROADCAST = (PoolChanged, LoadStarted, LoadProgress, ModelLoaded, ModelEvicted)
 SUBSCRIBER_QUEUE = 256
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from workbench.core.adapters import adapter_for
 from workbench.core.cluster.config import ClusterConfig
-from workbench.core.cluster.launcher import ClusterDown, RankGroup, RankInfo
+from workbench.core.cluster.launcher import RankGroup, RankInfo
 from workbench.core.engines.chat import ChatEngineBase, Step, TurnClock, relay
-from workbench.core.errors import UnusableModelError
+from workbench.core.errors import ClusterDown, UnusableModelError
 from workbench.core.limits import check_sampling
 from workbench.core.models.kinds import images_refused
 from workbench.core.types import (
@@ -44,6 +44,7 @@ def load_cluster(info: ModelInfo, progress: Callable[[str], None] | None = None)
     from mlx_lm.tokenizer_utils import load as load_tokenizer
 
     report = progress or (lambda _message: None)
+    assert info.cluster is not None, "not a cluster entry"
     cluster: ClusterConfig = info.cluster.config
     config = json.loads((info.path / "config.json").read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(info.path, eos_token_ids=config.get("eos_token_id"))

@@ -46,8 +46,8 @@ def load_text(info: ModelInfo) -> TextEngine:
     """Load ``info.path`` (an MLX model folder) with mlx-lm."""
     from mlx_lm import load
 
-    model, tokenizer = load(str(info.path))
-    return TextEngine(info, model, tokenizer)
+    loaded: tuple[Any, ...] = load(str(info.path))
+    return TextEngine(info, loaded[0], loaded[1])
 
 
 def kv_bytes_per_token(model: Any) -> int | None:
@@ -68,7 +68,8 @@ def kv_bytes_per_token(model: Any) -> int | None:
         return None
     kv_heads = getattr(args, "num_key_value_heads", None) or heads
     head_dim = getattr(args, "head_dim", None) or getattr(args, "hidden_size", 0) // heads
-    sizes = [v.dtype.size for _, v in tree_flatten(model.parameters()) if _floating(v.dtype)]
+    parameters: Any = tree_flatten(model.parameters())  # (name, array) pairs
+    sizes = [int(v.dtype.size) for _, v in parameters if _floating(v.dtype)]
     if not (isinstance(kv_heads, int) and isinstance(head_dim, int) and head_dim and sizes):
         return None  # e.g. a head count per layer
     return len(layers) * 2 * kv_heads * head_dim * max(sizes)

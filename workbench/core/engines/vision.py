@@ -52,7 +52,7 @@ def load_vision(info: ModelInfo, progress: Progress | None = None) -> VisionEngi
     """Load ``info.path`` (an MLX vision model folder) with mlx-vlm. Owner thread only."""
     report = progress or (lambda _message: None)
     report("loading vision model…")
-    from mlx_vlm import load
+    from mlx_vlm.utils import load
 
     model, processor = load(str(info.path))
     accept_tokenizer_kwargs(processor)
@@ -86,6 +86,7 @@ def accept_tokenizer_kwargs(processor: Any) -> bool:
             kwargs.pop(name, None)
         return preprocess(images, *args, **kwargs)
 
+    assert image_processor is not None  # it has a ``preprocess``
     image_processor.preprocess = preprocess_images
     return True
 
@@ -144,6 +145,12 @@ class _StopTokenView:
 
     def get_vocab(self) -> dict[str, int]:
         return dict(self._tokenizer.get_vocab())
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return list(self._tokenizer.encode(text, add_special_tokens=add_special_tokens))
+
+    def apply_chat_template(self, conversation: Any, **kwargs: Any) -> Any:
+        return self._tokenizer.apply_chat_template(conversation, **kwargs)
 
 
 @dataclass
@@ -282,7 +289,7 @@ class VisionEngine(ChatEngineBase):
         return self._model, self._processor
 
     def _template(self, messages: list[dict[str, Any]], num_images: int) -> str:
-        from mlx_vlm import apply_chat_template
+        from mlx_vlm.prompt_utils import apply_chat_template
 
         model, processor = self._open()
         try:
@@ -297,7 +304,8 @@ class VisionEngine(ChatEngineBase):
 
         if session_id is None:
             return None
-        state = self._sessions.pop(session_id) or PromptCacheState()
+        new_state: Callable[[], Any] = PromptCacheState
+        state = self._sessions.pop(session_id) or new_state()
         self._sessions.put(session_id, state)
         return state
 
@@ -305,7 +313,7 @@ class VisionEngine(ChatEngineBase):
         self, prompt: str, images: list[Any], sampling: SamplingSettings, state: Any
     ) -> Iterator[Any]:
         import mlx.core as mx
-        from mlx_vlm import stream_generate
+        from mlx_vlm.generate import stream_generate
 
         if sampling.seed is not None:
             mx.random.seed(sampling.seed)

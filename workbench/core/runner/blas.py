@@ -124,7 +124,7 @@ def file_of(address: int, fallback: str) -> str:
     info = _DlInfo()
     if not dladdr(ctypes.c_void_p(address), ctypes.byref(info)) or not info.dli_fname:
         return fallback
-    return os.path.realpath(info.dli_fname.decode(errors="replace"))
+    return str(os.path.realpath(info.dli_fname.decode(errors="replace")))
 
 
 def try_load(name: str) -> tuple[BlasInfo | None, str]:
@@ -142,7 +142,7 @@ def try_load(name: str) -> tuple[BlasInfo | None, str]:
         return None, f"{name} has no cblas_sgemm"
     lib = ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)  # promotes the same loaded library
     own = _address(lib, "cblas_sgemm")
-    if _address(ctypes.CDLL(None), "cblas_sgemm") != own:
+    if own is None or _address(ctypes.CDLL(None), "cblas_sgemm") != own:
         return None, f"{name}: another cblas_sgemm is already global"
     _handles.append(lib)
     info = BlasInfo(_version(lib), file_of(own, name), True, "loaded before mlx.core")

@@ -3,7 +3,9 @@
 The TUI and the server read a request's events as they come; a command-line program just
 wants to call ``load`` and get an answer. ``RunnerClient`` starts the same ``Runner`` on a
 plain thread (so MLX still lives on one owner thread) and reads each request's handle:
-return values, a text iterator, or the exception the runner reported, raised as is.
+return values, a text iterator, or the failure raised for a one-line message — a
+``WorkbenchError`` as its real class, a bug as a ``WorkbenchError`` whose message names it
+(the original exception is its ``__cause__``; ``RequestHandle.result`` raises it as is).
 """
 
 from __future__ import annotations

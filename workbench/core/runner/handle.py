@@ -56,12 +56,14 @@ class RequestHandle:
             final = self.request.is_final(event)
             if final:
                 self._final = event
-            if self._sink is not None:
-                self._sink(event)
-            else:
-                self._queue.put(event)
-            if final:
-                self._done.set()
+            try:
+                if self._sink is not None:
+                    self._sink(event)
+                else:
+                    self._queue.put(event)
+            finally:  # a failing sink still ends the request
+                if final:
+                    self._done.set()
         return True
 
     # ------------------------------------------------------------------ caller side

@@ -14,7 +14,8 @@ in with ``submit`` from any thread; it returns the request's ``RequestHandle`` (
   subscribers show). The callback runs first, so when a handle's final event arrives the
   callback has seen everything before it.
 
-Each request kind is served by the handler its type maps to in one table (``_handlers``).
+Each request kind is served by the handler its type maps to in one table (``handlers``,
+built with ``route``); the model work itself is in ``handlers.py``.
 
 Guarantees a caller can build on:
 
@@ -28,7 +29,7 @@ Guarantees a caller can build on:
   the owner thread rebalances the pool after it.
 - Requests run in order, so a load that needs memory a generation holds waits for that
   generation to finish (queued behind it) and then evicts normally. Inside the pool itself
-  nothing waits: a load that cannot fit *now* fails with the reason (see ``pool.py``).
+  nothing waits: a load that cannot fit *now* fails with the reason (see ``core.pool``).
 - Prompt caches count against the budget: after each chat turn the model's cache size goes
   to the pool, and the rebalance that ends every owner-thread request drops other models'
   caches, then evicts least-recently-used models, keeping the model just chatted with (its
