@@ -93,7 +93,7 @@ def _server(context: Any, info: ModelInfo) -> Any:
 def run(context: Any) -> list[Metric]:
     require("fastapi")
     require("uvicorn")
-    httpx = require("httpx")
+    httpx: Any = require("httpx")
     from workbench.bench.decode import same_reply_note
     from workbench.bench.texts import decode_messages
 
@@ -114,7 +114,7 @@ def run(context: Any) -> list[Metric]:
                 return reply.sample()
 
             def raw_side() -> dict[str, float]:
-                reply = context.raw_thread.call(raw.generate, messages, sampling)
+                reply: Generation = context.raw_thread.call(raw.generate, messages, sampling)
                 replies["raw"].append(reply)
                 return reply.sample()
 
