@@ -95,14 +95,19 @@ class Batcher:
         check_chat(self.pool.info(model_id), request.messages)
         check_sampling(request.sampling)  # before the model loads
         with self.pool.acquire(model_id) as engine:
-            if batchable(engine):
-                if company:
-                    _Batch(self, engine, model_id).run(request)
-                elif (moved := serve_alone(self, request, engine)) is not None:
-                    _Batch(self, engine, model_id).run(moved)
+            can_batch = batchable(engine)
+            if can_batch and company:
+                _Batch(self, engine, model_id).run(request)
                 return
-        self._unbatchable.add(model_id)  # vision, sharded, unmergeable caches: as ever
-        self.work.chat(request)
+            outcome = serve_alone(self, request, engine) if can_batch else None
+            if isinstance(outcome, Moved):
+                _Batch(self, engine, model_id).run(outcome)
+                return
+        if isinstance(outcome, ChatDone):  # sent once the lease is back, as on the usual path
+            self.emit(outcome)
+        elif not can_batch:
+            self._unbatchable.add(model_id)  # vision, sharded, unmergeable caches: as ever
+            self.work.chat(request)
 
     def joinable_waiting(self, model_id: str) -> bool:
         """Whether the queue's head could join a batch for ``model_id`` now."""

@@ -45,10 +45,13 @@ def movable(request: ChatRequest) -> bool:
     return bool(request.session_id) and (sampling.temperature == 0 or sampling.seed is None)
 
 
-def serve_alone(batcher: Batcher, request: ChatRequest, engine: ChatEngine) -> Moved | None:
-    """Stream the turn as ``Handlers.chat`` does (``ChatDone`` at its end), unless a
-    joinable request arrives first: then stop between tokens and return what a batch needs
-    to carry the reply on."""
+def serve_alone(
+    batcher: Batcher, request: ChatRequest, engine: ChatEngine
+) -> Moved | ChatDone | None:
+    """Stream the turn as ``Handlers.chat`` does and return its ``ChatDone`` (for the
+    caller to send once the lease is back), unless a joinable request arrives first: then
+    stop between tokens and return what a batch needs to carry the reply on. ``None``:
+    cancelled before it began (its ``ChatDone`` is sent)."""
     emit, model_id = batcher.emit, request.model_id
     if request.cancel.is_set():  # cancelled while the model was loading
         emit(cancelled_chat(request))
@@ -88,5 +91,4 @@ def serve_alone(batcher: Batcher, request: ChatRequest, engine: ChatEngine) -> M
         return Moved(request, stats.prompt_tokens, carried)
     if stats is None:
         stats = TurnStats(0, 0, 0.0, 0.0, 0.0, 0, "cancelled" if cancelled else "stop")
-    emit(ChatDone(request.request_id, "".join(pieces), stats))
-    return None
+    return ChatDone(request.request_id, "".join(pieces), stats)
