@@ -4,8 +4,9 @@ Requests are submitted before the runner's owner thread starts, so they wait in 
 together, as concurrent clients' requests do; the batch is visible in the events (a second
 reply streams before the first has ended). Each reply must equal the one the single-request
 path gives (greedy, and seeded sampling), a cancel or a refused admission must touch only
-its own request, a request submitted mid-batch must join it, and a request of another kind
-at the queue's head must keep its place.
+its own request, a request submitted mid-reply must join it (a lone reply moves into a
+batch between two tokens), and a request of another kind at the queue's head must keep its
+place.
 """
 
 from __future__ import annotations
