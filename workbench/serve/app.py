@@ -3,10 +3,6 @@
 ``create_app(settings, catalog=…, budget=…)`` builds an app whose lifespan starts the
 runner (MLX is imported on its owner thread) and stops it, unloading every model, when the
 server shuts down. Prepared images live in a folder for the server's lifetime.
-
-Text chats for one model are batched by the runner (``core.runner.batching``) unless
-``batching=False``; a request waits up to ``BATCH_WINDOW_S`` for company, since clients that
-start together reach the server a few milliseconds apart.
 """
 
 from __future__ import annotations
@@ -32,8 +28,6 @@ from workbench.serve.guards import BodyLimit, require_key
 from workbench.serve.settings import ServeSettings
 from workbench.serve.state import ServerState
 
-BATCH_WINDOW_S = 0.003  # what a lone chat turn may wait for others to batch with
-
 
 def create_app(
     settings: ServeSettings,
@@ -47,7 +41,6 @@ def create_app(
 
     ``preload``: model ids loaded and pinned before the first request is taken.
     """
-    runner_options.setdefault("batch_window_s", BATCH_WINDOW_S)
     backend = Backend(catalog=catalog, budget=budget, **runner_options)
 
     @asynccontextmanager
