@@ -5,7 +5,8 @@ Listens on 127.0.0.1 unless given ``--host`` — and refuses any other address w
 ``--api-key``. Limits on body and image sizes have safe defaults; image URLs that resolve
 to loopback, private or link-local addresses are refused unless
 ``--allow-private-image-urls``. ``--preload MODEL`` (repeatable) loads and pins models
-before the first request, so they are never evicted.
+before the first request, so they are never evicted. Text chats for one model that wait
+together are decoded together (continuous batching) unless ``--no-batching``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="let image URLs reach loopback, private and link-local addresses",
     )
+    parser.add_argument("--no-batching", action="store_true",
+                        help="serve chat turns one at a time, never together")  # fmt: skip
     add_budget_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     catalog = [*found.catalog, *(m for m in preload if m not in found.catalog)]
     app = create_app(
         settings, catalog=catalog, budget=found.budget, config=found.config,
-        preload=[m.id for m in preload],
+        preload=[m.id for m in preload], batching=not args.no_batching,
     )  # fmt: skip
     key = "key required" if settings.api_key else "no key: loopback only"
     print(

@@ -117,6 +117,11 @@ class SessionCaches:
         entry = self._entries.peek(session_id)
         return entry.cache if entry is not None else None
 
+    def tokens(self, session_id: str) -> list[int] | None:
+        """The token ids the session's kept cache holds (None if there is none)."""
+        entry = self._entries.peek(session_id)
+        return list(entry.tokens) if entry is not None else None
+
     def caches(self) -> list[Any]:
         """The caches kept right now (for measuring their memory)."""
         return [entry.cache for entry in self._entries.items()]

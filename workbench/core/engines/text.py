@@ -158,6 +158,16 @@ class TextEngine(ChatEngineBase):
         """mlx-lm's ``TokenizerWrapper`` (for counting tokens, e.g. in benchmarks)."""
         return self._open()[1]
 
+    @property
+    def loaded_model(self) -> Any:
+        """mlx-lm's model (``None`` once closed), for the batch generator (``text_batch``)."""
+        return self._model
+
+    @property
+    def sessions(self) -> SessionCaches:
+        """The kept per-conversation prompt caches (a batch takes and returns them too)."""
+        return self._caches
+
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
         """The token ids the model sees for ``messages`` (template applied, reply prompt)."""
         return self._adapter.prompt_tokens(self._open()[1], messages)
@@ -248,6 +258,8 @@ class TextEngine(ChatEngineBase):
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
 
+        from workbench.core.engines.sampling import seeded_sampler
+
         report = self.prompt_progress
 
         def on_prompt_progress(done: int, total: int) -> None:
@@ -256,16 +268,17 @@ class TextEngine(ChatEngineBase):
             if report is not None:
                 report(reused + done, reused + total)
 
-        if sampling.seed is not None:
-            mx.random.seed(sampling.seed)
         top_p = sampling.top_p if sampling.top_p < 1 else 0.0
+        sampler = make_sampler(sampling.temperature, top_p)
+        if sampling.seed is not None and sampling.temperature > 0:  # same reply when batched
+            sampler = seeded_sampler(sampling.temperature, top_p, sampling.seed)
         model, tokenizer = self._open()
         return stream_generate(
             model,
             tokenizer,
             mx.array(prompt[reused:]),
             max_tokens=sampling.max_tokens,
-            sampler=make_sampler(sampling.temperature, top_p),
+            sampler=sampler,
             prompt_cache=cache,
             prompt_progress_callback=on_prompt_progress,
             prefill_step_size=PREFILL_STEP,

@@ -34,6 +34,9 @@ Guarantees a caller can build on:
   to the pool, and the rebalance that ends every owner-thread request drops other models'
   caches, then evicts least-recently-used models, keeping the model just chatted with (its
   own cache goes only if nothing else can).
+- One exception to one-at-a-time: text chat turns for the same model that wait together
+  are decoded together, each with its own events (``batching.py``; ``batching=False``
+  turns it off). Every other request keeps its place in the line.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ from workbench.core.protocol import (
     ShutdownRequest,
     UnloadRequest,
 )
+from workbench.core.runner.batching import Batcher
 from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.core.runner.handlers import Handlers, cancelled_chat
 from workbench.core.runner.mlx_backend import explain as explain_mlx_failure
@@ -126,6 +130,8 @@ class Runner:
         mlx_hooks: MlxHooks | None = None,
         config: Config | None = None,
         sizes: SizesStore | None = None,
+        batching: bool = True,
+        batch_window_s: float = 0.0,
     ) -> None:
         self._callback = callback
         self._loader = loader or default_loader
@@ -151,13 +157,23 @@ class Runner:
         )
         self._work = Handlers(self.pool, self.emit, self._request_id)
         self._clusters = config.clusters if config is not None else {}
+        # text chats for one model are served together when several wait (batching.py)
+        batcher = Batcher(
+            self.pool,
+            self.emit,
+            self._work,
+            self._queue,
+            fail=self._fail,
+            stopping=self._stopping.is_set,
+            window_s=batch_window_s,
+        )
         self.handlers: dict[type[Request], Handler] = dict(
             [
                 route(PlanRequest, self._plan),
                 route(PinRequest, self._pin),
                 route(LoadRequest, self._load),
                 route(UnloadRequest, self._work.unload),
-                route(ChatRequest, self._work.chat),
+                route(ChatRequest, batcher.chat if batching else self._work.chat),
                 route(EmbedRequest, self._work.embed),
                 route(BudgetRequest, self._set_budget),
                 route(_Rebalance, lambda _request: None),  # ``_serve``'s ``finally`` does it
