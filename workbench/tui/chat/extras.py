@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual.app import App
 
 from workbench.core.atomic import atomic_write_text
 from workbench.core.errors import WorkbenchError
 from workbench.core.sessions.store import Session
-
-if TYPE_CHECKING:
-    from typing import Any
-
-    from workbench.tui.chat.controller import ChatController
-    from workbench.tui.chat.pane import ChatPane
+from workbench.tui.chat.screen_host import ChatScreenHost
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
@@ -61,24 +55,8 @@ def copy_text(app: App, text: str, what: str, folder: Path) -> str:
     )
 
 
-class ChatExtras:
+class ChatExtras(ChatScreenHost):
     """The main screen's copy and edit commands (F8, F9, F10 and the palette)."""
-
-    app: App
-    controller: ChatController
-    names: dict[str, str]
-    export_dir: Path
-
-    if TYPE_CHECKING:  # provided by the screen
-
-        @property
-        def chat(self) -> ChatPane: ...
-
-        def notify(self, message: str, **options: Any) -> None: ...
-
-        def update_header(self) -> None: ...
-
-        def show_tab(self, tab_id: str) -> None: ...
 
     def action_copy_reply(self) -> None:
         reply = last_reply(self.controller.session)

@@ -8,41 +8,19 @@ wiring. Each asks the chat controller, then redraws the chat pane.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
 
 from workbench.core import app_state
 from workbench.core.errors import WorkbenchError
 from workbench.core.sessions.export import export_markdown
 from workbench.core.sessions.guard import SessionForked
+from workbench.tui.chat.screen_host import ChatScreenHost
 from workbench.tui.chat.sessions_screen import SessionsOutcome, SessionsScreen
 from workbench.tui.chat.settings_screen import ChatSettings, SettingsScreen
 from workbench.tui.screens.prompt import TextPromptScreen
 
-if TYPE_CHECKING:
-    from pathlib import Path
 
-    from textual.app import App
-
-    from workbench.tui.chat.controller import ChatController
-    from workbench.tui.chat.pane import ChatPane
-
-
-class SessionCommands:
+class SessionCommands(ChatScreenHost):
     """New / open / export / settings / rename for the main screen."""
-
-    app: App
-    controller: ChatController
-    names: dict[str, str]
-    export_dir: Path
-
-    if TYPE_CHECKING:  # provided by the screen
-
-        @property
-        def chat(self) -> ChatPane: ...
-
-        def notify(self, message: str, **options: Any) -> None: ...
-
-        def update_header(self) -> None: ...
 
     def reopen_last_session(self) -> None:
         """With the setting on, start in the session the last run ended in (if it still exists)."""
