@@ -9,12 +9,16 @@ the report says so, or says how they differ.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from workbench.bench.context import BenchContext
 from workbench.bench.harness import Goal, Metric, Paired, alternate
-from workbench.bench.raw import Generation
+from workbench.bench.raw import Generation, RawText
 from workbench.bench.texts import decode_messages
-from workbench.core.types import SamplingSettings
+from workbench.core.types import ModelInfo, SamplingSettings
+
+if TYPE_CHECKING:
+    from workbench.bench.ours import OurSide
 
 TPS_GOAL = Goal(">=", 0.98)
 
@@ -67,14 +71,13 @@ def bandwidth_metrics(paired: Paired, weights_bytes: int | None, side: str) -> l
     ]  # fmt: skip
 
 
-def run(context: BenchContext) -> list[Metric]:
-    options = context.options
-    info = context.text_model()
-    raw = context.raw_text()
-    ours = context.ours()
-    ours.load(info)
+def pool_and_raw(
+    context: BenchContext, ours: OurSide, raw: RawText, info: ModelInfo
+) -> tuple[Paired, str]:
+    """The same greedy reply through the pool and raw, in alternating rounds, and the note
+    saying whether every reply on both sides was the same text."""
     messages = decode_messages()
-    sampling = SamplingSettings(temperature=0.0, max_tokens=options.max_tokens)
+    sampling = SamplingSettings(temperature=0.0, max_tokens=context.options.max_tokens)
     replies: dict[str, list[Generation]] = {"ours": [], "raw": []}
 
     def ours_side() -> dict[str, float]:
@@ -87,9 +90,17 @@ def run(context: BenchContext) -> list[Metric]:
         replies["raw"].append(reply)
         return reply.sample()
 
-    context.say(f"decoding {options.max_tokens} tokens, pool and raw in turn…")
-    paired = alternate(ours_side, raw_side, options.decode_rounds)
-    note = same_reply_note(replies["ours"], replies["raw"], "pool")
+    paired = alternate(ours_side, raw_side, context.options.decode_rounds)
+    return paired, same_reply_note(replies["ours"], replies["raw"], "pool")
+
+
+def run(context: BenchContext) -> list[Metric]:
+    info = context.text_model()
+    raw = context.raw_text()
+    ours = context.ours()
+    ours.load(info)
+    context.say(f"decoding {context.options.max_tokens} tokens, pool and raw in turn…")
+    paired, note = pool_and_raw(context, ours, raw, info)
     return decode_metrics(paired, "pool", TPS_GOAL, note) + bandwidth_metrics(
         paired, info.estimated_bytes, "pool"
     )

@@ -16,11 +16,10 @@ import tempfile
 from pathlib import Path
 
 from workbench.bench.context import BenchContext, resolve
-from workbench.bench.decode import TPS_GOAL, decode_metrics, same_reply_note
-from workbench.bench.harness import Goal, Metric, NotAvailable, alternate
-from workbench.bench.raw import Generation, RawText
-from workbench.bench.texts import decode_messages
-from workbench.core.types import ModelInfo, SamplingSettings
+from workbench.bench.decode import TPS_GOAL, decode_metrics, pool_and_raw
+from workbench.bench.harness import Goal, Metric, NotAvailable
+from workbench.bench.raw import RawText
+from workbench.core.types import ModelInfo
 
 GEMMA = "gemma-3-270m"
 PEAK_GOAL = Goal("<=", 1024, on="a", unit="MB")  # the import must not need a big machine
@@ -77,27 +76,12 @@ def decode_gemma(context: BenchContext, info: ModelInfo) -> list[Metric]:
     context.raw_thread.call(raw.load)
     ours = context.ours()
     ours.load(info)
-    messages = decode_messages()
-    sampling = SamplingSettings(temperature=0.0, max_tokens=context.options.max_tokens)
-    replies: dict[str, list[Generation]] = {"ours": [], "raw": []}
-
-    def ours_side() -> dict[str, float]:
-        reply = ours.chat(info.id, messages, sampling)
-        replies["ours"].append(reply)
-        return reply.sample()
-
-    def raw_side() -> dict[str, float]:
-        reply = context.raw_thread.call(raw.generate, messages, sampling)
-        replies["raw"].append(reply)
-        return reply.sample()
-
-    context.say(f"decoding {sampling.max_tokens} Gemma tokens, pool and raw in turn…")
+    context.say(f"decoding {context.options.max_tokens} Gemma tokens, pool and raw in turn…")
     try:
-        paired = alternate(ours_side, raw_side, context.options.decode_rounds)
+        paired, note = pool_and_raw(context, ours, raw, info)
     finally:
         context.raw_thread.call(raw.unload)
         ours.unload(info.id)
-    note = same_reply_note(replies["ours"], replies["raw"], "pool")
     metrics = decode_metrics(paired, "pool", TPS_GOAL, note)
     return [Metric(f"gemma {m.name}", *_rest(m)) for m in metrics]
 
