@@ -187,7 +187,10 @@ class ChatPane(Vertical):
         return self._reply is not None
 
     def set_header(self, text: str) -> None:
-        self.query_one("#chat-header", Static).update(text)
+        """Show ``text`` in the chat header (an unchanged text costs no layout pass)."""
+        header = self.query_one("#chat-header", Static)
+        if str(header.content) != text:
+            header.update(text)
 
     # ----------------------------------------------------------------- keys and input
 
@@ -214,7 +217,8 @@ class ChatPane(Vertical):
     async def clear_draft(self) -> None:
         """Empty the editor and the attachments (the question was sent)."""
         self.input.clear()
-        await self.attachments.clear()
+        if self.attachments.attachments:
+            await self.attachments.clear()
 
     # ----------------------------------------------------------------- attachments
 

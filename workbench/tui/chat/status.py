@@ -83,7 +83,9 @@ class ChatStatus(Static):
             self._timer.pause()
 
     def _draw(self) -> None:
-        self.update(self.text)
+        # One line of fixed height: a new text never changes the layout, so only this
+        # line is repainted (a layout pass costs the whole screen several milliseconds).
+        self.update(self.text, layout=False)
 
 
 def context_used(session: Session) -> int | None:

@@ -30,6 +30,7 @@ class ReplyStream:
         self._buffer: list[str] = []
         self._lock = asyncio.Lock()
         self._closed = False
+        self._written = False  # nothing has reached the widget yet
         self._pacer = DrainPacer()
         self._pieces: list[str] = []  # everything fed so far (joined on demand)
 
@@ -65,7 +66,11 @@ class ReplyStream:
             return False
         chunk = "".join(self._buffer)
         self._buffer.clear()
-        await self._stream.write(chunk)
+        if self._written:
+            await self._stream.write(chunk)
+        else:  # the first text is in the widget when this returns (the stream is idle)
+            self._written = True
+            await self.markdown.append(chunk)
         return True
 
     async def close(self, final_text: str | None = None) -> None:

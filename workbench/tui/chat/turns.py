@@ -6,10 +6,11 @@ from the chat pane, then the runner's messages for that request (``ReplyTokens``
 failure gives back — are ``ChatController``'s; this applies them to the chat pane.
 
 The request leaves first. A send checks the question, builds the request and submits it,
-and only then empties the editor, mounts the question and the reply (a full layout), and
-writes the session file: the runner starts reading the prompt while the screen is drawn.
-The runner's answers queue behind this handler on the screen, so none can arrive before the
-reply they stream into is mounted.
+and only then empties the editor and mounts the question and the reply (one layout pass):
+the runner starts reading the prompt while the screen is drawn. The session file is written
+just after the reply's first text is drawn (``save_question``), so no disk write stands
+between the key and the first token. The runner's answers queue behind this handler on the
+screen, so none can arrive before the reply they stream into is mounted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from workbench.core.protocol import ChatRequest
 from workbench.core.types import ChatMessage, ModelInfo
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat.controller import ChatController
+from workbench.tui.chat.first_frame import FirstFrame
 from workbench.tui.chat.pane import ChatPane
 from workbench.tui.chat.status import context_text, context_used
 from workbench.tui.messages import PromptRead, ReplyDone, ReplyTokens, RequestFailure
@@ -50,6 +52,15 @@ class ChatTurns:
         self.catalog = catalog
         self.names = {model_id: info.name for model_id, info in catalog.items()}
         self.context_lengths: dict[str, int] = {}  # per model, learned from prompt progress
+        self.unsaved_question = False  # sent, shown, not yet written to the session file
+        self._first_frame: FirstFrame | None = None
+
+    @property
+    def first_frame(self) -> FirstFrame:
+        """The redraw hold from a send to its reply's first text (see ``first_frame``)."""
+        if self._first_frame is None:
+            self._first_frame = FirstFrame(self.screen.app)
+        return self._first_frame
 
     def name(self, model_id: str | None) -> str:
         return self.names.get(model_id or "", model_id or "?")
@@ -68,13 +79,13 @@ class ChatTurns:
             self.screen.notify(str(exc), title="Not sent", severity="error", timeout=8)
             return
         self.bridge.submit(request, to=self.screen)
+        self.first_frame.hold()
         chat = self.pane()
         chat.status.begin()
         await chat.clear_draft()
         await chat.begin_reply(self.name(request.model_id), after=[question], names=self.names)
-        self.controller.save_session()
         self.update_header()
-        self.remember_session()
+        self.unsaved_question = True  # written once the first text is on screen
 
     def check_model_can_answer(self, text: str, images: tuple[PreparedImage, ...]) -> None:
         """The runner's own rule, applied before anything is stored or sent.
@@ -97,6 +108,7 @@ class ChatTurns:
             self.screen.notify(str(exc), severity="warning")
             return
         self.bridge.submit(request, to=self.screen)
+        self.first_frame.hold()
         chat = self.pane()
         chat.status.begin()
         if self.controller.pending and self.controller.pending.replaces:
@@ -115,6 +127,23 @@ class ChatTurns:
             chat = self.pane()
             chat.feed(text)
             chat.status.generated = generated
+            if self.first_frame.held:  # draw once the pane has put the text in the reply
+                chat.call_later(self.first_frame.release)
+            if self.unsaved_question:  # after the first text is drawn, not before
+                self.screen.call_after_refresh(self.save_question)
+
+    def save_question(self) -> None:
+        """Write the session with the question just sent, and note it as the one to reopen.
+
+        Deferred from the send to just after the reply's first text is drawn: the disk
+        writes (a few milliseconds) stay off the path to the first token, and the question
+        is on disk while the rest of the reply streams. A turn that ends or fails first is
+        saved (or taken back) by ``done`` / ``failed``.
+        """
+        if self.unsaved_question:
+            self.unsaved_question = False
+            self.controller.save_session()
+            self.remember_session()
 
     def prompt_read(self, message: PromptRead) -> None:
         self.pane().status.reading(message.processed, message.total)
@@ -122,6 +151,8 @@ class ChatTurns:
             self.context_lengths[message.chat.model_id] = message.context_length
 
     async def done(self, message: ReplyDone) -> None:
+        self.first_frame.release()
+        first_save, self.unsaved_question = self.unsaved_question, False  # finish saves
         chat, done = self.pane(), message.done
         chat.status.end()
         await chat.finish_reply(self.name(message.chat.model_id), done.text, done.stats)
@@ -131,9 +162,13 @@ class ChatTurns:
             await chat.show_session(self.controller.session, self.names)
         if draft is not None:  # and give a new question back
             chat.restore_draft(draft)
+        elif first_save:
+            self.remember_session()
         self.update_header()
 
     async def failed(self, message: RequestFailure) -> None:
+        self.first_frame.release()
+        self.unsaved_question = False  # the question goes back to the editor, not the file
         chat = self.pane()
         chat.status.end()
         await chat.drop_reply()
