@@ -300,3 +300,38 @@ def test_prompt_cache_bytes_is_the_memory_mlx_holds_and_dropping_gives_it_back(e
     assert engine.prompt_cache_bytes() == 0
     assert settled_active() == empty
     print(f"\nSmolLM2 KV cache: {per_token} bytes per token, {one} per conversation of <256")
+
+
+class CountingAdapter:
+    """The engine's chat adapter, counting the prompts it renders."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.calls: list[int] = []
+
+    def prompt_tokens(self, tokenizer, messages):
+        self.calls.append(len(messages))
+        return self.adapter.prompt_tokens(tokenizer, messages)
+
+    def __getattr__(self, name):
+        return getattr(self.adapter, name)
+
+
+def test_the_chat_template_runs_once_per_turn_for_the_same_messages(engine, monkeypatch):
+    """The runner asks for the prompt's tokens to check memory, then generates: one
+    template pass serves both (long conversations make the template slow)."""
+    counting = CountingAdapter(engine._adapter)
+    monkeypatch.setattr(engine, "_adapter", counting)
+    messages = (ChatMessage("user", "Name a colour."),)
+    checked = engine.prompt_tokens(messages)
+    checked.append(-1)  # a caller changing its list changes nothing kept
+    greedy = SamplingSettings(temperature=0, max_tokens=3)
+    chunks = list(engine.stream_chat(messages, greedy, threading.Event()))
+    assert counting.calls == [1]
+    assert engine.prompt_tokens(messages)[-1] != -1
+    assert chunks[-1].stats is not None
+    assert chunks[-1].stats.prompt_tokens == len(checked) - 1
+    engine.prompt_tokens(tuple(list(messages)))  # equal, but another object: computed again
+    engine.prompt_tokens(list(messages))  # a list may change between calls: never kept
+    engine.prompt_tokens(list(messages))
+    assert counting.calls == [1, 1, 1, 1]

@@ -3,6 +3,8 @@ once; a dead bridge answers."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -20,6 +22,7 @@ from workbench.core.protocol import (
     PlanRequest,
     PoolChanged,
     PoolSnapshot,
+    PromptProgress,
     Request,
     RequestFailed,
     ShutdownRequest,
@@ -181,3 +184,23 @@ def test_a_request_answers_the_screen_that_asked_and_pool_events_reach_the_pool_
     load = bridge.submit(LoadRequest(model_id="demo/n"))  # the pool's screen asks
     runner.emit(LoadStarted(load.request_id, "demo/n"))
     assert [type(m) for m in pool.messages[4:]] == [LoadBegan]  # once, not twice
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", [SinkRunner, CallbackRunner])
+async def test_began_waits_for_the_requests_first_event_and_gives_up_after_its_time(
+    kind: type[SinkRunner],
+) -> None:
+    bridge, _pool, [runner] = connected(kind)
+    silent = bridge.submit(ChatRequest(model_id="demo/m", messages=()), to=Screen())  # type: ignore[arg-type]
+    assert await bridge.began(silent, within=0.05) is False  # nothing came back yet
+
+    chat = bridge.submit(ChatRequest(model_id="demo/m", messages=()), to=Screen())  # type: ignore[arg-type]
+    progress = PromptProgress(chat.request_id, 0, 21, 8192)
+    emitter = threading.Timer(0.01, runner.emit, (progress,))  # from another thread, as the runner
+    emitter.start()
+    started = time.perf_counter()
+    assert await bridge.began(chat, within=5.0) is True
+    assert time.perf_counter() - started < 4.0  # woken by the event, not by the time running out
+    emitter.join()
+    assert await bridge.began(chat, within=0.0) is True  # and it stays begun

@@ -60,3 +60,19 @@ def test_a_failed_load_leaves_nothing_frozen() -> None:
 
 def test_the_real_hooks_measure_loads_in_isolation() -> None:
     assert mlx_hooks.real_hooks().isolate is mlx_hooks.isolate
+
+
+def test_starting_mlx_lets_the_owner_thread_take_the_gil_back_within_a_millisecond() -> None:
+    """Python's default (5 ms) made a request wait for the GIL while the app drew."""
+    import sys
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        mlx_hooks.shorten_gil_switch()  # what start_mlx does first, on the owner thread
+        assert sys.getswitchinterval() <= mlx_hooks.GIL_SWITCH_S == 0.001
+        sys.setswitchinterval(0.0002)  # a shorter one someone chose is kept
+        mlx_hooks.shorten_gil_switch()
+        assert sys.getswitchinterval() == pytest.approx(0.0002)
+    finally:
+        sys.setswitchinterval(before)

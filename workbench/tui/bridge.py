@@ -22,9 +22,11 @@ with ``RequestFailed`` so nothing waits forever.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,10 +71,12 @@ RunnerFactory = Callable[[Callable[[Event], None]], RunnerLike]
 
 @dataclass
 class Flight:
-    """A request in flight: its handle and the screen its messages go to."""
+    """A request in flight: its handle, the screen its messages go to, and ``began``, set
+    (on the UI thread) when the runner sends the request's first event."""
 
     handle: RequestHandle
     screen: MessagePump
+    began: asyncio.Event
 
 
 class RunnerBridge:
@@ -117,9 +121,10 @@ class RunnerBridge:
         typed message. On a dead bridge the request is answered at once with a failure.
         """
         screen = to or self.pool_screen
-        handle = RequestHandle(request, self._sink(request, screen))
+        began = asyncio.Event()
+        handle = RequestHandle(request, self._sink(request, screen, began))
         if request.final_event is not None:  # nothing answers the others
-            self._flights[request.request_id] = Flight(handle, screen)
+            self._flights[request.request_id] = Flight(handle, screen, began)
         if self._dead is not None:
             self._fail(handle, self._dead)
             return request
@@ -131,6 +136,22 @@ class RunnerBridge:
         self._hand_over(runner, request)
         return request
 
+    async def began(self, request: Request, within: float) -> bool:
+        """Wait (at most ``within`` seconds) until the runner has started on ``request``:
+        its first event (for a chat, the prompt's progress at 0) has come back.
+
+        The UI thread waits idle, so the runner's thread has the GIL to itself while it
+        prepares the request; False if it had not started by then.
+        """
+        flight = self._flights.get(request.request_id)
+        if flight is None or flight.began.is_set():  # answered, or started, already
+            return True
+        try:
+            await asyncio.wait_for(flight.began.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
     def _hand_over(self, runner: RunnerLike, request: Request) -> None:
         """Give ``request`` to the runner; a runner that takes sinks gets the flight's."""
         flight = self._flights.get(request.request_id)
@@ -141,8 +162,11 @@ class RunnerBridge:
         if flight.handle.finished:  # answered at once (a plan, a pin)
             self._flights.pop(request.request_id, None)
 
-    def _sink(self, request: Request, screen: MessagePump) -> Sink:
-        """Where the request's events go: typed messages to ``screen`` (runner's thread)."""
+    def _sink(self, request: Request, screen: MessagePump, began: asyncio.Event) -> Sink:
+        """Where the request's events go: typed messages to ``screen`` (runner's thread);
+        the first one also sets ``began`` (on the UI thread's loop)."""
+        mark_began = _setter_from_any_thread(began)
+        first = [True]
         tokens: TokenGate | None = None
         if isinstance(request, ChatRequest):
             chat = request
@@ -154,6 +178,9 @@ class RunnerBridge:
         pool_events = screen is not self.pool_screen  # the pool's screen has them already
 
         def sink(event: Event) -> None:
+            if first[0]:
+                first[0] = False
+                mark_began()
             if isinstance(event, TokenEvent):
                 if tokens is not None:
                     tokens.offer(event)
@@ -232,6 +259,20 @@ class RunnerBridge:
             flight.handle.cancel()
         if runner is not None:
             runner.stop()
+
+
+def _setter_from_any_thread(event: asyncio.Event) -> Callable[[], None]:
+    """A function that sets ``event`` from any thread (through the loop running now)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop (a test driving the bridge by hand): set it directly
+        return event.set
+
+    def mark() -> None:
+        with suppress(RuntimeError):  # the loop has closed (the app is gone): nobody waits
+            loop.call_soon_threadsafe(event.set)
+
+    return mark
 
 
 def _failure(request: Request, reason: str) -> RequestFailed:

@@ -148,6 +148,7 @@ class TextEngine(ChatEngineBase):
         self._caches = SessionCaches(can_trim_prompt_cache, trim_prompt_cache, MAX_SESSIONS)
         self._kv_bytes = kv_bytes_per_token(model)
         self.context_length = model_context_length(info, model)
+        self._last_prompt: tuple[Sequence[ChatMessage], list[int]] | None = None
 
     @property
     def stop_token_ids(self) -> frozenset[int]:
@@ -169,8 +170,20 @@ class TextEngine(ChatEngineBase):
         return self._caches
 
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """The token ids the model sees for ``messages`` (template applied, reply prompt)."""
-        return self._adapter.prompt_tokens(self._open()[1], messages)
+        """The token ids the model sees for ``messages`` (template applied, reply prompt).
+
+        The runner asks twice per turn (to check the memory a reply may take, then to
+        generate) with the same messages object: the last answer is kept for it, so the
+        chat template (slow on long conversations) runs once per turn. (Requests carry
+        their messages as a tuple; a list could change between two calls.)
+        """
+        last = self._last_prompt
+        if last is not None and last[0] is messages:
+            return list(last[1])
+        tokens = self._adapter.prompt_tokens(self._open()[1], messages)
+        if isinstance(messages, tuple):  # immutable: the same object means the same prompt
+            self._last_prompt = (messages, tokens)
+        return list(tokens)
 
     def stream_chat(
         self,

@@ -2,8 +2,9 @@
 
 Widgets show things; this decides what a send, a regenerate, a reply or a failure does to
 the conversation and what is saved. The question is saved while its reply streams (the app
-writes it just after the reply's first text is drawn; a crash keeps it); when the turn fails, or is cancelled before any text came back, the question is
-taken out again and handed back as a draft so nothing typed is lost — text and images.
+writes it just after the reply's first text is drawn; a crash keeps it); when the turn
+fails, or is cancelled before any text came back, the question is taken out again and
+handed back as a draft so nothing typed is lost — text and images.
 
 Attached images are stored next to the session (``SessionStore.images_dir``), named by
 content hash, when the question is sent; the session file lists them. The prepared images

@@ -6,8 +6,10 @@ from the chat pane, then the runner's messages for that request (``ReplyTokens``
 failure gives back — are ``ChatController``'s; this applies them to the chat pane.
 
 The request leaves first. A send checks the question, builds the request and submits it,
-and only then empties the editor and mounts the question and the reply (one layout pass):
-the runner starts reading the prompt while the screen is drawn. The session file is written
+waits (idle, at most ``RUNNER_HEAD_START_S``) for the runner to start on it, and only then
+empties the editor and mounts the question and the reply, with the redraw held until the
+reply's first text (``first_frame``): the runner prepares the prompt with the GIL to itself,
+and the mount runs while the GPU reads it. The session file is written
 just after the reply's first text is drawn (``save_question``), so no disk write stands
 between the key and the first token. The runner's answers queue behind this handler on the
 screen, so none can arrive before the reply they stream into is mounted.
@@ -32,6 +34,12 @@ from workbench.tui.chat.first_frame import FirstFrame
 from workbench.tui.chat.pane import ChatPane
 from workbench.tui.chat.status import context_text, context_used
 from workbench.tui.messages import PromptRead, ReplyDone, ReplyTokens, RequestFailure
+
+# How long a send waits, idle, for the runner to start on the request before mounting the
+# turn: the runner prepares the prompt (template, cache, the first graph) with the GIL to
+# itself, and the mount runs while the GPU reads the prompt. A few ms when the model is
+# loaded; the cap bounds the wait when it is not (a load) or the engine says nothing first.
+RUNNER_HEAD_START_S = 0.02
 
 
 class ChatTurns:
@@ -80,6 +88,7 @@ class ChatTurns:
             return
         self.bridge.submit(request, to=self.screen)
         self.first_frame.hold()
+        await self.bridge.began(request, within=RUNNER_HEAD_START_S)
         chat = self.pane()
         chat.status.begin()
         await chat.clear_draft()
