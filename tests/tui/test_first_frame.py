@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
+from textual.widgets import Markdown
 
+from workbench.tui.chat.message import ChatMessageView
 from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
@@ -89,3 +91,33 @@ async def test_the_question_is_saved_once_the_first_text_is_drawn_before_the_rep
             ("user", QUESTION),
             ("assistant", "The capital of France is **Paris**."),
         ]
+
+
+async def test_turns_sent_in_a_row_show_in_order_and_the_waiting_pair_stays_hidden_last(
+    tmp_path: Path,
+) -> None:
+    app, _ = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send_question(pilot)
+        chat = app.main_screen.chat
+        for question in ("Second question?", "Third question?"):
+            await wait_for(pilot, lambda: app.controller.pending is None, "the reply")
+            await pilot.pause()
+            chat.input.insert(question)
+            await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.controller.pending is None, "the last reply")
+        log = chat.log_view
+        views = lambda: list(log.query_children(ChatMessageView))  # noqa: E731
+        await wait_for(pilot, lambda: len(views()) == len(log.messages) + 2, "a spare pair")
+        shown = [(v.label, v.query_one(Markdown).source) for v in log.messages]
+        assert [text for _label, text in shown[::2]] == [
+            QUESTION,
+            "Second question?",
+            "Third question?",
+        ]
+        assert {label for label, _text in shown[1::2]} == {"SmolLM2-135M-Instruct"}
+        assert all(view.display for view in log.messages)
+        hidden = [view for view in views() if view not in log.messages]
+        assert not any(view.display for view in hidden)
+        assert len(hidden) == 2 and list(log.children)[-2:] == hidden  # last, unseen
+        assert drawn(app, "Third question?") and not drawn(app, "· generating")

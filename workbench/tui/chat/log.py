@@ -8,6 +8,12 @@ replies each new turn cost about twice what it did in a short chat. At most
 as data (a recipe that builds the widget again) and a line at the top says how many.
 Scrolling to the top, or clicking that line, mounts the next ``LOAD_STEP`` earlier ones;
 the next message added goes back to the end and trims the column again.
+
+Mounting a message is most of what a send costs the UI thread (building the widgets and
+applying the stylesheet to them: tens of milliseconds on a busy machine, while the model
+reads the prompt and needs the GIL). So a hidden question and reply wait, mounted, at the
+end of the column (``prepare_spare``, when the app is idle); a send fills them in and shows
+them (``add_turn``). A question with images is mounted the ordinary way.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ class ChatLog(VerticalScroll):
         self._earlier: list[Recipe] = []  # unmounted messages, oldest first
         self._mounted: list[ChatMessageView] = []  # mounted messages, in order
         self._label: Static | None = None
+        self._spare: tuple[ChatMessageView, ChatMessageView] | None = None  # hidden, last
+        self._preparing: tuple[ChatMessageView, ...] = ()  # a spare pair being mounted
         self._busy = False  # replacing or extending the column: scrolling is not the user's
 
     def on_mount(self) -> None:
@@ -67,6 +75,7 @@ class ChatLog(VerticalScroll):
             await self.remove_children()
             self._earlier = list(earlier)
             self._mounted = []
+            self._spare = None
             self._label = Static("", classes="earlier")
             await self.mount(self._label)
             if empty_text:
@@ -88,21 +97,68 @@ class ChatLog(VerticalScroll):
         self.anchor()
 
     async def _add(self, views: tuple[ChatMessageView, ...]) -> None:
-        empty = self.query_children(".empty")
-        if empty:
-            await empty.remove()
+        await self._remove_empty_hint()
         keep = list(views[-MAX_MOUNTED:])
+        await self._adopt(keep, never_mounted=views[:-MAX_MOUNTED])
+        spare = self._spare or self._preparing
+        if spare:  # the hidden pair stays last (also while it is being mounted)
+            await self.mount_all(keep, before=spare[0])
+        else:
+            await self.mount_all(keep)
+
+    async def _adopt(
+        self, keep: list[ChatMessageView], never_mounted: Iterable[ChatMessageView] = ()
+    ) -> None:
+        """``keep`` joins the end of the messages; the oldest beyond ``MAX_MOUNTED`` leave
+        the column, and with them ``never_mounted`` (more given than the cap), as data."""
         excess = len(self._mounted) + len(keep) - MAX_MOUNTED
         old = self._mounted[: max(excess, 0)]
         self._mounted = [*self._mounted[len(old) :], *keep]
-        # Widgets never mounted (more given than the cap) are kept as data right away.
-        dropped = [*(view.recipe() for view in old), *(v.recipe() for v in views[:-MAX_MOUNTED])]
+        dropped = [view.recipe() for view in (*old, *never_mounted)]
         if old:
             await self.remove_children(old)
-        await self.mount_all(keep)
         if dropped:
             self._earlier.extend(dropped)
             self._show_hidden()
+
+    async def _remove_empty_hint(self) -> None:
+        empty = self.query_children(".empty")
+        if empty:
+            await empty.remove()
+
+    async def prepare_spare(self) -> None:
+        """Mount the hidden question and reply the next send will show (if not ready)."""
+        if self._spare is not None or self._preparing or not self.is_attached:
+            return
+        pair = (ChatMessageView("user", label="You"), ChatMessageView("assistant", label=""))
+        for view in pair:  # hidden by its own style: showing it re-applies no stylesheet
+            view.display = False
+        self._preparing = pair
+        try:
+            await self.mount_all(pair)
+        finally:
+            self._preparing = ()
+        if all(view.is_attached for view in pair):  # not cleared away meanwhile
+            self._spare = pair
+
+    async def add_turn(
+        self, question: str, reply_label: str
+    ) -> tuple[ChatMessageView, ChatMessageView] | None:
+        """Show the spare pair as ``question`` and an empty reply labelled ``reply_label``,
+        in one layout; None when no spare is ready (then mount new views with ``add``)."""
+        pair, self._spare = self._spare, None
+        if pair is None:
+            return None
+        asked, reply = pair
+        with self.app.batch_update():
+            await self._remove_empty_hint()
+            await asked.fill(question)
+            reply.set_label(reply_label)
+            await self._adopt(list(pair))
+            for view in pair:
+                view.display = True
+        self.anchor()
+        return pair
 
     async def remove_last(self) -> None:
         if self._mounted:

@@ -101,7 +101,9 @@ class ChatMessageView(Vertical):
         yield TurnStatsView()
 
     def on_mount(self) -> None:
-        self.query_one(TurnStatsView).show_stats(self.stats)
+        # none when the view was removed before its mount ran (a chat cleared meanwhile)
+        for view in self.query(TurnStatsView):
+            view.show_stats(self.stats)
 
     def start_stream(self) -> ReplyStream:
         """Stream into this message's body (call once, on a mounted, empty reply)."""
@@ -119,6 +121,11 @@ class ChatMessageView(Vertical):
             stats=self.stats,
             images=self.images,
         )
+
+    async def fill(self, content: str) -> None:
+        """Show ``content`` as this message's text (a pre-mounted view taking a question)."""
+        self.content = content
+        await self.query_one(Markdown).update(content)
 
     def set_label(self, label: str) -> None:
         self.label = label

@@ -154,6 +154,7 @@ class ChatPane(Vertical):
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / DRAIN_HZ, self._drain, pause=True)
+        self.call_after_refresh(self.log_view.prepare_spare)
 
     @property
     def log_view(self) -> ChatLog:
@@ -301,6 +302,7 @@ class ChatPane(Vertical):
         await log.clear_messages(earlier, "" if messages else empty_text(self.model_name))
         await log.add(*(message_view(m, names) for m in messages[hidden:]))
         log.scroll_end(animate=False)
+        self.call_after_refresh(log.prepare_spare)  # for the next send, once this is drawn
 
     async def add_messages(self, messages: Iterable[SessionMessage], names: Mapping) -> None:
         await self.log_view.add(*(message_view(m, names) for m in messages))
@@ -326,9 +328,17 @@ class ChatPane(Vertical):
         screen lays out once for the question and its reply.
         """
         await self._abandon_reply()
-        view = ChatMessageView("assistant", label=f"{label} · generating")
-        before = (message_view(m, names or {}) for m in after)
-        await self.log_view.add(*before, view)
+        reply_label = f"{label} · generating"
+        questions = list(after)
+        turn = None
+        if len(questions) == 1 and questions[0].role == "user" and not questions[0].images:
+            turn = await self.log_view.add_turn(questions[0].content, reply_label)
+        if turn is not None:  # the pre-mounted pair (see ``ChatLog.prepare_spare``)
+            view = turn[1]
+        else:
+            view = ChatMessageView("assistant", label=reply_label)
+            before = (message_view(m, names or {}) for m in questions)
+            await self.log_view.add(*before, view)
         view.start_stream()
         self._reply = view
         if self._timer is not None:
@@ -358,6 +368,7 @@ class ChatPane(Vertical):
         reply.set_label(label)
         reply.show_stats(stats)
         self.log_view.scroll_end(animate=False)
+        self.call_after_refresh(self.log_view.prepare_spare)
 
     async def drop_reply(self) -> None:
         """Remove the reply being streamed (the turn failed)."""
@@ -367,6 +378,7 @@ class ChatPane(Vertical):
             if reply.stream is not None:
                 await reply.stream.close()
             await self.log_view.remove_message(reply)
+            self.call_after_refresh(self.log_view.prepare_spare)
 
     async def _abandon_reply(self) -> None:
         if self._reply is not None:
