@@ -39,6 +39,7 @@ class BenchOptions:
     only: tuple[str, ...] = ()
     config: Config = dataclasses.field(default_factory=Config)
     reply_tokens: int | None = None  # the decode groups' reply length (None: the default)
+    decode_rounds_wanted: int | None = None  # the decode groups' rounds (None: the default)
 
     @property
     def rounds(self) -> int:
@@ -47,6 +48,8 @@ class BenchOptions:
     @property
     def decode_rounds(self) -> int:
         """Rounds for the decode comparisons, whose goals are tightest (within 2–5 %)."""
+        if self.decode_rounds_wanted is not None:
+            return self.decode_rounds_wanted
         return 1 if self.quick else 5
 
     @property

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from workbench.bench.context import BenchContext, resolve
-from workbench.bench.decode import TPS_GOAL, decode_metrics, pool_and_raw
+from workbench.bench.decode import POOL_GOALS, decode_metrics, pool_and_raw
 from workbench.bench.harness import Goal, Metric, NotAvailable
 from workbench.bench.raw import RawText
 from workbench.core.types import ModelInfo
@@ -82,7 +82,7 @@ def decode_gemma(context: BenchContext, info: ModelInfo) -> list[Metric]:
     finally:
         context.raw_thread.call(raw.unload)
         ours.unload(info.id)
-    metrics = decode_metrics(paired, "pool", TPS_GOAL, note)
+    metrics = decode_metrics(paired, "pool", POOL_GOALS, note)
     return [Metric(f"gemma {m.name}", *_rest(m)) for m in metrics]
 
 

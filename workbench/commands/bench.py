@@ -24,6 +24,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 MAX_REPLY_TOKENS = 8192
+MAX_ROUNDS = 50
 GROUPS_HELP = """groups (--only takes a comma-separated list of these names):
   decode      1. a streamed reply through the pool vs raw mlx-lm (tok/s, time to first token)
   tui         2. the same reply typed and streamed in the real app vs raw mlx-lm
@@ -59,6 +60,12 @@ def _tokens(value: str) -> int:
     return int(value)
 
 
+def _rounds(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_ROUNDS:
+        raise argparse.ArgumentTypeError(f"give a whole number from 1 to {MAX_ROUNDS}")
+    return int(value)
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "bench",
@@ -82,6 +89,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--tokens", type=_tokens, default=None, metavar="N",
         help="tokens per reply in the decode groups (default 256, --quick 8; e.g. 1024)",
     )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=_rounds, default=None, metavar="N",
+        help="rounds of each side in the decode groups (default 5, --quick 1): more rounds "
+        "steady the medians on a machine whose speed drifts",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -104,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         only=tuple(args.only),
         config=config,
         reply_tokens=args.tokens,
+        decode_rounds_wanted=args.rounds,
     )
     groups = core_groups() + ui_groups()
     if not groups:

@@ -15,7 +15,12 @@ import time
 from typing import Any
 
 from workbench.bench.context import BenchContext
-from workbench.bench.decode import bandwidth_metrics, decode_metrics, same_reply_note
+from workbench.bench.decode import (
+    DecodeGoals,
+    bandwidth_metrics,
+    decode_metrics,
+    same_reply_note,
+)
 from workbench.bench.harness import Goal, Metric, alternate_async
 from workbench.bench.raw import Generation
 from workbench.bench.texts import DECODE_PROMPT, decode_messages
@@ -23,7 +28,8 @@ from workbench.bench.ui.appkit import press, settled, wait_until
 from workbench.bench.ui.realapp import real_app
 from workbench.core.types import SamplingSettings
 
-TUI_GOAL = Goal(">=", 0.95)
+# decode ≥ 0.95× raw; the app may add 10 ms to raw's first token (on a GPU), 5 % on a CPU
+TUI_GOALS = DecodeGoals(Goal(">=", 0.95), 0.010, Goal("<=", 1.05))
 REPLY_TIMEOUT_S = 600.0
 
 
@@ -96,7 +102,8 @@ async def measure(context: BenchContext) -> list[Metric]:
         paired = await alternate_async(tui_side, raw_side, options.decode_rounds)
     note = same_reply_note(replies["tui"], replies["raw"], "TUI")
     weights = context.text_model().estimated_bytes
-    return decode_metrics(paired, "TUI", TUI_GOAL, note) + bandwidth_metrics(paired, weights, "TUI")
+    metrics = decode_metrics(paired, "TUI", TUI_GOALS, note)
+    return metrics + bandwidth_metrics(paired, weights, "TUI")
 
 
 def run(context: BenchContext) -> list[Metric]:
