@@ -60,7 +60,8 @@ def test_quick_synthetic_bench_reports_decode_tui_and_ui_cpu(tmp_path: Path) -> 
     groups = {g["name"]: g for g in report["groups"]}
     assert [g["status"] for g in report["groups"]] == ["ok"] * 3, report["groups"]
     for name in ("decode", "tui"):
-        tokens = groups[name]["metrics"][2]
+        by_name = {m["name"]: m for m in groups[name]["metrics"]}
+        tokens = by_name["tokens per reply"]
         assert tokens["a_samples"] == tokens["b_samples"] == [8.0]
         assert "same 8-token greedy reply" in tokens["note"]
     per_token, *shares = groups["uicpu"]["metrics"]

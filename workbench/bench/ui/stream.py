@@ -31,6 +31,9 @@ from workbench.core.types import SamplingSettings
 # decode ≥ 0.95× raw; the app may add 10 ms to raw's first token (on a GPU), 5 % on a CPU
 TUI_GOALS = DecodeGoals(Goal(">=", 0.95), 0.010, Goal("<=", 1.05))
 REPLY_TIMEOUT_S = 600.0
+# Between opening a new session and Ctrl+S: the app finishes what the session's change set
+# off (drawing it, mounting the next turn's widgets), as it would while a question is typed.
+TYPING_PAUSE_S = 0.2
 
 
 class PaneWatch:
@@ -69,6 +72,8 @@ async def tui_reply(app: Any, watch: PaneWatch) -> Generation:
     await screen.action_new_session()
     screen.chat.input.text = DECODE_PROMPT
     screen.chat.input.focus()
+    await settled(screen)
+    await asyncio.sleep(TYPING_PAUSE_S)  # a person types for longer than this
     await settled(screen)
     watch.reset()
     started = press(app, "ctrl+s")
