@@ -15,6 +15,7 @@ from workbench.core.protocol import (
     BudgetRequest,
     ChatDone,
     ChatRequest,
+    EmbedRequest,
     Event,
     LoadRequest,
     LoadStarted,
@@ -29,7 +30,7 @@ from workbench.core.protocol import (
     TokenEvent,
 )
 from workbench.core.runner.handle import RequestHandle, Sink
-from workbench.tui.bridge import RunnerBridge
+from workbench.tui.bridge import RunnerBridge, StartWatch
 from workbench.tui.messages import (
     LoadBegan,
     LoadFinished,
@@ -188,7 +189,7 @@ def test_a_request_answers_the_screen_that_asked_and_pool_events_reach_the_pool_
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", [SinkRunner, CallbackRunner])
-async def test_began_waits_for_the_requests_first_event_and_gives_up_after_its_time(
+async def test_began_waits_for_the_prompts_first_slice_and_gives_up_after_its_time(
     kind: type[SinkRunner],
 ) -> None:
     bridge, _pool, [runner] = connected(kind)
@@ -196,11 +197,31 @@ async def test_began_waits_for_the_requests_first_event_and_gives_up_after_its_t
     assert await bridge.began(silent, within=0.05) is False  # nothing came back yet
 
     chat = bridge.submit(ChatRequest(model_id="demo/m", messages=()), to=Screen())  # type: ignore[arg-type]
-    progress = PromptProgress(chat.request_id, 0, 21, 8192)
-    emitter = threading.Timer(0.01, runner.emit, (progress,))  # from another thread, as the runner
+    runner.emit(PromptProgress(chat.request_id, 0, 21, 8192))  # before any work: not a start
+    assert await bridge.began(chat, within=0.05) is False
+    read = PromptProgress(chat.request_id, 20, 21, 8192)  # the first slice is read
+    emitter = threading.Timer(0.01, runner.emit, (read,))  # from another thread, as the runner
     emitter.start()
     started = time.perf_counter()
     assert await bridge.began(chat, within=5.0) is True
     assert time.perf_counter() - started < 4.0  # woken by the event, not by the time running out
     emitter.join()
     assert await bridge.began(chat, within=0.0) is True  # and it stays begun
+
+
+def test_a_chat_starts_with_its_prompts_first_slice_its_first_text_or_its_answer() -> None:
+    chat = ChatRequest(model_id="demo/m", messages=())  # type: ignore[arg-type]
+    empty = PoolSnapshot((), 1 << 30, 4, 0, 0)
+
+    def first_start(*events: protocol.Event) -> int | None:
+        watch = StartWatch(chat)
+        return next((i for i, e in enumerate(events) if watch.started_by(e)), None)
+
+    at_zero, read = (PromptProgress(chat.request_id, n, 21) for n in (0, 20))
+    lease = PoolChanged(chat.request_id, empty)
+    assert first_start(lease, at_zero, read) == 2  # the lease and the report at 0 come first
+    assert first_start(lease, TokenEvent(chat.request_id, "Hi", 1)) == 1  # no reports
+    cancelled_while_queued = ChatDone(chat.request_id, "", stats(0, "cancelled"))
+    assert first_start(cancelled_while_queued) == 0
+    embed = EmbedRequest(model_id="demo/e", texts=("a",))
+    assert StartWatch(embed).started_by(PoolChanged(embed.request_id, empty))  # no prompt

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
+from textual.app import App
 from textual.widgets import Markdown
 
+from workbench.tui.chat.first_frame import FirstFrame
 from workbench.tui.chat.message import ChatMessageView
 from workbench.tui.pool.model_list import ModelList
 
@@ -121,3 +123,23 @@ async def test_turns_sent_in_a_row_show_in_order_and_the_waiting_pair_stays_hidd
         assert not any(view.display for view in hidden)
         assert len(hidden) == 2 and list(log.children)[-2:] == hidden  # last, unseen
         assert drawn(app, "Third question?") and not drawn(app, "· generating")
+
+
+async def test_what_waits_for_the_first_frame_runs_once_it_is_drawn_the_latest_of_each_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("workbench.tui.chat.first_frame.HOLD_CAP_S", 30.0)  # no cap in the test
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        frame, shown = FirstFrame(app), []
+        frame.when_drawn("pool", lambda: shown.append("pool 1"))
+        assert shown == ["pool 1"]  # nothing held: at once
+        frame.hold()
+        frame.when_drawn("pool", lambda: shown.append("pool 2"))
+        frame.when_drawn("pool", lambda: shown.append("pool 3"))  # replaces pool 2
+        frame.when_drawn("other", lambda: shown.append("other"))
+        await pilot.pause()
+        assert shown == ["pool 1"] and frame.held
+        frame.release()
+        await pilot.pause()
+        assert sorted(shown) == ["other", "pool 1", "pool 3"]

@@ -35,7 +35,14 @@ from textual.message_pump import MessagePump
 from textual.worker import Worker
 
 from workbench.core.errors import one_line
-from workbench.core.protocol import ChatRequest, Event, Request, RequestFailed, TokenEvent
+from workbench.core.protocol import (
+    ChatRequest,
+    Event,
+    PromptProgress,
+    Request,
+    RequestFailed,
+    TokenEvent,
+)
 from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.tui.chat.token_gate import TokenGate
 from workbench.tui.messages import (
@@ -137,11 +144,11 @@ class RunnerBridge:
         return request
 
     async def began(self, request: Request, within: float) -> bool:
-        """Wait (at most ``within`` seconds) until the runner has started on ``request``:
-        its first event (for a chat, the prompt's progress at 0) has come back.
+        """Wait (at most ``within`` seconds) until the runner is under way on ``request``
+        (``StartWatch``: for a chat, the prompt's first slice read).
 
         The UI thread waits idle, so the runner's thread has the GIL to itself while it
-        prepares the request; False if it had not started by then.
+        prepares the request and builds the prompt's graph; False if not under way by then.
         """
         flight = self._flights.get(request.request_id)
         if flight is None or flight.began.is_set():  # answered, or started, already
@@ -164,9 +171,10 @@ class RunnerBridge:
 
     def _sink(self, request: Request, screen: MessagePump, began: asyncio.Event) -> Sink:
         """Where the request's events go: typed messages to ``screen`` (runner's thread);
-        the first one also sets ``began`` (on the UI thread's loop)."""
+        the one that shows it under way (``StartWatch``) also sets ``began`` (on the UI
+        thread's loop)."""
         mark_began = _setter_from_any_thread(began)
-        first = [True]
+        first, start = [True], StartWatch(request)
         tokens: TokenGate | None = None
         if isinstance(request, ChatRequest):
             chat = request
@@ -178,7 +186,7 @@ class RunnerBridge:
         pool_events = screen is not self.pool_screen  # the pool's screen has them already
 
         def sink(event: Event) -> None:
-            if first[0]:
+            if first[0] and start.started_by(event):
                 first[0] = False
                 mark_began()
             if isinstance(event, TokenEvent):
@@ -278,3 +286,22 @@ def _setter_from_any_thread(event: asyncio.Event) -> Callable[[], None]:
 def _failure(request: Request, reason: str) -> RequestFailed:
     model_id = getattr(request, "model_id", None)
     return RequestFailed(request.request_id, reason, "WorkbenchError", model_id=model_id)
+
+
+class StartWatch:
+    """Tells, event by event, when the runner is under way on a request: a chat's prompt
+    read past its first slice (the second progress report: the first comes before any
+    work), its first text, or any answer at all. The pool's events on the way (a lease,
+    a reorder) come before the work and are not a start."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.progress_reports = 0
+
+    def started_by(self, event: Event) -> bool:
+        if isinstance(event, PromptProgress):
+            self.progress_reports += 1
+            return self.progress_reports > 1
+        if isinstance(event, TokenEvent) or self.request.is_final(event):
+            return True
+        return not isinstance(self.request, ChatRequest)

@@ -11,10 +11,15 @@ So from the send until the reply's first text is in its widget, the screen's red
 token is handed to the reply the moment it comes, and one layout draws the question and
 the first text together. A slow model must not leave the question unseen: the hold ends
 after ``HOLD_CAP_S`` whatever happens, and at once when the turn ends or fails.
+
+What can wait for the frame waits with it (``when_drawn``): the pool's new snapshot (a model
+leased for the turn) is shown after the first text, not in the way of it — only the latest
+one of each kind is kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -32,6 +37,7 @@ class FirstFrame:
         self.app = app
         self._batch: AbstractContextManager[None] | None = None
         self._cap: Timer | None = None
+        self._waiting: dict[str, Callable[[], None]] = {}
 
     @property
     def held(self) -> bool:
@@ -45,8 +51,16 @@ class FirstFrame:
         self._batch.__enter__()
         self._cap = self.app.set_timer(HOLD_CAP_S, self.release, name="first frame cap")
 
+    def when_drawn(self, kind: str, show: Callable[[], None]) -> None:
+        """Run ``show`` now, or after the held frame is drawn when one is held (a later
+        ``show`` of the same ``kind`` replaces a waiting one)."""
+        if self._batch is None:
+            show()
+            return
+        self._waiting[kind] = show
+
     def release(self) -> None:
-        """Draw again (everything changed meanwhile, in one layout)."""
+        """Draw again (everything changed meanwhile, in one layout), then run what waited."""
         batch, self._batch = self._batch, None
         if batch is None:
             return
@@ -55,3 +69,6 @@ class FirstFrame:
             self._cap = None
         batch.__exit__(None, None, None)
         self.app.screen.refresh()
+        waiting, self._waiting = list(self._waiting.values()), {}
+        for show in waiting:
+            self.app.call_after_refresh(show)

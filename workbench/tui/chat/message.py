@@ -125,7 +125,11 @@ class ChatMessageView(Vertical):
     async def fill(self, content: str) -> None:
         """Show ``content`` as this message's text (a pre-mounted view taking a question)."""
         self.content = content
-        await self.query_one(Markdown).update(content)
+        markdown = self.query_one(Markdown)
+        if markdown.source or markdown.children:
+            await markdown.update(content)
+        else:  # empty: parsed here and mounted, with no trip to a thread pool and back
+            await markdown.append(content)
 
     def set_label(self, label: str) -> None:
         self.label = label

@@ -44,7 +44,6 @@ class ChatStatus(Static):
         color: $text-muted;
         display: none;
     }
-    ChatStatus.-active { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -66,7 +65,7 @@ class ChatStatus(Static):
     def begin(self) -> None:
         """A turn was sent: show the line until ``end``."""
         self.generated, self._reading = 0, None
-        self.add_class("-active")
+        self.display = True  # a style of its own: no stylesheet matching, unlike a class
         self._draw()
         if self._timer is not None:
             self._timer.resume()
@@ -77,7 +76,7 @@ class ChatStatus(Static):
         self._draw()
 
     def end(self) -> None:
-        self.remove_class("-active")
+        self.display = False
         self._reading = None
         if self._timer is not None:
             self._timer.pause()

@@ -6,10 +6,11 @@ from the chat pane, then the runner's messages for that request (``ReplyTokens``
 failure gives back — are ``ChatController``'s; this applies them to the chat pane.
 
 The request leaves first. A send checks the question, builds the request and submits it,
-waits (idle, at most ``RUNNER_HEAD_START_S``) for the runner to start on it, and only then
-empties the editor and mounts the question and the reply, with the redraw held until the
-reply's first text (``first_frame``): the runner prepares the prompt with the GIL to itself,
-and the mount runs while the GPU reads it. The session file is written
+waits (idle, at most ``RUNNER_HEAD_START_S``) for the runner to have read the prompt's first
+slice, and only then empties the editor and mounts the question and the reply, with the
+redraw held until the reply's first text (``first_frame``): the runner applies the template
+and builds the prompt's graph with the GIL to itself, and the mount runs while the model
+works out the first token. The session file is written
 just after the reply's first text is drawn (``save_question``), so no disk write stands
 between the key and the first token. The runner's answers queue behind this handler on the
 screen, so none can arrive before the reply they stream into is mounted.
@@ -35,10 +36,10 @@ from workbench.tui.chat.pane import ChatPane
 from workbench.tui.chat.status import context_text, context_used
 from workbench.tui.messages import PromptRead, ReplyDone, ReplyTokens, RequestFailure
 
-# How long a send waits, idle, for the runner to start on the request before mounting the
-# turn: the runner prepares the prompt (template, cache, the first graph) with the GIL to
-# itself, and the mount runs while the GPU reads the prompt. A few ms when the model is
-# loaded; the cap bounds the wait when it is not (a load) or the engine says nothing first.
+# How long a send waits, idle, for the runner to be under way before mounting the turn: the
+# runner prepares the prompt (template, cache, the first graph) with the GIL to itself, and
+# the mount runs while the model works. About 10 ms for a short prompt to a loaded model on a
+# GPU; the cap bounds the wait for a load, a long prompt, or an engine that reports nothing.
 RUNNER_HEAD_START_S = 0.02
 
 

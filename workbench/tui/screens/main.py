@@ -11,8 +11,9 @@ them together and owns the user's commands.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -41,6 +42,8 @@ from workbench.tui.pool.commands import ModelCommands
 from workbench.tui.pool.controller import PoolController
 from workbench.tui.pool.pane import PoolPane
 from workbench.tui.pool.pane_layout import PaneLayout
+
+PaneT = TypeVar("PaneT", bound=Widget)
 
 
 class MainScreen(ChatExtras, SessionCommands, ModelCommands, Screen[None]):
@@ -84,6 +87,7 @@ class MainScreen(ChatExtras, SessionCommands, ModelCommands, Screen[None]):
         self.pool_control = PoolController(self, lambda: self.pool, self.names)
         self.embed_control = EmbeddingsController(bridge, self, lambda: self.embeddings)
         self.panes = PaneLayout(self)
+        self._panes: dict[str, Widget] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,7 +152,8 @@ class MainScreen(ChatExtras, SessionCommands, ModelCommands, Screen[None]):
 
     @on(runner.PoolUpdated)
     def _pool_updated(self, message: runner.PoolUpdated) -> None:
-        self.pool_control.pool_updated(message)
+        show = partial(self.pool_control.pool_updated, message)
+        self.turns.first_frame.when_drawn("pool", show)  # not in the way of a reply's start
 
     @on(runner.LoadBegan)
     def _load_began(self, message: runner.LoadBegan) -> None:
@@ -176,17 +181,26 @@ class MainScreen(ChatExtras, SessionCommands, ModelCommands, Screen[None]):
 
     # ----------------------------------------------------------------- parts
 
+    # Each pane is composed once and stays: found once, not searched for in a DOM that
+    # grows with the transcript on every message.
+
     @property
     def pool(self) -> PoolPane:
-        return self.query_one(PoolPane)
+        return self._pane("pool", PoolPane)
 
     @property
     def chat(self) -> ChatPane:
-        return self.query_one(ChatPane)
+        return self._pane("chat", ChatPane)
 
     @property
     def embeddings(self) -> EmbeddingsPane:
-        return self.query_one(EmbeddingsPane)
+        return self._pane("embeddings", EmbeddingsPane)
+
+    def _pane(self, pane_id: str, kind: type[PaneT]) -> PaneT:
+        found = self._panes.get(pane_id)
+        if not isinstance(found, kind) or not found.is_attached:
+            found = self._panes[pane_id] = self.query_one(f"#{pane_id}", kind)
+        return found
 
     @property
     def snapshot(self) -> PoolSnapshot | None:
