@@ -174,7 +174,7 @@ class RunnerBridge:
         the one that shows it under way (``StartWatch``) also sets ``began`` (on the UI
         thread's loop)."""
         mark_began = _setter_from_any_thread(began)
-        first, start = [True], StartWatch(request)
+        start = StartWatch(request)
         tokens: TokenGate | None = None
         if isinstance(request, ChatRequest):
             chat = request
@@ -186,8 +186,7 @@ class RunnerBridge:
         pool_events = screen is not self.pool_screen  # the pool's screen has them already
 
         def sink(event: Event) -> None:
-            if first[0] and start.started_by(event):
-                first[0] = False
+            if start.waiting and start.started_by(event):
                 mark_began()
             if isinstance(event, TokenEvent):
                 if tokens is not None:
@@ -292,13 +291,22 @@ class StartWatch:
     """Tells, event by event, when the runner is under way on a request: a chat's prompt
     read past its first slice (the second progress report: the first comes before any
     work), its first text, or any answer at all. The pool's events on the way (a lease,
-    a reorder) come before the work and are not a start."""
+    a reorder) come before the work and are not a start. ``waiting`` is True until the
+    start has been seen (a plain attribute: the sink checks it on every token)."""
 
     def __init__(self, request: Request) -> None:
         self.request = request
         self.progress_reports = 0
+        self.waiting = True
 
     def started_by(self, event: Event) -> bool:
+        """Whether ``event`` is the start (True once; then ``waiting`` is False)."""
+        if self.waiting and self._starts(event):
+            self.waiting = False
+            return True
+        return False
+
+    def _starts(self, event: Event) -> bool:
         if isinstance(event, PromptProgress):
             self.progress_reports += 1
             return self.progress_reports > 1
