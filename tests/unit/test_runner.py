@@ -481,3 +481,27 @@ def test_a_turn_with_room_proceeds_and_counts_what_its_session_holds(harness: Ha
     done = harness.client.chat("chat", HELLO, sampling=SamplingSettings(max_tokens=100))
     assert done.text == "Hello from CHAT" and chat.started.is_set()
     assert not any(isinstance(e, ModelEvicted) for e in harness.events)
+
+
+def test_no_full_garbage_collection_stalls_a_streaming_reply() -> None:
+    import gc
+
+    from workbench.core.runner.collector import HELD_FULL_THRESHOLD
+
+    before = gc.get_threshold()
+    h = Harness()
+    thresholds: list[int] = []
+    record = h._record
+
+    def on_event(event: Event) -> None:  # on the owner thread, as each token is sent
+        if isinstance(event, TokenEvent):
+            thresholds.append(gc.get_threshold()[2])
+        record(event)
+
+    h.client._on_event = on_event
+    with h.client:
+        text = "".join(h.client.chat_stream("chat", HELLO))
+        assert text == "Hello from CHAT"
+        assert thresholds and set(thresholds) == {HELD_FULL_THRESHOLD}
+        h.client.unload("chat")  # served on the owner thread after the chat's handler
+        assert gc.get_threshold() == before  # back once the reply has ended

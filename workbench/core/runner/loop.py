@@ -75,6 +75,7 @@ from workbench.core.protocol import (
     UnloadRequest,
 )
 from workbench.core.runner.batching import Batcher
+from workbench.core.runner.collector import deferring_full_collections
 from workbench.core.runner.handle import RequestHandle, Sink
 from workbench.core.runner.handlers import Handlers, cancelled_chat
 from workbench.core.runner.mlx_backend import explain as explain_mlx_failure
@@ -157,7 +158,8 @@ class Runner:
         )
         self._work = Handlers(self.pool, self.emit, self._request_id)
         self._clusters = config.clusters if config is not None else {}
-        # text chats for one model are served together when several wait (batching.py)
+        # text chats for one model are served together when several wait (batching.py);
+        # while one streams, no full garbage collection stalls it (collector.py)
         batcher = Batcher(
             self.pool,
             self.emit,
@@ -173,7 +175,10 @@ class Runner:
                 route(PinRequest, self._pin),
                 route(LoadRequest, self._load),
                 route(UnloadRequest, self._work.unload),
-                route(ChatRequest, batcher.chat if batching else self._work.chat),
+                route(
+                    ChatRequest,
+                    deferring_full_collections(batcher.chat if batching else self._work.chat),
+                ),
                 route(EmbedRequest, self._work.embed),
                 route(BudgetRequest, self._set_budget),
                 route(_Rebalance, lambda _request: None),  # ``_serve``'s ``finally`` does it
