@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from conftest import group_processes, rank_pids
-from textual.widgets import Markdown
 
 from workbench.cli import build_parser
 from workbench.commands.app import build_app
@@ -69,7 +68,7 @@ async def test_load_on_local2_chat_and_evict_in_the_app(
         await pilot.pause()
         views = screen.query_one(ChatLog).messages
         assert len(views) == 2, [str(n.message) for n in app._notifications]
-        assert views[1].query_one(Markdown).source.strip()
+        assert views[1].text.strip()
         stats = app.controller.session.messages[-1].stats
         assert stats is not None and stats.generation_tokens == 24
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from conftest import png_bytes
-from textual.widgets import Markdown
 
 from workbench.cli import build_parser
 from workbench.commands.app import build_app
@@ -150,7 +149,7 @@ async def test_the_app_attached_to_a_server_chats_and_follows_its_pool(
         await pilot.pause()
         views = screen.query_one(ChatLog).messages
         assert [v.label for v in views] == ["You", "SmolLM2-135M-Instruct"]
-        assert "Paris" in views[1].query_one(Markdown).source
+        assert "Paris" in views[1].text
         stats = app.controller.session.messages[-1].stats
         assert stats is not None and stats.generation_tokens > 0
         await wait_until(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
-from textual.widgets import Input, Markdown
+from textual.widgets import Input
 
 from workbench.core.protocol import ChatRequest
 from workbench.core.sessions.store import SessionMessage
@@ -32,7 +32,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def transcript(app) -> list[tuple[str, str]]:
     """(label, text) of every mounted message."""
     views = app.main_screen.query_one(ChatLog).messages
-    return [(v.label, v.query_one(Markdown).source) for v in views]
+    return [(v.label, v.text) for v in views]
 
 
 def stats_text(app) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from fake_runner import FakeFactory, Script, build_app, make_catalog, ready, wait_for
-from textual.widgets import Markdown
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.protocol import ChatRequest, EmbedRequest, PlanRequest, Request
@@ -107,7 +106,7 @@ async def send_chat(pilot, text: str) -> None:
 
 def error_lines(app) -> list[str]:
     views = app.main_screen.query_one(ChatLog).messages
-    return [v.query_one(Markdown).source for v in views if v.has_class("-error")]
+    return [v.text for v in views if v.has_class("-error")]
 
 
 async def test_a_chat_sent_after_the_engine_failed_is_answered_not_hung(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
-from textual.widgets import Markdown
 
 from workbench.core.protocol import ChatRequest
 from workbench.tui.chat.log import ChatLog
@@ -32,7 +31,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def transcript(app) -> list[tuple[str, str]]:
     views = app.main_screen.query_one(ChatLog).messages
-    return [(v.label, v.query_one(Markdown).source) for v in views]
+    return [(v.label, v.text) for v in views]
 
 
 def notices(app) -> list[str]:

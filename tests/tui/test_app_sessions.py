@@ -9,7 +9,7 @@ import pytest
 from fake_runner import build_app, ready, wait_for
 from textual.command import CommandList
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Input, Markdown
+from textual.widgets import DataTable, Input
 
 from workbench.core.protocol import ChatRequest, LoadRequest
 from workbench.core.sessions.store import Session, SessionMessage, SessionStore
@@ -39,7 +39,7 @@ def titles(screen: SessionsScreen) -> list[str]:
 
 
 def transcript_texts(app) -> list[str]:
-    return [v.query_one(Markdown).source for v in app.main_screen.query_one(ChatLog).messages]
+    return [v.text for v in app.main_screen.query_one(ChatLog).messages]
 
 
 async def open_sessions(pilot) -> SessionsScreen:

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
 from textual.app import App
-from textual.widgets import Markdown
 
 from workbench.tui.chat.first_frame import FirstFrame
 from workbench.tui.chat.message import ChatMessageView
@@ -111,7 +110,7 @@ async def test_turns_sent_in_a_row_show_in_order_and_the_waiting_pair_stays_hidd
         log = chat.log_view
         views = lambda: list(log.query_children(ChatMessageView))  # noqa: E731
         await wait_for(pilot, lambda: len(views()) == len(log.messages) + 2, "a spare pair")
-        shown = [(v.label, v.query_one(Markdown).source) for v in log.messages]
+        shown = [(v.label, v.text) for v in log.messages]
         assert [text for _label, text in shown[::2]] == [
             QUESTION,
             "Second question?",

@@ -142,7 +142,7 @@ async def test_prompt_progress_then_tokens_then_context_used(tmp_path: Path) -> 
         status = app.main_screen.chat.status
         app.main_screen.chat.input.insert("A long question")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "16 / 21" in status.text, "prompt progress")
+        await wait_for(pilot, lambda: "16 / 21" in str(status.content), "prompt progress")
         assert status.display and str(status.content).startswith("reading the prompt: 16 / 21")
         gate.set()
         await wait_for(pilot, lambda: app.controller.pending is None, "the reply")

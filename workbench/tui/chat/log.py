@@ -130,7 +130,8 @@ class ChatLog(VerticalScroll):
         """Mount the hidden question and reply the next send will show (if not ready)."""
         if self._spare is not None or self._preparing or not self.is_attached:
             return
-        pair = (ChatMessageView("user", label="You"), ChatMessageView("assistant", label=""))
+        asked = ChatMessageView("user", label="You", plain_body=True)
+        pair = (asked, ChatMessageView("assistant", label=""))
         for view in pair:  # hidden by its own style: showing it re-applies no stylesheet
             view.display = False
         self._preparing = pair

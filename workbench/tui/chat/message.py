@@ -4,13 +4,17 @@ A user turn with images shows a thumbnail of each (read from the session's image
 on a thread worker, so resuming a long session never stalls the screen) and its size.
 
 A reply being generated gets a ``ReplyStream`` over its Markdown body; finished turns are
-plain Markdown set once.
+plain Markdown set once. The spare question (see ``ChatLog.prepare_spare``) also holds a
+hidden plain-text body: a question with nothing Markdown would draw differently (most of
+them) is shown there with one ``update``, where Markdown would parse it and mount a block,
+which the stylesheet must then style, while the model reads the prompt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache, partial
+from itertools import pairwise
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
@@ -25,6 +29,20 @@ from workbench.tui.chat.turn_stats import TurnStatsView
 
 ROLES = ("user", "assistant", "error")
 THUMB_COLS, THUMB_ROWS = 16, 6
+# characters Markdown draws as they are (with the chat parser: no typographer)
+PLAIN_PUNCTUATION = frozenset(" ,.;:?!'\"()%$+=/-")
+
+
+def is_plain_text(text: str) -> bool:
+    """Whether Markdown would draw ``text`` exactly as written: one line starting with a
+    letter (no list, heading or quote), single spaces, nothing it would turn into a link
+    (a dot or an at sign right before a letter), and no character with a meaning in
+    Markdown or HTML."""
+    if not text or "\n" in text or not text[0].isalpha() or "  " in text:
+        return False
+    if text[-1] == " " or any(a in ".@" and b.isalnum() for a, b in pairwise(text)):
+        return False  # "example.com", "a@b.org": linked by the parser
+    return all(c.isalnum() or c in PLAIN_PUNCTUATION for c in text)
 
 
 @cache
@@ -68,6 +86,7 @@ class ChatMessageView(Vertical):
     ChatMessageView.-error { border-left: thick $error; }
     ChatMessageView.-user { border-left: thick $secondary 50%; }
     ChatMessageView > Markdown { margin: 0; padding: 0; }
+    ChatMessageView > .plain { margin: 0 0 1 0; color: $foreground; }
     ChatMessageView > .images { height: auto; margin-bottom: 1; }
     ChatMessageView > .images > ImagePreview { margin-right: 2; }
     """
@@ -80,7 +99,9 @@ class ChatMessageView(Vertical):
         label: str,
         stats: TurnStats | None = None,
         images: tuple[str, ...] = (),
+        plain_body: bool = False,
     ) -> None:
+        """``plain_body``: also hold a hidden plain-text body that ``fill`` may use."""
         super().__init__(classes=f"-{role}" if role in ROLES else "")
         self.role = role
         self.content = content
@@ -88,6 +109,10 @@ class ChatMessageView(Vertical):
         self.stats = stats
         self.images = images
         self.stream: ReplyStream | None = None
+        self._plain: Static | None = None
+        if plain_body:
+            self._plain = Static("", classes="plain", markup=False)
+            self._plain.display = False  # its own style: showing it matches no stylesheet
 
     def compose(self) -> ComposeResult:
         yield Static(self.label, classes="role")
@@ -97,6 +122,8 @@ class ChatMessageView(Vertical):
                     yield ImagePreview(
                         path=path, max_cols=THUMB_COLS, max_rows=THUMB_ROWS, caption=True
                     )
+        if self._plain is not None:
+            yield self._plain
         yield Markdown(self.content, parser_factory=chat_markdown_parser)
         yield TurnStatsView()
 
@@ -110,13 +137,19 @@ class ChatMessageView(Vertical):
         self.stream = ReplyStream(self.query_one(Markdown))
         return self.stream
 
+    @property
+    def text(self) -> str:
+        """What the message says now (a reply being streamed: what reached the widget)."""
+        if not self.is_mounted or (self._plain is not None and self._plain.display):
+            return self.content
+        return self.query_one(Markdown).source
+
     def recipe(self) -> Callable[[], ChatMessageView]:
         """What builds this message again once its widget is gone (with the text shown now)."""
-        content = self.query_one(Markdown).source if self.is_mounted else self.content
         return partial(
             ChatMessageView,
             self.role,
-            content,
+            self.text,
             label=self.label,
             stats=self.stats,
             images=self.images,
@@ -125,6 +158,10 @@ class ChatMessageView(Vertical):
     async def fill(self, content: str) -> None:
         """Show ``content`` as this message's text (a pre-mounted view taking a question)."""
         self.content = content
+        if self._plain is not None and is_plain_text(content):
+            self._plain.update(content)
+            self._plain.display = True
+            return
         markdown = self.query_one(Markdown)
         if markdown.source or markdown.children:
             await markdown.update(content)

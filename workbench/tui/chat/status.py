@@ -3,8 +3,10 @@
 A long prompt used to show only "generating" for most of a minute. While the prompt is
 read this line says "reading the prompt: 1,536 / 4,096 tokens (37 %)" (from mlx-lm's
 prompt-progress callback, cached tokens counted as read), then "generating: 52 tokens"
-as the reply streams, and it hides when the turn ends. The token count is stored on each
-token event and drawn by a 4 Hz timer, so streaming costs one integer store per event.
+as the reply streams, and it hides when the turn ends. The token count and the reading
+progress are stored as they come and drawn by a 4 Hz timer: streaming costs one store per
+event, and a short prompt (read in a few milliseconds, while the runner also needs the
+GIL for the first token) costs no redraw at all.
 
 The chat header's "context used / context length" comes from here too: used is the last
 reply's prompt plus its generated tokens, the length the model's own (reported with the
@@ -71,9 +73,9 @@ class ChatStatus(Static):
             self._timer.resume()
 
     def reading(self, processed: int, total: int) -> None:
-        """The prompt is being read (the last report, ``processed == total``, ends it)."""
+        """The prompt is being read (the last report, ``processed == total``, ends it);
+        the next tick of the timer draws it."""
         self._reading = (processed, total) if processed < total else None
-        self._draw()
 
     def end(self) -> None:
         self.display = False
