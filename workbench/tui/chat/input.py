@@ -19,9 +19,16 @@ from workbench.tui.chat.attachments import pasted_image_sources
 
 
 class ChatInput(TextArea):
-    """A TextArea that posts ``Submitted`` with its text on Ctrl+S."""
+    """A TextArea that posts ``Submitted`` with its text on Ctrl+S.
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s,ctrl+enter", "submit", "Send")]
+    The binding has priority: the app acts on it as the key arrives, where an ordinary one
+    is found only after the key has bubbled, unhandled, through every container up to the
+    screen and back to the app (a turn of the event loop each, before the send starts).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,ctrl+enter", "submit", "Send", priority=True)
+    ]
 
     DEFAULT_CSS = """
     ChatInput {

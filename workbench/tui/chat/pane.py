@@ -202,7 +202,9 @@ class ChatPane(Vertical):
             plural = "s are" if waiting > 1 else " is"
             self.notify(f"{waiting} image{plural} still being prepared", severity="warning")
             return
-        self.post_message(self.SendRequested(event.text, self.attachments.attachments))
+        # to the screen that sends it, not bubbled through the containers between (a turn
+        # of the event loop each, all before the request is submitted)
+        self.screen.post_message(self.SendRequested(event.text, self.attachments.attachments))
 
     def action_cancel(self) -> None:
         self.post_message(self.CancelRequested())
