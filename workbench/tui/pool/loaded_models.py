@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from workbench.core.protocol import PoolEntryView, PoolSnapshot
 from workbench.core.units import format_bytes
@@ -50,8 +51,17 @@ def entry_row(entry: PoolEntryView) -> tuple[str, ...]:
     return (markers(entry), name, measured, format_bytes(entry.estimated_bytes), load)
 
 
+def _heights(rows: tuple[tuple[str, ...], ...]) -> list[int]:
+    return [row[1].count("\n") + 1 for row in rows]
+
+
 class LoadedModels(DataTable):
-    """Rows keyed by model id, rebuilt from each pool snapshot (keeping the cursor)."""
+    """Rows keyed by model id, from each pool snapshot (keeping the cursor).
+
+    A snapshot with the same models in the same order (a lease taken or given back, as at
+    the start and end of every reply) changes only the cells that differ; rebuilding the
+    rows would lay the screen out again while a reply starts to stream.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Use model")]
 
@@ -65,12 +75,29 @@ class LoadedModels(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
         self.model_ids: tuple[str, ...] = ()
+        self._shown: tuple[tuple[str, ...], ...] = ()  # each row's cells, as shown
+        self._columns: list[ColumnKey] = []
 
     def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        self._columns = self.add_columns(*COLUMNS)
 
     def show_snapshot(self, snapshot: PoolSnapshot) -> None:
-        """Replace the rows with the snapshot's entries (in its LRU order)."""
+        """Show the snapshot's entries (in its LRU order)."""
+        rows = tuple(entry_row(entry) for entry in snapshot.entries)
+        ids = tuple(e.model_id for e in snapshot.entries)
+        if ids == self.model_ids and _heights(rows) == _heights(self._shown):
+            self._update_cells(rows)
+        else:
+            self._rebuild(snapshot)
+        self._shown = rows
+
+    def _update_cells(self, rows: tuple[tuple[str, ...], ...]) -> None:
+        for model_id, row, shown in zip(self.model_ids, rows, self._shown, strict=True):
+            for column, value, before in zip(self._columns, row, shown, strict=True):
+                if value != before:
+                    self.update_cell(model_id, column, value, update_width=True)
+
+    def _rebuild(self, snapshot: PoolSnapshot) -> None:
         current = self.current_model_id
         self.clear()
         for entry in snapshot.entries:

@@ -69,10 +69,12 @@ class ModelList(DataTable):
         return tuple(Text(c, style=style) for c in cells)
 
     def show_snapshot(self, snapshot: PoolSnapshot | None) -> None:
-        """Refresh each usable model's pool status."""
+        """Refresh each usable model's pool status (only the cells that change)."""
         for model in self.models:
             if model.usable:
-                self.update_cell(model.id, STATUS_COLUMN, pool_status(model.id, snapshot))
+                status = pool_status(model.id, snapshot)
+                if str(self.get_cell(model.id, STATUS_COLUMN)) != status:
+                    self.update_cell(model.id, STATUS_COLUMN, status)
 
     @property
     def current_model(self) -> ModelInfo | None:

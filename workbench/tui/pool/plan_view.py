@@ -50,6 +50,7 @@ class PlanView(Static):
         super().__init__("", id=id)
         self.facts = ""
         self.plan_text = ""
+        self._text = ""  # what is shown
 
     def show_model(self, facts: str) -> None:
         self.facts = facts
@@ -66,4 +67,7 @@ class PlanView(Static):
         self._show()
 
     def _show(self) -> None:
-        self.update("\n".join(p for p in (self.facts, self.plan_text) if p))
+        text = "\n".join(p for p in (self.facts, self.plan_text) if p)
+        if text != self._text:  # the same text again (a new pool snapshot): no redraw
+            self._text = text
+            self.update(text)
