@@ -82,3 +82,22 @@ def test_a_failing_handler_still_restores_the_thresholds() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         deferring_full_collections(handler)("boom")
     assert gc.get_threshold() == before
+
+
+def test_replies_that_never_stop_still_get_a_full_collection_now_and_then(
+    collections: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.core.runner import collector
+
+    now = [1000.0]
+    monkeypatch.setattr(collector, "_clock", lambda: now[0])
+    before = gc.get_threshold()
+    with full_collections_deferred():
+        kept = churn()
+        assert 2 not in collections
+        now[0] += collector.MAX_HELD_S + 1  # streaming for longer than that, with no pause
+        more = churn()
+        assert collections.count(2) == 1  # one, then held again
+        assert gc.get_threshold()[2] == HELD_FULL_THRESHOLD
+    assert gc.get_threshold() == before
+    del kept, more

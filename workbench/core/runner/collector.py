@@ -9,25 +9,32 @@ short-lived cycles are freed as before; the full collection runs as usual once t
 reply in flight has ended, when a pause is not seen.
 
 The collector's thresholds belong to the whole process, so holds are counted: nested or
-overlapping replies (a batch) restore the thresholds once, when the last one ends.
+overlapping replies (a batch) restore the thresholds once, when the last one ends. A server
+that never goes quiet (a batch that keeps taking new requests) still gets a full
+collection every ``MAX_HELD_S``: garbage that lived long enough to need one (a cycle holding
+a finished request's arrays) must not wait for a pause that may never come.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 # generation-1 collections allowed before a full one while held: never, in practice
 HELD_FULL_THRESHOLD = 1_000_000_000
+MAX_HELD_S = 30.0  # the longest full collections wait while replies keep streaming
 
 T = TypeVar("T")
 
 _lock = threading.Lock()
 _holds = 0
 _saved: tuple[int, int, int] | None = None
+_since = 0.0  # when the hold began, or when the last full collection ended while held
+_clock = time.monotonic
 
 
 @contextmanager
@@ -51,11 +58,13 @@ def deferring_full_collections(handler: Callable[[T], None]) -> Callable[[T], No
 
 
 def _hold() -> None:
-    global _holds, _saved
+    global _holds, _saved, _since
     with _lock:
         if _holds == 0:
             _saved = gc.get_threshold()
+            _since = _clock()
             gc.set_threshold(_saved[0], _saved[1], HELD_FULL_THRESHOLD)
+            gc.callbacks.append(_after_collection)
         _holds += 1
 
 
@@ -64,5 +73,20 @@ def _release() -> None:
     with _lock:
         _holds -= 1
         if _holds == 0 and _saved is not None:
+            gc.callbacks.remove(_after_collection)
             gc.set_threshold(*_saved)
             _saved = None
+
+
+def _after_collection(phase: str, info: dict[str, int]) -> None:
+    """While held: let the next full collection happen once ``MAX_HELD_S`` has passed
+    without one; hold again once it has run."""
+    global _since
+    saved = _saved
+    if phase != "stop" or saved is None:
+        return
+    if info["generation"] == 2:
+        _since = _clock()
+        gc.set_threshold(saved[0], saved[1], HELD_FULL_THRESHOLD)
+    elif _clock() - _since > MAX_HELD_S:
+        gc.set_threshold(*saved)
