@@ -32,6 +32,15 @@ class Table(App[None]):
         yield LoadedModels()
 
 
+async def shown(app: Table, pilot, cursor_row: int) -> LoadedModels:
+    """The table showing models a and b, the cursor on ``cursor_row``."""
+    table = app.query_one(LoadedModels)
+    table.show_snapshot(snapshot(entry("a"), entry("b")))
+    table.move_cursor(row=cursor_row)
+    await pilot.pause()
+    return table
+
+
 def rows(table: LoadedModels) -> list[list[str]]:
     return [[str(c) for c in table.get_row(key)] for key in table.model_ids]
 
@@ -39,10 +48,7 @@ def rows(table: LoadedModels) -> list[list[str]]:
 async def test_a_lease_marks_its_row_in_place_and_the_cursor_stays() -> None:
     app = Table()
     async with app.run_test() as pilot:
-        table = app.query_one(LoadedModels)
-        table.show_snapshot(snapshot(entry("a"), entry("b")))
-        table.move_cursor(row=1)
-        await pilot.pause()
+        table = await shown(app, pilot, cursor_row=1)
         keys = list(table.rows)
 
         table.show_snapshot(snapshot(entry("a", leases=1), entry("b")))
@@ -60,10 +66,7 @@ async def test_a_lease_marks_its_row_in_place_and_the_cursor_stays() -> None:
 async def test_a_new_order_or_a_new_model_rebuilds_the_rows_keeping_the_cursor() -> None:
     app = Table()
     async with app.run_test() as pilot:
-        table = app.query_one(LoadedModels)
-        table.show_snapshot(snapshot(entry("a"), entry("b")))
-        table.move_cursor(row=0)
-        await pilot.pause()
+        table = await shown(app, pilot, cursor_row=0)
 
         table.show_snapshot(snapshot(entry("b"), entry("a"), entry("c")))
         await pilot.pause()

@@ -52,6 +52,7 @@ def entry_row(entry: PoolEntryView) -> tuple[str, ...]:
 
 
 def _heights(rows: tuple[tuple[str, ...], ...]) -> list[int]:
+    """Each row's height: its name and a line per rank (``entry_row``)."""
     return [row[1].count("\n") + 1 for row in rows]
 
 
@@ -88,7 +89,7 @@ class LoadedModels(DataTable):
         if ids == self.model_ids and _heights(rows) == _heights(self._shown):
             self._update_cells(rows)
         else:
-            self._rebuild(snapshot)
+            self._rebuild(ids, rows)
         self._shown = rows
 
     def _update_cells(self, rows: tuple[tuple[str, ...], ...]) -> None:
@@ -97,13 +98,12 @@ class LoadedModels(DataTable):
                 if value != before:
                     self.update_cell(model_id, column, value, update_width=True)
 
-    def _rebuild(self, snapshot: PoolSnapshot) -> None:
+    def _rebuild(self, ids: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> None:
         current = self.current_model_id
         self.clear()
-        for entry in snapshot.entries:
-            height = 1 + len(cluster_lines(entry))
-            self.add_row(*entry_row(entry), key=entry.model_id, height=height)
-        self.model_ids = tuple(e.model_id for e in snapshot.entries)
+        for model_id, row, height in zip(ids, rows, _heights(rows), strict=True):
+            self.add_row(*row, key=model_id, height=height)
+        self.model_ids = ids
         if current in self.model_ids:
             self.move_cursor(row=self.model_ids.index(current), animate=False)
 
