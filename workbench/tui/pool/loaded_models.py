@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -16,8 +17,10 @@ from textual.widgets.data_table import ColumnKey
 from workbench.core.protocol import PoolEntryView, PoolSnapshot
 from workbench.core.units import format_bytes
 from workbench.tui.format import human_seconds
+from workbench.tui.pool.widths import column_widths
 
 COLUMNS = ("", "Loaded (LRU first)", "Size", "Est.", "Load")
+MINIMUM_WIDTHS = (3,)  # "📌▶": a lease at a reply's start and end keeps the layout
 
 
 def markers(entry: PoolEntryView) -> str:
@@ -59,9 +62,10 @@ def _heights(rows: tuple[tuple[str, ...], ...]) -> list[int]:
 class LoadedModels(DataTable):
     """Rows keyed by model id, from each pool snapshot (keeping the cursor).
 
-    A snapshot with the same models in the same order (a lease taken or given back, as at
-    the start and end of every reply) changes only the cells that differ; rebuilding the
-    rows would lay the screen out again while a reply starts to stream.
+    A snapshot with the same models in the same order and widths (a lease taken or given
+    back, as at the start and end of every reply) changes only the cells that differ;
+    rebuilding the rows would lay the screen out again while a reply starts to stream.
+    Cells are plain text (a model's name is not markup).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Use model")]
@@ -78,31 +82,42 @@ class LoadedModels(DataTable):
         self.model_ids: tuple[str, ...] = ()
         self._shown: tuple[tuple[str, ...], ...] = ()  # each row's cells, as shown
         self._columns: list[ColumnKey] = []
+        self._widths: tuple[int, ...] = ()
 
     def on_mount(self) -> None:
-        self._columns = self.add_columns(*COLUMNS)
+        self._set_columns(column_widths(COLUMNS, (), MINIMUM_WIDTHS))
+
+    def _set_columns(self, widths: tuple[int, ...]) -> None:
+        self.clear(columns=True)
+        labelled = zip(COLUMNS, widths, strict=True)
+        self._columns = [self.add_column(label, width=width) for label, width in labelled]
+        self._widths = widths
 
     def show_snapshot(self, snapshot: PoolSnapshot) -> None:
         """Show the snapshot's entries (in its LRU order)."""
         rows = tuple(entry_row(entry) for entry in snapshot.entries)
         ids = tuple(e.model_id for e in snapshot.entries)
-        if ids == self.model_ids and _heights(rows) == _heights(self._shown):
+        widths = column_widths(COLUMNS, rows, MINIMUM_WIDTHS)
+        same_layout = widths == self._widths and _heights(rows) == _heights(self._shown)
+        if ids == self.model_ids and same_layout:
             self._update_cells(rows)
         else:
-            self._rebuild(ids, rows)
+            self._rebuild(ids, rows, widths)
         self._shown = rows
 
     def _update_cells(self, rows: tuple[tuple[str, ...], ...]) -> None:
         for model_id, row, shown in zip(self.model_ids, rows, self._shown, strict=True):
             for column, value, before in zip(self._columns, row, shown, strict=True):
                 if value != before:
-                    self.update_cell(model_id, column, value, update_width=True)
+                    self.update_cell(model_id, column, Text(value))
 
-    def _rebuild(self, ids: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> None:
+    def _rebuild(
+        self, ids: tuple[str, ...], rows: tuple[tuple[str, ...], ...], widths: tuple[int, ...]
+    ) -> None:
         current = self.current_model_id
-        self.clear()
+        self._set_columns(widths)
         for model_id, row, height in zip(ids, rows, _heights(rows), strict=True):
-            self.add_row(*row, key=model_id, height=height)
+            self.add_row(*map(Text, row), key=model_id, height=height)
         self.model_ids = ids
         if current in self.model_ids:
             self.move_cursor(row=self.model_ids.index(current), animate=False)

@@ -15,10 +15,12 @@ from textual.widgets import DataTable
 from workbench.core.protocol import PoolSnapshot
 from workbench.core.types import ModelInfo
 from workbench.core.units import format_bytes
+from workbench.tui.pool.widths import column_widths
 
 COLUMNS = ("Model", "Kind", "Family", "Size", "Status")
 KIND_LABELS = {"text": "text", "vision": "vision", "embeddings": "embed"}
 STATUS_COLUMN = "status"
+MINIMUM_WIDTHS = (0, 0, 0, 0, len("loading"))  # the widest status a load can set
 
 
 def pool_status(model_id: str, snapshot: PoolSnapshot | None) -> str:
@@ -50,11 +52,13 @@ class ModelList(DataTable):
         self.by_id = {m.id: m for m in self.models}
 
     def on_mount(self) -> None:
-        for label in COLUMNS:
+        rows = [self._cells(model) for model in self.models]
+        widths = column_widths(COLUMNS, [[str(c) for c in row] for row in rows], MINIMUM_WIDTHS)
+        for label, width in zip(COLUMNS, widths, strict=True):
             key = STATUS_COLUMN if label == "Status" else label.lower()
-            self.add_column(label, key=key)
-        for model in self.models:
-            self.add_row(*self._cells(model), key=model.id)
+            self.add_column(label, key=key, width=width)
+        for model, row in zip(self.models, rows, strict=True):
+            self.add_row(*row, key=model.id)
 
     def _cells(self, model: ModelInfo) -> tuple[Text | str, ...]:
         style = "" if model.usable else "dim"

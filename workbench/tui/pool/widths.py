@@ -1,0 +1,29 @@
+"""Column widths for the pool pane's tables, worked out from the cells they will show.
+
+A DataTable left to size its columns measures the cells when it is next idle, after the
+rows are added. A frame drawn in between caches the header at the labels' widths, and that
+cache is keyed by an update count the measuring does not change: the narrow header can stay
+on screen until the table's next edit. The tables here pass widths with their columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.cells import cell_len
+
+
+def column_widths(
+    labels: Sequence[str], rows: Iterable[Sequence[str]], minimums: Sequence[int] = ()
+) -> tuple[int, ...]:
+    """Each column's width in cells: its label, its widest line or its minimum, the widest.
+
+    ``minimums`` may name only the first columns; the rest have none.
+    """
+    widths = [cell_len(label) for label in labels]
+    for column, minimum in enumerate(minimums):
+        widths[column] = max(widths[column], minimum)
+    for row in rows:
+        for column, cell in enumerate(row):
+            widths[column] = max(widths[column], *(cell_len(line) for line in cell.split("\n")))
+    return tuple(widths)
