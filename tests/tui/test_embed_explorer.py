@@ -20,7 +20,7 @@ from workbench.core.types import EmbeddingResult, Family, ModelInfo, ModelKind
 from workbench.tui.embeddings.colour_scale import luminance
 from workbench.tui.embeddings.explorer import EmbeddingsPane
 from workbench.tui.embeddings.heatmap import Heatmap
-from workbench.tui.embeddings.neighbours import RankedList
+from workbench.tui.embeddings.neighbours import RankedEntry, RankedList
 from workbench.tui.embeddings.scale_legend import ScaleLegend
 
 pytestmark = pytest.mark.anyio
@@ -438,3 +438,18 @@ async def test_theme_change_recolours_the_neutral_of_the_scale() -> None:
         light_neutral = legend.scale.colour(0.0)
         assert luminance(light_neutral) > luminance(dark_neutral) + 0.3
         assert app.query_one(Heatmap).scale == legend.scale
+
+
+async def test_a_ranked_text_shows_as_written_even_with_brackets() -> None:
+    class Ranked(App[None]):
+        def compose(self) -> ComposeResult:
+            yield RankedList("Ranking", "nothing yet")
+
+    app = Ranked()
+    async with app.run_test() as pilot:
+        ranked = app.query_one(RankedList)
+        ranked.show_ranking("Ranking", [RankedEntry(1, 0, 0.5, "[b]x[/b] and [/oops]")])
+        await pilot.pause()
+        row = ranked.table.render_line(1).text
+        assert "[b]x[/b] and [/oops]" in row
+        assert row.index("[b]") == ranked.table.render_line(0).text.index("text")

@@ -31,6 +31,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.sessions.export import export_markdown
 from workbench.core.sessions.store import ListResult, SessionStore, SessionSummary
 from workbench.tui.screens.prompt import ConfirmScreen, TextPromptScreen
+from workbench.tui.widths import column_widths, set_columns
 
 
 @dataclass
@@ -52,6 +53,7 @@ def when(stamp: str) -> str:
 
 LIST_WORKER = "sessions-list"
 SNIPPET_WIDTH = 60
+COLUMNS = ("Updated", "Title", "Model", "Messages")
 
 
 class SessionTable(DataTable[str | Text]):
@@ -103,7 +105,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Updated", "Title", "Model", "Messages")
+        set_columns(self.query_one(DataTable), COLUMNS, column_widths(COLUMNS, ()))
         self.query_one("#sessions-problems", Static).display = False
         self.query_one(Label).update("Sessions (reading…)")
         self.reload()
@@ -134,21 +136,25 @@ class SessionsScreen(Screen[SessionsOutcome]):
             return
         query = self.query_one(Input).value.strip()
         self.shown = tuple(s for s in self.summaries if s.matches(query))
+        rows = [self._row(s, query) for s in self.shown]
         table = self.query_one(DataTable)
-        table.clear()
-        for s in self.shown:
-            model = self.names.get(s.model_id or "", s.model_id or "")
-            snippet = s.snippet(query, SNIPPET_WIDTH) if query else ""
-            title = Text(s.title)
-            if snippet:  # under the title, so it shows at any width
-                title.append(f"\n{snippet}", style="dim italic")
-            row = (when(s.updated), title, model, str(s.message_count))
-            table.add_row(*row, key=s.id, height=2 if snippet else 1)
+        set_columns(table, COLUMNS, column_widths(COLUMNS, [map(str, row) for row in rows]))
+        for s, row in zip(self.shown, rows, strict=True):
+            table.add_row(*row, key=s.id, height=2 if "\n" in str(row[1]) else 1)
         matching = " matching" if query else ""
         self.query_one("#sessions-title", Label).update(f"Sessions ({len(self.shown)}{matching})")
         problems = self.query_one("#sessions-problems", Static)
         problems.update("\n".join(f"⚠ {p}" for p in self.problems))
         problems.display = bool(self.problems)
+
+    def _row(self, summary: SessionSummary, query: str) -> tuple[str | Text, ...]:
+        """A session's cells; a search's matching snippet goes under the title."""
+        model = self.names.get(summary.model_id or "", summary.model_id or "")
+        snippet = summary.snippet(query, SNIPPET_WIDTH) if query else ""
+        title = Text(summary.title)
+        if snippet:  # under the title, so it shows at any width
+            title.append(f"\n{snippet}", style="dim italic")
+        return (when(summary.updated), title, model, str(summary.message_count))
 
     def _changed(self, session_id: str, title: str | None) -> None:
         """Show a rename (``title``) or a delete (None) at once, then re-read the folder."""

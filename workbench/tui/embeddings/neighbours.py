@@ -19,7 +19,10 @@ from textual.widgets import DataTable, Static
 
 from workbench.tui.embeddings.colour_scale import ColourScale, text_colour
 from workbench.tui.embeddings.texts import truncate
+from workbench.tui.widths import column_widths, set_columns
 
+COLUMNS = ("", "#", "score", "text")
+COLUMN_KEYS = ("rank", "index", "score", "text")
 TEXT_WIDTH = 80
 
 
@@ -34,6 +37,13 @@ class RankedEntry:
     index: int
     score: float
     text: str
+
+
+def _cells(entry: RankedEntry, scale: ColourScale | None) -> tuple[str | Text, ...]:
+    """Rank, the text's number, its score (coloured by ``scale``) and the text."""
+    score = _score_cell(entry.score, scale)
+    text = Text(truncate(entry.text, TEXT_WIDTH))  # as written, not markup
+    return (f"{entry.rank}.", str(entry.index + 1), score, text)
 
 
 def _score_cell(score: float, scale: ColourScale | None) -> Text:
@@ -84,11 +94,7 @@ class RankedList(Vertical):
         yield table
 
     def on_mount(self) -> None:
-        table = self.table
-        table.add_column("", key="rank")
-        table.add_column("#", key="index")
-        table.add_column("score", key="score")
-        table.add_column("text", key="text")
+        set_columns(self.table, COLUMNS, column_widths(COLUMNS, ()), keys=COLUMN_KEYS)
 
     @property
     def table(self) -> DataTable[str | Text]:
@@ -112,15 +118,11 @@ class RankedList(Vertical):
 
     def recolour(self, scale: ColourScale | None) -> None:
         """Redraw the current entries with score colours from ``scale``."""
-        table = self.table
-        table.clear()
-        for entry in self._entries:
-            table.add_row(
-                f"{entry.rank}.",
-                str(entry.index + 1),
-                _score_cell(entry.score, scale),
-                truncate(entry.text, TEXT_WIDTH),
-            )
+        rows = [_cells(entry, scale) for entry in self._entries]
+        widths = column_widths(COLUMNS, [map(str, row) for row in rows])
+        set_columns(self.table, COLUMNS, widths, keys=COLUMN_KEYS)
+        for row in rows:
+            self.table.add_row(*row)
         self._show_table(bool(self._entries))
 
     def show_hint(self, title: str, hint: str) -> None:

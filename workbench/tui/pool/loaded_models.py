@@ -17,7 +17,7 @@ from textual.widgets.data_table import ColumnKey
 from workbench.core.protocol import PoolEntryView, PoolSnapshot
 from workbench.core.units import format_bytes
 from workbench.tui.format import human_seconds
-from workbench.tui.pool.widths import column_widths
+from workbench.tui.widths import column_widths, set_columns
 
 COLUMNS = ("", "Loaded (LRU first)", "Size", "Est.", "Load")
 MINIMUM_WIDTHS = (3,)  # "📌▶": a lease at a reply's start and end keeps the layout
@@ -88,9 +88,7 @@ class LoadedModels(DataTable):
         self._set_columns(column_widths(COLUMNS, (), MINIMUM_WIDTHS))
 
     def _set_columns(self, widths: tuple[int, ...]) -> None:
-        self.clear(columns=True)
-        labelled = zip(COLUMNS, widths, strict=True)
-        self._columns = [self.add_column(label, width=width) for label, width in labelled]
+        self._columns = set_columns(self, COLUMNS, widths)
         self._widths = widths
 
     def show_snapshot(self, snapshot: PoolSnapshot) -> None:

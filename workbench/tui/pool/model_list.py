@@ -15,11 +15,12 @@ from textual.widgets import DataTable
 from workbench.core.protocol import PoolSnapshot
 from workbench.core.types import ModelInfo
 from workbench.core.units import format_bytes
-from workbench.tui.pool.widths import column_widths
+from workbench.tui.widths import column_widths, set_columns
 
 COLUMNS = ("Model", "Kind", "Family", "Size", "Status")
 KIND_LABELS = {"text": "text", "vision": "vision", "embeddings": "embed"}
 STATUS_COLUMN = "status"
+COLUMN_KEYS = ("model", "kind", "family", "size", STATUS_COLUMN)
 MINIMUM_WIDTHS = (0, 0, 0, 0, len("loading"))  # the widest status a load can set
 
 
@@ -54,9 +55,7 @@ class ModelList(DataTable):
     def on_mount(self) -> None:
         rows = [self._cells(model) for model in self.models]
         widths = column_widths(COLUMNS, [[str(c) for c in row] for row in rows], MINIMUM_WIDTHS)
-        for label, width in zip(COLUMNS, widths, strict=True):
-            key = STATUS_COLUMN if label == "Status" else label.lower()
-            self.add_column(label, key=key, width=width)
+        set_columns(self, COLUMNS, widths, keys=COLUMN_KEYS)
         for model, row in zip(self.models, rows, strict=True):
             self.add_row(*row, key=model.id)
 

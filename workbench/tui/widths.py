@@ -1,4 +1,4 @@
-"""Column widths for the pool pane's tables, worked out from the cells they will show.
+"""Column widths for the workbench's tables, worked out from the cells they will show.
 
 A DataTable left to size its columns measures the cells when it is next idle, after the
 rows are added. A frame drawn in between caches the header at the labels' widths, and that
@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rich.cells import cell_len
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 
 def column_widths(
-    labels: Sequence[str], rows: Iterable[Sequence[str]], minimums: Sequence[int] = ()
+    labels: Sequence[str], rows: Iterable[Iterable[str]], minimums: Sequence[int] = ()
 ) -> tuple[int, ...]:
     """Each column's width in cells: its label, its widest line or its minimum, the widest.
 
@@ -27,3 +29,13 @@ def column_widths(
         for column, cell in enumerate(row):
             widths[column] = max(widths[column], *(cell_len(line) for line in cell.split("\n")))
     return tuple(widths)
+
+
+def set_columns(
+    table: DataTable, labels: Sequence[str], widths: Sequence[int], keys: Sequence[str] = ()
+) -> list[ColumnKey]:
+    """Clear ``table`` (rows and columns), then add columns ``widths`` cells wide."""
+    table.clear(columns=True)
+    column_keys: Sequence[str | None] = keys or [None] * len(labels)
+    named = zip(labels, column_keys, widths, strict=True)
+    return [table.add_column(label, key=key, width=width) for label, key, width in named]
