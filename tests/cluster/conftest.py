@@ -44,8 +44,9 @@ def rank_pids(folder: Path) -> list[int]:
     """Pids of the rank processes (the worker module), rank order unknown."""
     return [
         p.pid
-        for p in group_processes(folder)
-        if "workbench.core.cluster.worker" in p.cmdline() and "-c" not in p.cmdline()[:2]
+        for p in group_processes(folder)  # their command lines as read (one may die since)
+        if "workbench.core.cluster.worker" in p.info["cmdline"]
+        and "-c" not in p.info["cmdline"][:2]
     ]
 
 

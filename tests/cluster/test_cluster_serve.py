@@ -6,7 +6,9 @@ be split, a host without room)."""
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,3 +192,17 @@ def test_cluster_refusals_say_why_and_start_nothing(
             cast_to=object,
         )
     assert refused.value.status_code == status
+
+
+def test_a_rank_killed_between_chats_is_restarted_before_the_next_one(
+    served: Served, tiny_llama_dir: Path, no_leftovers: None
+) -> None:
+    loaded = httpx.post(f"{served.url}/v1/admin/models/load/tiny?cluster=local2", timeout=300)
+    assert loaded.status_code == 200, loaded.text
+    before = rank_pids(tiny_llama_dir)
+    os.kill(max(before), signal.SIGKILL)
+    assert chat_text(served.client, ENTRY, stream=False).strip()  # not a failed request
+    after = rank_pids(tiny_llama_dir)
+    assert len(after) == 2 and not set(after) & set(before)
+    httpx.post(f"{served.url}/v1/admin/models/unload/{ENTRY}", timeout=60).raise_for_status()
+    assert group_processes(tiny_llama_dir) == []

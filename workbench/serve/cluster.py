@@ -9,8 +9,7 @@ list with every host and its share. Unloading it stops every rank.
 
 Status codes: an unknown cluster is 404; a model that cannot be split that way is 400 with
 the reason; a host without room for its share (or this machine's pool, as for any model) is
-503; ranks that fail to start are 503. The runner reports a failure by its class name, so the
-cluster's own classes are mapped here.
+503; ranks that fail to start are 503 (``serve/errors.py`` maps the cluster's error classes).
 """
 
 from __future__ import annotations
@@ -21,24 +20,11 @@ from typing import Any
 
 from workbench.core.cluster.config import ClusterConfig
 from workbench.core.cluster.entry import cluster_entry, named_cluster, placement_record
-from workbench.core.errors import (
-    ClusterDown,
-    ClusterPlanError,
-    HostMemoryError,
-    InputError,
-    WorkbenchError,
-)
+from workbench.core.errors import InputError, WorkbenchError
 from workbench.core.protocol import LoadRequest, ModelLoaded, RequestFailed
 from workbench.core.types import ModelInfo
 from workbench.serve.errors import ApiError, from_workbench
 from workbench.serve.state import ServerState
-
-# error class (the most specific one first, as a class's MRO is walked) → (status, code)
-CLUSTER_ERRORS: dict[type[WorkbenchError], tuple[int, str]] = {
-    HostMemoryError: (503, "insufficient_memory"),
-    ClusterPlanError: (400, "model_not_splittable"),
-    ClusterDown: (503, "cluster_down"),
-}
 
 
 def check_cluster(state: ServerState, name: str) -> ClusterConfig:
@@ -49,23 +35,6 @@ def check_cluster(state: ServerState, name: str) -> ClusterConfig:
         raise ApiError(404, str(exc), "cluster_not_found") from None
 
 
-def cluster_failure(exc: BaseException) -> ApiError | None:
-    """The response for a cluster failure (its class or a base of it), None for others."""
-    for kind in type(exc).__mro__:
-        known = CLUSTER_ERRORS.get(kind)
-        if known is not None:
-            return ApiError(known[0], str(exc), known[1])
-    return None
-
-
-def _failed(event: RequestFailed) -> ApiError:
-    return _raised(event.user_error)
-
-
-def _raised(exc: WorkbenchError) -> ApiError:
-    return cluster_failure(exc) or from_workbench(exc)
-
-
 async def load_on_cluster(state: ServerState, info: ModelInfo, name: str, pin: bool) -> dict:
     """Shard ``info`` over cluster ``name`` and start its ranks; the load route's answer."""
     check_cluster(state, name)
@@ -74,7 +43,7 @@ async def load_on_cluster(state: ServerState, info: ModelInfo, name: str, pin: b
         while True:
             event = await ticket.next()
             if isinstance(event, RequestFailed):
-                raise _failed(event)
+                raise from_workbench(event.user_error)
             if ticket.finished:
                 break
     finally:
@@ -111,7 +80,7 @@ async def plan_entries(state: ServerState, infos: Sequence[ModelInfo], name: str
             try:
                 entry = await asyncio.to_thread(cluster_entry, info, state.clusters, name, room)
             except WorkbenchError as exc:
-                raise _raised(exc) from None
+                raise from_workbench(exc) from None
             entries.append(entry)
     state.backend.client.register(entries)
     return entries

@@ -4,7 +4,8 @@ Clients written against the OpenAI API read ``error.message`` and branch on the 
 every failure — a ``WorkbenchError`` from the runner, a bad body, a missing key, an unknown
 route — leaves the server in that one shape. The status follows the reason: 400 for input
 the model cannot take (an image for a text model, a bad setting), 401 without the key, 404
-for an unknown model, 413 over a size limit, 503 when the pool has no room (its own message).
+for an unknown model, 413 over a size limit, 503 when the pool has no room (its own message)
+or a cluster's ranks are down (at its load or in the middle of a chat).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ STATUS: dict[type[core.WorkbenchError], tuple[int, str, str]] = {
     core.WrongModelKindError: (400, INVALID, "wrong_model_kind"),
     core.ImageError: (400, INVALID, "invalid_image"),
     core.InputError: (400, INVALID, "invalid_value"),
+    core.HostMemoryError: (503, "server_error", "insufficient_memory"),
+    core.ClusterPlanError: (400, INVALID, "model_not_splittable"),
+    core.ClusterDown: (503, "server_error", "cluster_down"),
     core.InsufficientMemoryError: (503, "server_error", "insufficient_memory"),
     core.GGUFError: (500, "server_error", "model_import_failed"),
     core.CancelledError: (503, "server_error", "cancelled"),

@@ -222,14 +222,18 @@ class RankGroup:
         return message
 
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None and self._conn is not None
+        """Whether the launcher, its connection and every rank on this machine still run (a
+        rank killed between two replies is seen here, before a request is sent to it)."""
+        return self._conn is not None and self._launcher_and_local_ranks_run()
+
+    def _launcher_and_local_ranks_run(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            return False
+        return all(_alive(r.pid) for r in self.ranks if self.cluster.hosts[r.rank].local)
 
     def _check_running(self, doing: str) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if not self._launcher_and_local_ranks_run():
             raise self._down(doing)
-        for rank in self.ranks:
-            if self.cluster.hosts[rank.rank].local and not _alive(rank.pid):
-                raise self._down(doing)
 
     def _down(self, doing: str) -> ClusterDown:
         deadline = time.monotonic() + DEATH_LOG_WAIT  # mlx.launch logs which rank went first
