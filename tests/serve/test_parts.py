@@ -93,23 +93,22 @@ def test_the_guard_refuses_names_that_resolve_inside() -> None:
 
 
 def test_image_fetch_is_guarded_unless_allowed(image_site: str) -> None:
-    from workbench.core.errors import ImageError
-    from workbench.serve.errors import TooLarge
+    from workbench.core.errors import ImageError, ImageTooLarge
     from workbench.serve.urlguard import fetch_image
 
     url = f"{image_site}/red.png"
     with pytest.raises(ImageError, match="loopback, private or link-local"):
         fetch_image(url, 1_000_000, 5, allow_private=False)
     assert fetch_image(url, 1_000_000, 5, allow_private=True).startswith(b"\x89PNG")
-    with pytest.raises(TooLarge, match="image is over the 10 B limit"):
+    with pytest.raises(ImageTooLarge, match="is over the 10 B limit"):
         fetch_image(url, 10, 5, allow_private=True)
 
 
 def test_the_guarded_transport_fetches_what_the_guard_lets_through(
     image_site: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from workbench.core.errors import ImageTooLarge
     from workbench.serve import urlguard
-    from workbench.serve.errors import TooLarge
 
     checked: list[str] = []
 
@@ -121,5 +120,5 @@ def test_the_guarded_transport_fetches_what_the_guard_lets_through(
     url = f"{image_site}/red.png"
     assert urlguard.fetch_image(url, 1_000_000, 5, allow_private=False).startswith(b"\x89PNG")
     assert checked == ["127.0.0.1"]  # the connection went through the guard's check
-    with pytest.raises(TooLarge, match="image is over the 10 B limit"):
+    with pytest.raises(ImageTooLarge, match="is over the 10 B limit"):
         urlguard.fetch_image(url, 10, 5, allow_private=False)

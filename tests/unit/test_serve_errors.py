@@ -1,5 +1,5 @@
-"""The server's status and code for each failure class, cluster ones included (the most
-specific class wins: a host without room is a memory failure before a plan failure)."""
+"""The server's status and code for each failure class, cluster and image ones included (the
+most specific class wins: a host without room is a memory failure before a plan failure)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from workbench.serve.errors import from_workbench
         (errors.ClusterPlanError("9 attention heads"), 400, "model_not_splittable"),
         (errors.InsufficientMemoryError("no room"), 503, "insufficient_memory"),
         (errors.InputError("temperature must be ≥ 0"), 400, "invalid_value"),
+        (errors.ImageTooLarge("cat.png: 9 MB is over the 8 MB limit"), 413, "request_too_large"),
+        (errors.ImageError("cat.png: not an image"), 400, "invalid_image"),
         (errors.WorkbenchError("something else"), 500, "internal_error"),
     ],
 )

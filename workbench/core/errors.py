@@ -39,6 +39,10 @@ class ImageError(WorkbenchError):
     """An image attachment cannot be used; the message names the source and the reason."""
 
 
+class ImageTooLarge(ImageError):
+    """An image (a file, a data URI or a download) over the byte cap."""
+
+
 class InputError(WorkbenchError):
     """The user's input is unusable as given (empty text, bad setting...)."""
 

@@ -25,6 +25,7 @@ STATUS: dict[type[core.WorkbenchError], tuple[int, str, str]] = {
     core.AmbiguousModelError: (400, INVALID, "ambiguous_model"),
     core.UnusableModelError: (400, INVALID, "model_unusable"),
     core.WrongModelKindError: (400, INVALID, "wrong_model_kind"),
+    core.ImageTooLarge: (413, INVALID, "request_too_large"),
     core.ImageError: (400, INVALID, "invalid_image"),
     core.InputError: (400, INVALID, "invalid_value"),
     core.HostMemoryError: (503, "server_error", "insufficient_memory"),

@@ -11,7 +11,8 @@ network backend, so ``GuardedTransport`` is an httpx transport of its own (httpx
 ``BaseTransport``) over an httpcore ``ConnectionPool`` built with that backend — the
 request and response handed across as httpx's own transport hands them.
 
-The body is read under the byte cap and an overall deadline; over the cap is ``TooLarge``.
+The download itself (byte cap, deadline, the checks on the answer) is the app's
+``fetch_url``, handed this transport.
 """
 
 from __future__ import annotations
@@ -19,25 +20,22 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpcore
 import httpx
 
-from workbench.core.errors import ImageError
-from workbench.core.images.fetch import short, without_credentials
-from workbench.core.units import format_bytes
-from workbench.serve.errors import TooLarge
+from workbench.core.images.fetch import fetch_url
 
-MAX_REDIRECTS = 5
-DEADLINE_FACTOR = 3
-USER_AGENT = "mlxbench-server (image_url)"
+REFUSAL_HINT = (
+    "the server does not fetch such URLs (start it with --allow-private-image-urls to allow them)"
+)
 
 
 class RefusedAddress(httpcore.ConnectError):
-    """The host resolves to an address the server will not connect to."""
+    """The host resolves to an address the server will not connect to (the message says
+    which, and how a server's owner can allow it)."""
 
 
 def is_public(address: str) -> bool:
@@ -68,7 +66,8 @@ class GuardedBackend(httpcore.SyncBackend):
         for address in addresses:
             if not is_public(address):
                 raise RefusedAddress(
-                    f"{host} resolves to {address}, a loopback, private or link-local address"
+                    f"{host} resolves to {address}, a loopback, private or link-local "
+                    f"address; {REFUSAL_HINT}"
                 )
         return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
@@ -143,60 +142,8 @@ class GuardedTransport(httpx.BaseTransport):
         self._pool.close()
 
 
-def _client(timeout: float, guarded: bool) -> httpx.Client:
-    transport = GuardedTransport() if guarded else httpx.HTTPTransport(retries=1)
-    return httpx.Client(
-        transport=transport,
-        timeout=httpx.Timeout(timeout),
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        trust_env=False,  # a proxy would connect on our behalf, past the check
-        headers={"User-Agent": USER_AGENT, "Accept": "image/*"},
-    )
-
-
 def fetch_image(url: str, max_bytes: int, timeout: float, allow_private: bool) -> bytes:
-    """The image at ``url`` (``ImageError`` with a one-line reason, ``TooLarge`` over the cap)."""
-    label = short(without_credentials(url))
-    try:
-        with (
-            _client(timeout, guarded=not allow_private) as client,
-            client.stream("GET", url) as response,
-        ):
-            _check(response, label, max_bytes)
-            return _read(response, label, max_bytes, timeout * DEADLINE_FACTOR)
-    except httpx.ConnectError as exc:
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, RefusedAddress):  # raised by GuardedBackend, as httpx's kind
-            raise ImageError(
-                f"{label}: {cause}; the server does not fetch such URLs "
-                "(start it with --allow-private-image-urls to allow them)"
-            ) from None
-        raise ImageError(f"{label}: could not connect ({exc})") from None
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise ImageError(f"{label}: {type(exc).__name__}: {exc}") from None
-
-
-def _check(response: httpx.Response, label: str, max_bytes: int) -> None:
-    if response.status_code >= 400:
-        raise ImageError(f"{label}: server returned {response.status_code}")
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not content_type.startswith("image/"):
-        raise ImageError(f"{label}: not an image (server sent {content_type or 'no type'})")
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise TooLarge(f"{label}: image is over the {format_bytes(max_bytes)} limit")
-
-
-def _read(response: httpx.Response, label: str, max_bytes: int, deadline_s: float) -> bytes:
-    started, total, chunks = time.monotonic(), 0, []
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > max_bytes:
-            raise TooLarge(f"{label}: image is over the {format_bytes(max_bytes)} limit")
-        if time.monotonic() - started > deadline_s:
-            raise ImageError(f"{label}: download took longer than {deadline_s:g} s")
-        chunks.append(chunk)
-    if not total:
-        raise ImageError(f"{label}: server sent an empty body")
-    return b"".join(chunks)
+    """The image at ``url``: ``ImageError`` with a one-line reason (``ImageTooLarge`` over
+    the cap); a private address is refused unless ``allow_private``."""
+    transport = None if allow_private else GuardedTransport()
+    return fetch_url(url, max_bytes, timeout, transport).data

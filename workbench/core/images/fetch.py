@@ -8,7 +8,8 @@ chunked body declares nothing). Downloads have connect and read timeouts, an ove
 deadline (so a server trickling one byte every few seconds cannot hold us forever), a few
 retries on connection failures only, and must say they are ``image/*``.
 
-Failures raise ``ImageError`` whose one line names the source and the reason.
+Failures raise ``ImageError`` whose one line names the source and the reason
+(``ImageTooLarge`` over the cap).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from workbench.core.errors import ImageError, one_line
+from workbench.core.errors import ImageError, ImageTooLarge, one_line
 from workbench.core.units import format_bytes
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def read_file(path_text: str, max_bytes: int) -> RawImage:
         if size == 0:
             raise ImageError(f"{label}: empty file (0 bytes)")
         if size > max_bytes:
-            raise ImageError(f"{label}: {_over(size, max_bytes)}")
+            raise _too_large(label, size, max_bytes)
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except FileNotFoundError:
@@ -105,14 +106,16 @@ def read_file(path_text: str, max_bytes: int) -> RawImage:
     except ValueError:  # e.g. a NUL character in the path
         raise ImageError(f"{label}: not a valid file path") from None
     if len(data) > max_bytes:  # the file grew while we looked at it
-        raise ImageError(f"{label}: {_over(len(data), max_bytes)}")
+        raise _too_large(label, len(data), max_bytes)
     if not data:
         raise ImageError(f"{label}: empty file (0 bytes)")
     return RawImage(data, label, path_text)
 
 
-def _over(size: int, max_bytes: int) -> str:
-    return f"{format_bytes(size)} is over the {format_bytes(max_bytes)} limit"
+def _too_large(label: str, size: int, max_bytes: int) -> ImageTooLarge:
+    return ImageTooLarge(
+        f"{label}: {format_bytes(size)} is over the {format_bytes(max_bytes)} limit"
+    )
 
 
 # --------------------------------------------------------------------------- data URIs
@@ -136,12 +139,12 @@ def read_data_uri(uri: str, max_bytes: int) -> RawImage:
         payload = unquote(payload)
     payload = _BASE64_JUNK.sub("", payload)
     if len(payload) // 4 * 3 > max_bytes + 3:
-        raise ImageError(f"{label}: {_over(len(payload) // 4 * 3, max_bytes)}")
+        raise _too_large(label, len(payload) // 4 * 3, max_bytes)
     data = _b64decode(payload, label)
     if not data:
         raise ImageError(f"{label}: no data after the header")
     if len(data) > max_bytes:
-        raise ImageError(f"{label}: {_over(len(data), max_bytes)}")
+        raise _too_large(label, len(data), max_bytes)
     return RawImage(data, label, f"data URI ({len(data)} bytes)")
 
 
@@ -158,15 +161,21 @@ def _b64decode(payload: str, label: str) -> bytes:
 # --------------------------------------------------------------------------- URLs
 
 
-def fetch_url(url: str, max_bytes: int, timeout: float) -> RawImage:
-    """Download ``url`` as an image under the byte cap, timeouts and an overall deadline."""
+def fetch_url(
+    url: str, max_bytes: int, timeout: float, transport: httpx.BaseTransport | None = None
+) -> RawImage:
+    """Download ``url`` as an image under the byte cap, timeouts and an overall deadline.
+
+    ``transport`` replaces httpx's own (a server's, which checks where it connects); proxies
+    named by the environment are then not used, as they would connect on our behalf.
+    """
     import httpx
 
     shown = without_credentials(url)
     label = short(shown)
-    transport = httpx.HTTPTransport(retries=CONNECT_RETRIES)
     client = httpx.Client(
-        transport=transport,
+        transport=transport or httpx.HTTPTransport(retries=CONNECT_RETRIES),
+        trust_env=transport is None,
         timeout=httpx.Timeout(timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
@@ -203,7 +212,7 @@ def _check_response(response: httpx.Response, label: str, max_bytes: int) -> Non
         raise ImageError(f"{label}: not an image (server sent {sent})")
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise ImageError(f"{label}: {_over(int(declared), max_bytes)}")
+        raise _too_large(label, int(declared), max_bytes)
 
 
 def _read_body(response: httpx.Response, label: str, max_bytes: int, deadline_s: float) -> bytes:
@@ -214,7 +223,7 @@ def _read_body(response: httpx.Response, label: str, max_bytes: int, deadline_s:
     for chunk in response.iter_bytes():
         total += len(chunk)
         if total > max_bytes:
-            raise ImageError(f"{label}: body is over the {format_bytes(max_bytes)} limit")
+            raise ImageTooLarge(f"{label}: body is over the {format_bytes(max_bytes)} limit")
         if time.monotonic() - started > deadline_s:
             raise ImageError(f"{label}: download took longer than {deadline_s:g} s")
         chunks.append(chunk)
