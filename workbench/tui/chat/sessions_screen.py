@@ -154,7 +154,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
         title = Text(summary.title)
         if snippet:  # under the title, so it shows at any width
             title.append(f"\n{snippet}", style="dim italic")
-        return (when(summary.updated), title, model, str(summary.message_count))
+        return (when(summary.updated), title, Text(model), str(summary.message_count))
 
     def _changed(self, session_id: str, title: str | None) -> None:
         """Show a rename (``title``) or a delete (None) at once, then re-read the folder."""
