@@ -26,6 +26,7 @@ from workbench.core.protocol import (
 from workbench.core.types import TurnStats
 
 SCREEN_SIZE = (120, 40)
+LAYOUT_WAIT_S = 0.05
 ECHO_REPLY = "Noted: **ok**."
 
 
@@ -68,6 +69,21 @@ async def settled(node) -> float:
     node.call_after_refresh(done.set)
     await done.wait()
     return time.perf_counter()
+
+
+async def laid_out(screen, rounds: int = 50) -> None:
+    """Wait until the sizes on ``screen`` stop changing from one frame to the next: what was
+    just mounted (a shown session) has been laid out, scroll bars included, before a
+    measurement starts. Frames are ``LAYOUT_WAIT_S`` apart: a mount's layout comes in a
+    later frame than the repaint ``settled`` waits for."""
+    before = None
+    for _ in range(rounds):
+        await asyncio.sleep(LAYOUT_WAIT_S)
+        await settled(screen)
+        sizes = tuple((w.size, w.virtual_size) for w in screen.walk_children())
+        if sizes == before:
+            return
+        before = sizes
 
 
 def press(app, key: str, character: str | None = None) -> float:

@@ -21,7 +21,7 @@ from typing import Any
 
 from workbench.bench.context import BenchContext
 from workbench.bench.harness import Goal, Metric, Paired, median
-from workbench.bench.ui.appkit import SCREEN_SIZE, press, sessions_dir, settled
+from workbench.bench.ui.appkit import SCREEN_SIZE, laid_out, press, sessions_dir, settled
 from workbench.bench.ui.pane import ECHO_MODEL, SIZES, show, transcript
 from workbench.core.protocol import (
     ChatDone,
@@ -119,7 +119,7 @@ async def one_reply(screen: Any, clock: StreamClock) -> dict[str, float]:
     """
     screen.chat.input.text = "Tell me about the lighthouse."
     screen.chat.input.focus()
-    await settled(screen)
+    await laid_out(screen)
     clock.done.clear()
     start = (time.thread_time(), time.perf_counter())
     press(screen.app, "ctrl+s")
