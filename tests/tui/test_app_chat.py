@@ -318,3 +318,21 @@ def test_single_newlines_in_a_reply_are_line_breaks() -> None:
     parser = chat_markdown_parser()
     inline = next(t for t in parser.parse("Roses are red,\nviolets are blue.") if t.children)
     assert [c.type for c in inline.children] == ["text", "hardbreak", "text"]
+
+
+async def test_the_transcript_keeps_its_size_while_a_reply_streams(tmp_path: Path) -> None:
+    """The progress line is kept between turns: showing it must not shorten the transcript
+    (every message in it would be laid out again just as the first token is due)."""
+    app, _ = build_app(tmp_path, Script(hold_after=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        log = app.main_screen.query_one(ChatLog)
+        idle = log.size
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: streamed(app), "the first text")
+        await pilot.pause()
+        assert app.main_screen.chat.status.visible and log.size == idle
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not replying(app), "the cancel")
+        await pilot.pause()
+        assert not app.main_screen.chat.status.visible  # blank, its line kept

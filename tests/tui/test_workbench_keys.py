@@ -143,11 +143,11 @@ async def test_prompt_progress_then_tokens_then_context_used(tmp_path: Path) -> 
         app.main_screen.chat.input.insert("A long question")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "16 / 21" in str(status.content), "prompt progress")
-        assert status.display and str(status.content).startswith("reading the prompt: 16 / 21")
+        assert status.visible and str(status.content).startswith("reading the prompt: 16 / 21")
         gate.set()
         await wait_for(pilot, lambda: app.controller.pending is None, "the reply")
         await pilot.pause()
-        assert not status.display
+        assert not status.visible
         header = str(app.main_screen.chat.query_one("#chat-header").content)
         assert "context 27 / 8,192" in header  # 21 prompt + 6 generated tokens
 

@@ -37,14 +37,20 @@ def generating_text(generated: int) -> str:
 
 
 class ChatStatus(Static):
-    """The turn's progress; hidden while no turn runs."""
+    """The turn's progress; blank while no turn runs.
+
+    Its line is kept, not removed, between turns: showing a removed line would shorten the
+    transcript above it, and every message in it would be laid out again for the new height
+    (at a send, when the first token is due: 100–170 ms on our 2-core VM, against 30–50 ms
+    when the line stays).
+    """
 
     DEFAULT_CSS = """
     ChatStatus {
         height: 1;
         padding: 0 1;
         color: $text-muted;
-        display: none;
+        visibility: hidden;
     }
     """
 
@@ -67,7 +73,7 @@ class ChatStatus(Static):
     def begin(self) -> None:
         """A turn was sent: show the line until ``end``."""
         self.generated, self._reading = 0, None
-        self.display = True  # a style of its own: no stylesheet matching, unlike a class
+        self.visible = True  # a style of its own: no stylesheet matching, unlike a class
         self._draw()
         if self._timer is not None:
             self._timer.resume()
@@ -78,7 +84,7 @@ class ChatStatus(Static):
         self._reading = (processed, total) if processed < total else None
 
     def end(self) -> None:
-        self.display = False
+        self.visible = False
         self._reading = None
         if self._timer is not None:
             self._timer.pause()
