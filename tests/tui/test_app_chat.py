@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from workbench.core.protocol import ChatRequest
 from workbench.core.sessions.store import SessionMessage
@@ -320,9 +320,10 @@ def test_single_newlines_in_a_reply_are_line_breaks() -> None:
     assert [c.type for c in inline.children] == ["text", "hardbreak", "text"]
 
 
-async def test_the_transcript_keeps_its_size_while_a_reply_streams(tmp_path: Path) -> None:
-    """The progress line is kept between turns: showing it must not shorten the transcript
-    (every message in it would be laid out again just as the first token is due)."""
+async def test_the_transcript_keeps_its_size_through_a_turn(tmp_path: Path) -> None:
+    """Neither the progress line nor the header (a new title, the context used) changes
+    the transcript's size: every message in it would be laid out again, at a send just as
+    the first token is due."""
     app, _ = build_app(tmp_path, Script(hold_after=3))
     async with app.run_test(size=(120, 40)) as pilot:
         await choose_smol(pilot)
@@ -336,3 +337,5 @@ async def test_the_transcript_keeps_its_size_while_a_reply_streams(tmp_path: Pat
         await wait_for(pilot, lambda: not replying(app), "the cancel")
         await pilot.pause()
         assert not app.main_screen.chat.status.visible  # blank, its line kept
+        header = str(app.main_screen.chat.query_one("#chat-header", Static).content)
+        assert "context" in header and log.size == idle

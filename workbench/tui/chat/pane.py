@@ -85,7 +85,9 @@ class ChatPane(Vertical):
     ChatPane.-short #chat-input { height: 4; }
     ChatPane.-short AttachmentCard > .details { width: 22; }
     ChatPane > #chat-header {
-        height: auto;
+        height: 2;  /* fixed: a new title or context must not relay the transcript */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
         background: $boost;
         color: $text-muted;

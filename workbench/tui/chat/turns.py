@@ -198,10 +198,11 @@ class ChatTurns:
         s = session.sampling
         length = self.context_lengths.get(controller.model_id or "")
         context = context_text(context_used(session), length)
-        self.pane().set_header(
-            f"{model or 'no model chosen'} · {session.display_title} · "
-            f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
-            + (f" · {context}" if context else "")
+        settings = f"temp {s.temperature} · top_p {s.top_p} · max {s.max_tokens}"
+        self.pane().set_header(  # two lines of fixed height, each cut to fit
+            f"{model or 'no model chosen'} · {session.display_title}\n"
+            + (f"{context} · " if context else "")
+            + settings
             + (" · completion mode (F7)" if controller.completion else "")
         )
 
