@@ -34,11 +34,14 @@ class Table(App[None]):
         yield LoadedModels()
 
 
-async def shown(app: Table, pilot, cursor_row: int) -> LoadedModels:
-    """The table showing models a and b, the cursor on ``cursor_row``."""
+async def shown(
+    app: Table, pilot, *entries: PoolEntryView, cursor_row: int | None = None
+) -> LoadedModels:
+    """The table showing ``entries`` (the cursor on ``cursor_row`` if given)."""
     table = app.query_one(LoadedModels)
-    table.show_snapshot(snapshot(entry("a"), entry("b")))
-    table.move_cursor(row=cursor_row)
+    table.show_snapshot(snapshot(*entries))
+    if cursor_row is not None:
+        table.move_cursor(row=cursor_row)
     await pilot.pause()
     return table
 
@@ -50,7 +53,7 @@ def rows(table: LoadedModels) -> list[list[str]]:
 async def test_a_lease_marks_its_row_in_place_and_the_cursor_stays() -> None:
     app = Table()
     async with app.run_test() as pilot:
-        table = await shown(app, pilot, cursor_row=1)
+        table = await shown(app, pilot, entry("a"), entry("b"), cursor_row=1)
         keys = list(table.rows)
 
         table.show_snapshot(snapshot(entry("a", leases=1), entry("b")))
@@ -68,7 +71,7 @@ async def test_a_lease_marks_its_row_in_place_and_the_cursor_stays() -> None:
 async def test_a_new_order_or_a_new_model_rebuilds_the_rows_keeping_the_cursor() -> None:
     app = Table()
     async with app.run_test() as pilot:
-        table = await shown(app, pilot, cursor_row=0)
+        table = await shown(app, pilot, entry("a"), entry("b"), cursor_row=0)
 
         table.show_snapshot(snapshot(entry("b"), entry("a"), entry("c")))
         await pilot.pause()
@@ -85,9 +88,7 @@ async def test_the_header_lines_up_with_rows_drawn_before_the_table_is_idle() ->
     """A frame drawn right after the rows arrive must not leave a narrower header behind."""
     app = Table()
     async with app.run_test() as pilot:
-        table = app.query_one(LoadedModels)
-        table.show_snapshot(snapshot(entry("a")))
-        await pilot.pause()
+        table = await shown(app, pilot, entry("a"))
         table.show_snapshot(snapshot(entry("a-model-with-a-long-name")))  # same height
         table.render_line(0)  # a frame between the new rows and the table's idle
         await pilot.pause()
@@ -98,9 +99,7 @@ async def test_the_header_lines_up_with_rows_drawn_before_the_table_is_idle() ->
 async def test_a_lease_keeps_the_column_widths_and_a_name_is_not_markup() -> None:
     app = Table()
     async with app.run_test() as pilot:
-        table = app.query_one(LoadedModels)
-        table.show_snapshot(snapshot(entry("[b]x[/b]")))
-        await pilot.pause()
+        table = await shown(app, pilot, entry("[b]x[/b]"))
         widths = [c.width for c in table.columns.values()]
 
         table.show_snapshot(snapshot(entry("[b]x[/b]", leases=1)))

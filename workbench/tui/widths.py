@@ -9,6 +9,7 @@ on screen until the table's next edit. The tables here pass widths with their co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.cells import cell_len
 from textual.widgets import DataTable
@@ -16,23 +17,26 @@ from textual.widgets.data_table import ColumnKey
 
 
 def column_widths(
-    labels: Sequence[str], rows: Iterable[Iterable[str]], minimums: Sequence[int] = ()
+    labels: Sequence[str], rows: Iterable[Iterable[object]], minimums: Sequence[int] = ()
 ) -> tuple[int, ...]:
     """Each column's width in cells: its label, its widest line or its minimum, the widest.
 
-    ``minimums`` may name only the first columns; the rest have none.
+    A cell is measured as ``str(cell)`` shows it (a ``Text`` by its plain text); ``minimums``
+    may name only the first columns, the rest have none.
     """
     widths = [cell_len(label) for label in labels]
     for column, minimum in enumerate(minimums):
         widths[column] = max(widths[column], minimum)
     for row in rows:
         for column, cell in enumerate(row):
-            widths[column] = max(widths[column], *(cell_len(line) for line in cell.split("\n")))
+            widths[column] = max(
+                widths[column], *(cell_len(line) for line in str(cell).split("\n"))
+            )
     return tuple(widths)
 
 
 def set_columns(
-    table: DataTable, labels: Sequence[str], widths: Sequence[int], keys: Sequence[str] = ()
+    table: DataTable[Any], labels: Sequence[str], widths: Sequence[int], keys: Sequence[str] = ()
 ) -> list[ColumnKey]:
     """Clear ``table`` (rows and columns), then add columns ``widths`` cells wide."""
     table.clear(columns=True)

@@ -138,7 +138,7 @@ class SessionsScreen(Screen[SessionsOutcome]):
         self.shown = tuple(s for s in self.summaries if s.matches(query))
         rows = [self._row(s, query) for s in self.shown]
         table = self.query_one(DataTable)
-        set_columns(table, COLUMNS, column_widths(COLUMNS, [map(str, row) for row in rows]))
+        set_columns(table, COLUMNS, column_widths(COLUMNS, rows))
         for s, row in zip(self.shown, rows, strict=True):
             table.add_row(*row, key=s.id, height=2 if "\n" in str(row[1]) else 1)
         matching = " matching" if query else ""

@@ -119,8 +119,7 @@ class RankedList(Vertical):
     def recolour(self, scale: ColourScale | None) -> None:
         """Redraw the current entries with score colours from ``scale``."""
         rows = [_cells(entry, scale) for entry in self._entries]
-        widths = column_widths(COLUMNS, [map(str, row) for row in rows])
-        set_columns(self.table, COLUMNS, widths, keys=COLUMN_KEYS)
+        set_columns(self.table, COLUMNS, column_widths(COLUMNS, rows), keys=COLUMN_KEYS)
         for row in rows:
             self.table.add_row(*row)
         self._show_table(bool(self._entries))

@@ -54,8 +54,7 @@ class ModelList(DataTable):
 
     def on_mount(self) -> None:
         rows = [self._cells(model) for model in self.models]
-        widths = column_widths(COLUMNS, [[str(c) for c in row] for row in rows], MINIMUM_WIDTHS)
-        set_columns(self, COLUMNS, widths, keys=COLUMN_KEYS)
+        set_columns(self, COLUMNS, column_widths(COLUMNS, rows, MINIMUM_WIDTHS), keys=COLUMN_KEYS)
         for model, row in zip(self.models, rows, strict=True):
             self.add_row(*row, key=model.id)
 
