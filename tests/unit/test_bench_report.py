@@ -147,3 +147,15 @@ def test_cli_embedding_model_given_as_text_model_is_refused(
     assert err == (
         "mlxbench: error: --model needs a text model, and all-MiniLM-L6-v2 is an embeddings model"
     )
+
+
+def test_a_ratio_with_a_goal_shows_how_its_rounds_spread() -> None:
+    drifting = Metric(
+        "decode tok/s", "tok/s", 400.0, 420.0, "pool", "raw",
+        (300.0, 400.0, 500.0), (320.0, 410.0, 480.0), Goal(">=", 0.99),
+    )  # fmt: skip
+    result = GroupResult("decode", "1. decode", "ok", (drifting,))
+    lines = render_table([result], MACHINE).splitlines()
+    row = lines.index(next(line for line in lines if line.startswith("decode tok/s")))
+    assert lines[row + 1].strip() == "per round: median 0.98×, 0.94–1.04× over 3 rounds"
+    assert "per round" not in render_table(RESULTS, MACHINE)  # one round says nothing

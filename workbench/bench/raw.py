@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.core.adapters import adapter_for
+from workbench.core.runner.collector import full_collections_deferred
 from workbench.core.types import ChatMessage, Family, SamplingSettings
 
 T = TypeVar("T")
@@ -109,12 +110,24 @@ class RawText:
         return self.adapter.prompt_tokens(self.tokenizer, messages)
 
     def generate(self, messages: Sequence[ChatMessage], sampling: SamplingSettings) -> Generation:
-        """Stream a reply with ``mlx_lm.stream_generate`` and time it as it arrives."""
+        """Stream a reply with ``mlx_lm.stream_generate`` and time it as it arrives.
+
+        Full garbage collections wait until the reply ends, as they do for a reply through
+        the runner: mlx-lm in a process of its own holds few objects, and its full
+        collections are short; here one would walk the app's and the pool's objects too
+        (25–60 ms on a GPU machine's CPU) and slow the baseline by what it does not own.
+        """
+        started = time.perf_counter()
+        with full_collections_deferred():
+            return self._generate(messages, sampling, started)
+
+    def _generate(
+        self, messages: Sequence[ChatMessage], sampling: SamplingSettings, started: float
+    ) -> Generation:
         import mlx.core as mx
         from mlx_lm import stream_generate
         from mlx_lm.sample_utils import make_sampler
 
-        started = time.perf_counter()
         prompt = self.prompt(messages)
         sampler = make_sampler(sampling.temperature, sampling.top_p if sampling.top_p < 1 else 0.0)
         pieces: list[str] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from workbench.bench.harness import GroupResult, Metric
+from workbench.bench.harness import GroupResult, Metric, median
 
 HEADERS = ("metric", "A", "B", "ratio", "goal", "")
 MARKS = {True: "✓", False: "✗", None: ""}
@@ -49,6 +49,19 @@ def metric_row(metric: Metric) -> tuple[str, ...]:
     )
 
 
+def round_spread(metric: Metric) -> str:
+    """For a ratio with a goal, the ratios of the rounds' side-by-side pairs: on a machine
+    whose speed drifts from one round to the next, this says how far one ratio can be trusted."""
+    pairs = metric.pair_ratios
+    if metric.goal is None or metric.goal.on != "ratio" or len(pairs) < 3:
+        return ""
+    middle = median(pairs) or 0.0
+    return (
+        f"per round: median {middle:.2f}×, {min(pairs):.2f}–{max(pairs):.2f}× "
+        f"over {len(pairs)} rounds"
+    )
+
+
 def _rows(results: Sequence[GroupResult]) -> list[tuple[str, ...] | str]:
     rows: list[tuple[str, ...] | str] = []
     for group in results:
@@ -57,6 +70,9 @@ def _rows(results: Sequence[GroupResult]) -> list[tuple[str, ...] | str]:
             rows.append((f"{group.status}: {group.reason}", "", "", "", "", ""))
         for metric in group.metrics:
             rows.append(metric_row(metric))
+            spread = round_spread(metric)
+            if spread:
+                rows.append((f"  {spread}", "", "", "", "", ""))
             if metric.note:
                 rows.append((f"  {metric.note}", "", "", "", "", ""))
     return rows

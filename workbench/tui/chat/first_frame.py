@@ -68,7 +68,7 @@ class FirstFrame:
             self._cap.stop()
             self._cap = None
         batch.__exit__(None, None, None)
-        self.app.screen.refresh()
+        self.app.screen.check_idle()  # wakes its redraw: only what changed is drawn
         waiting, self._waiting = list(self._waiting.values()), {}
         for show in waiting:
             self.app.call_after_refresh(show)
