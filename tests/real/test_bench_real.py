@@ -105,40 +105,39 @@ def test_raw_baseline_and_text_engine_give_the_same_greedy_reply(smollm2_dir: Pa
     assert 0 < baseline.first_text_s < baseline.end_s
 
 
-def test_the_raw_baseline_defers_full_collections_as_the_runner_does(smollm2_dir: Path) -> None:
+def test_the_raw_baseline_defers_full_collections_as_the_runner_does(
+    smollm2_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A full collection here would walk the test process's objects, not mlx-lm's own."""
     import gc
-    import threading
+
+    import mlx_lm
 
     from workbench.bench.raw import OwnerThread, RawText
     from workbench.bench.texts import decode_messages
     from workbench.core.runner.collector import HELD_FULL_THRESHOLD
     from workbench.core.types import Family, SamplingSettings
 
+    stream_generate = mlx_lm.stream_generate
+    full_thresholds: list[int] = []  # the full collection's threshold at every token
+
+    def watched(*args, **kwargs):
+        for response in stream_generate(*args, **kwargs):
+            full_thresholds.append(gc.get_threshold()[2])
+            yield response
+
+    monkeypatch.setattr(mlx_lm, "stream_generate", watched)
     owner = OwnerThread("test-gc")
     raw = RawText(smollm2_dir, Family.LLAMA)
-    seen: list[int] = []
-
-    def watch(phase: str, info: dict) -> None:
-        if phase == "start" and threading.current_thread().name.startswith("test-gc"):
-            seen.append(gc.get_threshold()[2])
-
     try:
         owner.call(raw.load)
         before = gc.get_threshold()
-        gc.set_threshold(10, 10, 10)  # collections every few allocations, full ones too
-        gc.callbacks.append(watch)
-        try:
-            owner.call(raw.generate, decode_messages(), SamplingSettings(0.0, max_tokens=12))
-        finally:
-            gc.callbacks.remove(watch)
-            after = gc.get_threshold()
-            gc.set_threshold(*before)
+        owner.call(raw.generate, decode_messages(), SamplingSettings(0.0, max_tokens=12))
     finally:
         owner.close()
-    assert seen, "no collection ran during the reply"
-    assert set(seen) == {HELD_FULL_THRESHOLD}
-    assert after == (10, 10, 10)
+    assert len(full_thresholds) == 12
+    assert set(full_thresholds) == {HELD_FULL_THRESHOLD}
+    assert gc.get_threshold() == before
 
 
 TINY_MODEL = "synthetic:llama-tiny"
