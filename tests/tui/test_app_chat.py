@@ -117,6 +117,23 @@ async def test_escape_cancels_and_keeps_the_partial_reply(tmp_path: Path) -> Non
         assert data["messages"][-1]["stats"]["finish_reason"] == "cancelled"
 
 
+async def test_the_rest_of_a_reply_is_drawn_while_it_streams(tmp_path: Path) -> None:
+    """After the first text the chat takes the reply from the token gate itself, when it
+    can draw it: later tokens reach the screen, with their count on the progress line,
+    while the model is still generating; the editor's cursor holds still meanwhile."""
+    app, _ = build_app(tmp_path, Script(hold_after=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        chat = app.main_screen.chat
+        await send(pilot, QUESTION)
+        await wait_for(pilot, lambda: chat._reply.text == "The capital of", "three tokens drawn")
+        assert str(chat.status.content) == "generating: 3 tokens"
+        assert chat.input.cursor_blink is False
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not replying(app), "the cancelled reply")
+        assert chat.input.cursor_blink is True
+
+
 async def test_cancel_before_any_text_gives_the_question_back(tmp_path: Path) -> None:
     app, factory = build_app(tmp_path, Script(hold_after=0))
     async with app.run_test(size=(120, 40)) as pilot:

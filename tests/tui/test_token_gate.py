@@ -97,3 +97,22 @@ def test_a_producer_thread_loses_nothing() -> None:
         return text + "".join(t.text for t in gate.take())
 
     assert asyncio.run(scenario()) == "".join(f"{i}," for i in range(2000))
+
+
+def test_a_taker_that_comes_back_itself_is_not_woken_until_a_release() -> None:
+    async def scenario() -> tuple[list[Event], list[TokenEvent]]:
+        posted: list[Event] = []
+        gate = TokenGate(posted.append, gap=0.001)
+        gate.offer(TokenEvent(1, "a"))
+        taken = gate.take(reopen=False)
+        gate.offer(TokenEvent(1, "b"))
+        await asyncio.sleep(0.02)  # well past the gap: still no wake-up
+        assert posted == [TokensWaiting(None)]
+        taken += gate.take(reopen=False)  # the taker's own schedule
+        gate.offer(TokenEvent(1, "c"))
+        gate.release()  # the reply's end: what waits is announced before it
+        return posted, taken + gate.take(reopen=False)
+
+    posted, taken = asyncio.run(scenario())
+    assert posted == [TokensWaiting(None)] * 2
+    assert "".join(t.text for t in taken) == "abc"

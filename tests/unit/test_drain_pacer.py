@@ -61,3 +61,41 @@ def test_the_share_does_not_grow_with_the_reply() -> None:
     _drains, early = simulate(redraw_cost=0.004, seconds=2.0)
     _drains, late = simulate(redraw_cost=0.004, seconds=20.0)
     assert abs(late - early) < 0.01
+
+
+def test_the_delay_says_when_the_next_drain_will_be_due() -> None:
+    clocks = Clocks()
+    subject = pacer(clocks)  # 5 % share, 20 ms minimum, 1 s maximum
+    assert subject.delay() == 0.0
+    subject.drained()
+    clocks.wall += 0.005
+    assert abs(subject.delay() - 0.015) < 1e-9  # the minimum interval's rest
+    clocks.cpu += 0.01  # a 10 ms redraw: affordable once 200 ms have passed
+    assert abs(subject.delay() - 0.195) < 1e-9
+    clocks.wall += 0.195
+    assert subject.delay() < 1e-9 and subject.due()
+
+
+def test_the_delay_never_passes_the_maximum_interval() -> None:
+    clocks = Clocks()
+    subject = pacer(clocks)
+    subject.drained()
+    clocks.cpu += 10.0  # far more than any share allows
+    assert abs(subject.delay() - 1.0) < 1e-9
+    clocks.wall += 1.0
+    assert subject.due()
+
+
+def test_a_timer_sleeping_the_delay_keeps_the_share() -> None:
+    """Waking only when told (no ticks in between) spends the same share as polling."""
+    clocks = Clocks()
+    subject = pacer(clocks)
+    drains = 0
+    while clocks.wall < 110.0:
+        clocks.wall += subject.delay()
+        assert subject.due()
+        subject.drained()
+        clocks.cpu += 0.004
+        drains += 1
+    share = drains * 0.004 / 10.0
+    assert 0.04 <= share <= 0.05 + 0.001

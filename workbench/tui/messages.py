@@ -63,14 +63,18 @@ class ReplyTokens(RunnerMessage):
     the UI thread, when the message is handled, gets every token that arrived meanwhile.
     """
 
-    def __init__(self, request: ChatRequest, take: Callable[[], list[TokenEvent]]) -> None:
+    def __init__(self, request: ChatRequest, take: Callable[[bool], list[TokenEvent]]) -> None:
         super().__init__(request)
         self.chat = request
         self._take = take
 
-    def take(self) -> tuple[str, int]:
-        """The waiting text, and the tokens generated so far (0 when unknown)."""
-        events = self._take()
+    def take(self, reopen: bool = True) -> tuple[str, int]:
+        """The waiting text, and the tokens generated so far (0 when unknown).
+
+        ``reopen=False``: the taker will come back for more itself (the gate posts no
+        wake-up for tokens until the request's next other event).
+        """
+        events = self._take(reopen)
         text = "".join(event.text for event in events)
         return text, (events[-1].generated if events else 0)
 

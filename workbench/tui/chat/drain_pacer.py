@@ -8,6 +8,8 @@ once the UI's CPU time since the last drain is at most ``share`` of the wall tim
 then: a redraw that costs 2 ms allows ~12 redraws a second at 2.5 %, one that costs 10 ms
 about 2.5. The text keeps flowing (never slower than ``max_interval``), and what the window
 costs the model stays a small, fixed share whatever the reply's length or the machine.
+``delay`` says how long until the next drain is due, so the drain's timer sleeps until
+then instead of ticking at the top rate to ask.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 SHARE = 0.025  # of wall time the UI thread may spend on a streaming reply
 MIN_INTERVAL_S = 1 / 30  # never redraw more often than this (the timer's own period)
 MAX_INTERVAL_S = 0.75  # and never leave new text undrawn for longer than this
+EARLY_S = 0.001  # a timer that wakes this much before the drain is due finds it due
 
 
 class DrainPacer:
@@ -41,12 +44,19 @@ class DrainPacer:
 
     def due(self) -> bool:
         """Whether the UI has been quiet enough since the last drain to draw again."""
+        return self.delay() <= EARLY_S
+
+    def delay(self) -> float:
+        """Seconds until a drain is due, if the UI spends no more CPU meanwhile (0: now).
+
+        The drain's timer sleeps this long instead of ticking at the top rate and asking.
+        """
         waited = self._clock() - self._wall
-        if waited < self.min_interval:
-            return False
         if waited >= self.max_interval:
-            return True
-        return self._cpu_clock() - self._cpu <= self.share * waited
+            return 0.0
+        affordable_after = (self._cpu_clock() - self._cpu) / self.share
+        due_after = min(max(affordable_after, self.min_interval), self.max_interval)
+        return max(0.0, due_after - waited)
 
     def drained(self) -> None:
         """A drain just happened: measure the next interval from here."""

@@ -132,9 +132,10 @@ class ChatMessageView(Vertical):
         for view in self.query(TurnStatsView):
             view.show_stats(self.stats)
 
-    def start_stream(self) -> ReplyStream:
-        """Stream into this message's body (call once, on a mounted, empty reply)."""
-        self.stream = ReplyStream(self.query_one(Markdown))
+    def start_stream(self, on_drawn: Callable[[], None] | None = None) -> ReplyStream:
+        """Stream into this message's body (call once, on a mounted, empty reply);
+        ``on_drawn`` runs after each redraw of new text."""
+        self.stream = ReplyStream(self.query_one(Markdown), on_drawn=on_drawn)
         return self.stream
 
     @property

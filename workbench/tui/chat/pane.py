@@ -1,8 +1,9 @@
 """The chat pane: a header, the transcript, the images to attach, and the editor.
 
 It shows a conversation and streams a reply into it; what a send or a cancel means is
-decided above it (the screen and its chat controller). Tokens are fed into a buffer and a
-~25 Hz timer drains it into the reply's ``MarkdownStream``.
+decided above it (the screen and its chat controller). A reply's text is fed into its
+``ReplyStream``, which draws it when the UI can afford a redraw, taking the rest of the
+reply from the runner's token gate itself (``follow``).
 
 Images are attached with F3 (a dialog the screen opens: path, URL, data URI or a file tree;
 this pane only asks for it, with ``AttachRequested``) or by pasting a
@@ -15,7 +16,7 @@ The same worker makes the card's thumbnail (a resize the UI thread must not wait
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -25,7 +26,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -40,7 +40,6 @@ from workbench.tui.chat.input import ChatInput
 from workbench.tui.chat.log import MAX_MOUNTED, ChatLog
 from workbench.tui.chat.message import ChatMessageView
 from workbench.tui.chat.status import ChatStatus
-from workbench.tui.chat.streaming import DRAIN_HZ
 
 SHORT_HEIGHT = 30  # rows below which the editor and the image strip shrink
 EMPTY_TEXT = (
@@ -140,7 +139,6 @@ class ChatPane(Vertical):
     def __init__(self, *, image_max_side: int = DEFAULT_MAX_SIDE, id: str | None = None) -> None:
         super().__init__(id=id)
         self._reply: ChatMessageView | None = None
-        self._timer: Timer | None = None
         self._tokens = itertools.count(1)
         self._preparing: dict[Worker, tuple[int, str]] = {}
         self.image_max_side = image_max_side  # longest side of images sent to a model
@@ -155,7 +153,6 @@ class ChatPane(Vertical):
         yield ChatInput(id="chat-input")
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(1 / DRAIN_HZ, self._drain, pause=True)
         self.call_after_refresh(self.log_view.prepare_spare)
 
     @property
@@ -343,28 +340,42 @@ class ChatPane(Vertical):
             view = ChatMessageView("assistant", label=reply_label)
             before = (message_view(m, names or {}) for m in questions)
             await self.log_view.add(*before, view)
-        view.start_stream()
+        view.start_stream(on_drawn=self._drawn)
         self._reply = view
-        if self._timer is not None:
-            self._timer.resume()
+        # A blinking cursor repaints the editor (and the containers behind it) twice a
+        # second, taking the GIL from the model each time; it holds still while text streams.
+        self.input.cursor_blink = False
 
     def feed(self, text: str) -> None:
         """Queue streamed text for the next drain."""
         if self._reply is not None and self._reply.stream is not None:
             first = not self._reply.stream.text
             self._reply.stream.feed(text)
-            if first and text:  # show the first text now, not at the next timer tick
-                self.call_later(self._drain)
+            if first and text:  # show the first text now, not when the pacer would
+                self.call_later(self._reply.stream.flush)
 
-    async def _drain(self) -> None:
-        reply = self._reply
-        if reply is not None and reply.stream is not None and await reply.stream.drain():
-            self.log_view.scroll_end(animate=False)
+    def follow(self, take: Callable[[], tuple[str, int]]) -> None:
+        """Take the rest of the reply from ``take`` (text, tokens so far) at each drain."""
+        if self._reply is None or self._reply.stream is None:
+            return
+
+        def more() -> str:
+            text, generated = take()
+            if generated:
+                self.status.generated = generated
+            return text
+
+        self._reply.stream.follow(more)
+
+    def _drawn(self) -> None:
+        """New text was drawn: keep the end in view, and the progress line with it."""
+        self.log_view.scroll_end(animate=False)
+        self.status.draw()
 
     async def finish_reply(self, label: str, text: str, stats: TurnStats) -> None:
         """Flush, stop the stream, show the final text and the stats."""
         reply, self._reply = self._reply, None
-        self._pause()
+        self.input.cursor_blink = True
         if reply is None:
             return
         if reply.stream is not None:
@@ -377,7 +388,7 @@ class ChatPane(Vertical):
     async def drop_reply(self) -> None:
         """Remove the reply being streamed (the turn failed)."""
         reply, self._reply = self._reply, None
-        self._pause()
+        self.input.cursor_blink = True
         if reply is not None:
             if reply.stream is not None:
                 await reply.stream.close()
@@ -387,7 +398,3 @@ class ChatPane(Vertical):
     async def _abandon_reply(self) -> None:
         if self._reply is not None:
             await self.drop_reply()
-
-    def _pause(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()

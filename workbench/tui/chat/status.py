@@ -4,9 +4,11 @@ A long prompt used to show only "generating" for most of a minute. While the pro
 read this line says "reading the prompt: 1,536 / 4,096 tokens (37 %)" (from mlx-lm's
 prompt-progress callback, cached tokens counted as read), then "generating: 52 tokens"
 as the reply streams, and it hides when the turn ends. The token count and the reading
-progress are stored as they come and drawn by a 4 Hz timer: streaming costs one store per
-event, and a short prompt (read in a few milliseconds, while the runner also needs the
-GIL for the first token) costs no redraw at all.
+progress are stored as they come and drawn by a 4 Hz timer until the reply's text flows;
+from then on the chat draws the line with each redraw of the reply (``draw``), in the same
+frame, so streaming costs one store per event and no repaint of its own, and a short prompt
+(read in a few milliseconds, while the runner also needs the GIL for the first token) costs
+no redraw at all.
 
 The chat header's "context used / context length" comes from here too: used is the last
 reply's prompt plus its generated tokens, the length the model's own (reported with the
@@ -59,6 +61,7 @@ class ChatStatus(Static):
         self.generated = 0  # set per token event; drawn by the timer
         self._reading: tuple[int, int] | None = None
         self._timer: Timer | None = None
+        self._shown = ""
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / REFRESH_HZ, self._draw, pause=True)
@@ -83,6 +86,12 @@ class ChatStatus(Static):
         the next tick of the timer draws it."""
         self._reading = (processed, total) if processed < total else None
 
+    def draw(self) -> None:
+        """Draw the line now; the reply's redraws pace it from here (the timer stops)."""
+        if self._timer is not None:
+            self._timer.pause()
+        self._draw()
+
     def end(self) -> None:
         self.visible = False
         self._reading = None
@@ -92,7 +101,10 @@ class ChatStatus(Static):
     def _draw(self) -> None:
         # One line of fixed height: a new text never changes the layout, so only this
         # line is repainted (a layout pass costs the whole screen several milliseconds).
-        self.update(self.text, layout=False)
+        text = self.text
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)
 
 
 def context_used(session: Session) -> int | None:

@@ -1,30 +1,39 @@
 """Coalesce streamed tokens into a Markdown widget without stalling the UI.
 
-Tokens arrive in batches (see ``token_gate``); re-rendering per token grows to hundreds of
-milliseconds on long replies. Here tokens are only appended to a buffer, and a timer
-(30 Hz) drains the buffer into ``Markdown.get_stream()`` when a ``DrainPacer`` says the UI
-thread can afford the redraw (``drain_pacer``: a fixed share of the UI thread's time).
-Ending a stream flushes the buffer before stopping it: stopping with fragments still
-queued raises. A lock keeps the timer's drain and the final flush from interleaving (timer
-callbacks run in their own task).
+Tokens arrive in batches; re-rendering per token grows to hundreds of milliseconds on long
+replies. Here text is only appended to a buffer, and the stream's own one-shot timer
+drains the buffer into ``Markdown.get_stream()`` when a ``DrainPacer`` says the UI thread
+can afford the redraw (``drain_pacer``: a fixed share of the UI thread's time). The timer
+sleeps until that moment rather than ticking at a fixed rate and asking, and a stream that
+``follow``s a source takes the text from it at each drain: while a reply streams, the UI
+thread wakes about once per redraw, not once per batch of tokens.
+
+The first text is written with ``flush`` (the chat shows it at once, then releases its first
+frame). Ending a stream flushes the buffer before stopping it: stopping with fragments still
+queued raises. A lock keeps a drain and the final flush from interleaving (timer callbacks
+run in their own task).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
+from textual.timer import Timer
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
 
-from workbench.tui.chat.drain_pacer import MIN_INTERVAL_S, DrainPacer
-
-DRAIN_HZ = round(1 / MIN_INTERVAL_S)
+from workbench.tui.chat.drain_pacer import DrainPacer
 
 
 class ReplyStream:
-    """A buffer in front of one Markdown widget's ``MarkdownStream``."""
+    """A buffer in front of one Markdown widget's ``MarkdownStream``.
 
-    def __init__(self, markdown: Markdown) -> None:
+    ``on_drawn`` runs after each drain that wrote text (the chat scrolls to the end and
+    draws its progress line in the same frame).
+    """
+
+    def __init__(self, markdown: Markdown, on_drawn: Callable[[], None] | None = None) -> None:
         self.markdown = markdown
         self._stream: MarkdownStream = Markdown.get_stream(markdown)
         self._buffer: list[str] = []
@@ -33,6 +42,9 @@ class ReplyStream:
         self._written = False  # nothing has reached the widget yet
         self._pacer = DrainPacer()
         self._pieces: list[str] = []  # everything fed so far (joined on demand)
+        self._source: Callable[[], str] | None = None
+        self._timer: Timer | None = None
+        self._on_drawn = on_drawn
 
     @property
     def closed(self) -> bool:
@@ -40,9 +52,15 @@ class ReplyStream:
 
     def feed(self, text: str) -> None:
         """Queue text for the next drain (cheap: no rendering here)."""
-        if not self._closed:
+        if not self._closed and text:
             self._buffer.append(text)
             self._pieces.append(text)
+            self._schedule()
+
+    def follow(self, source: Callable[[], str]) -> None:
+        """Take more text from ``source`` whenever a drain is due, until the stream ends."""
+        self._source = source
+        self._schedule()
 
     @property
     def text(self) -> str:
@@ -56,10 +74,40 @@ class ReplyStream:
         now; True if anything was written."""
         if not self._buffer or not self._pacer.due():
             return False
+        return await self.flush()
+
+    async def flush(self) -> bool:
+        """Write what is buffered now, pacer or not (after any write under way); True if
+        anything was written."""
         async with self._lock:
             written = await self._write_buffer()
-        self._pacer.drained()
+        if written:
+            self._pacer.drained()
+            if self._on_drawn is not None:
+                self._on_drawn()
         return written
+
+    def _schedule(self) -> None:
+        """Wake once, when the pacer says the next drain will be affordable (with nothing
+        buffered, only to ask the source: not more often than the pacer's top rate)."""
+        if self._timer is None and not self._closed and (self._buffer or self._source):
+            delay = self._pacer.delay()
+            if not self._buffer:
+                delay = max(delay, self._pacer.min_interval)
+            self._timer = self.markdown.set_timer(delay, self._due, name="reply drain")
+
+    async def _due(self) -> None:
+        self._timer = None
+        if self._closed:
+            return
+        self._take_more()
+        await self.drain()
+        self._schedule()
+
+    def _take_more(self) -> None:
+        if self._source is not None and (more := self._source()):
+            self._buffer.append(more)
+            self._pieces.append(more)
 
     async def _write_buffer(self) -> bool:
         if self._closed or not self._buffer:
@@ -75,9 +123,13 @@ class ReplyStream:
 
     async def close(self, final_text: str | None = None) -> None:
         """Flush, stop the stream, and (if it differs) show ``final_text`` instead."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
         async with self._lock:
             if self._closed:
                 return
+            self._take_more()
             await self._write_buffer()
             self._closed = True
             # Let the stream's task take its first step: one cancelled before it ever ran

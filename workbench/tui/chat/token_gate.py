@@ -7,6 +7,10 @@ the UI thread takes everything waiting at once, and the gate stays shut for ``ga
 seconds after each take, so wake-ups come at most ``1 / gap`` times a second. The first
 token of a reply passes at once (the gate starts open), and any other event of a request
 (its end, a failure) first releases the tokens before it, so order is kept.
+
+A consumer that comes back for tokens on its own schedule (the chat takes them when it can
+draw them) takes with ``reopen=False``: the gate then stays shut and wakes nobody until the
+request's next other event releases what is waiting.
 """
 
 from __future__ import annotations
@@ -53,11 +57,13 @@ class TokenGate:
             self._open = False
         self._post(TokensWaiting(None))
 
-    def take(self) -> list[TokenEvent]:
-        """Consumer side: everything waiting, merged per request, in order."""
+    def take(self, reopen: bool = True) -> list[TokenEvent]:
+        """Consumer side: everything waiting, merged per request, in order; the gate
+        reopens ``gap`` seconds later, or (``reopen=False``) stays shut."""
         with self._lock:
             waiting, self._waiting = self._waiting, []
-        self._schedule_reopen()
+        if reopen:
+            self._schedule_reopen()
         runs: list[tuple[int | None, list[str], int]] = []  # request, texts, tokens so far
         for event in waiting:
             if runs and runs[-1][0] == event.request_id:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from functools import partial
 
 from textual.screen import Screen
 
@@ -132,9 +133,14 @@ class ChatTurns:
     # ----------------------------------------------------------------- back
 
     def tokens(self, message: ReplyTokens) -> None:
-        text, generated = message.take()
+        """The reply's first text (or, after that, text released before its end): show it,
+        and let the pane take the rest from the gate as it draws (one wake-up per redraw,
+        not one per batch of tokens)."""
+        text, generated = message.take(reopen=False)
+        chat = self.pane()
+        if self.is_ours(message.chat):
+            chat.follow(partial(message.take, reopen=False))
         if text:
-            chat = self.pane()
             chat.feed(text)
             chat.status.generated = generated
             if self.first_frame.held:  # draw once the pane has put the text in the reply

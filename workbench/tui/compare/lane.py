@@ -1,7 +1,7 @@
 """One side of the compare view: which model, its streaming reply, and what it cost.
 
 The reply streams through the same ``ReplyStream`` as the chat (a buffer drained into
-``Markdown.get_stream()`` by the screen's timer), so a long reply costs the UI no more here
+``Markdown.get_stream()`` when the UI can afford it), so a long reply costs the UI no more here
 than in the chat. Under it one line: time to first token, tokens/s, peak memory and the
 model's size in the pool.
 """
@@ -28,7 +28,7 @@ def lane_stats(stats: TurnStats, size_bytes: int | None) -> str:
 
 
 class CompareLane(Vertical):
-    """A titled reply with its stats line; ``begin``, ``feed``, ``drain``, ``finish``."""
+    """A titled reply with its stats line; ``begin``, ``feed``, ``finish``."""
 
     DEFAULT_CSS = """
     CompareLane {
@@ -71,7 +71,7 @@ class CompareLane(Vertical):
         await self.close_stream()
         self.remove_class("-failed")
         await self.markdown.update("")
-        self.stream = ReplyStream(self.markdown)
+        self.stream = ReplyStream(self.markdown, on_drawn=self._scroll_end)
         self.show_status(status)
 
     def show_status(self, text: str) -> None:
@@ -81,9 +81,8 @@ class CompareLane(Vertical):
         if self.stream is not None:
             self.stream.feed(text)
 
-    async def drain(self) -> None:
-        if self.stream is not None and await self.stream.drain():
-            self.query_one(VerticalScroll).scroll_end(animate=False)
+    def _scroll_end(self) -> None:
+        self.query_one(VerticalScroll).scroll_end(animate=False)
 
     async def finish(self, text: str, stats: TurnStats, size_bytes: int | None) -> None:
         """Flush and stop the stream, show the final text and the stats line."""

@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Select, Static
 
 from workbench.core.compare import (
@@ -45,7 +44,6 @@ from workbench.core.sessions.store import Session, SessionStore
 from workbench.core.types import ModelInfo, SamplingSettings
 from workbench.tui.bridge import RunnerBridge
 from workbench.tui.chat.input import ChatInput
-from workbench.tui.chat.streaming import DRAIN_HZ
 from workbench.tui.compare.lane import CompareLane
 from workbench.tui.messages import (
     LoadBegan,
@@ -104,7 +102,6 @@ class CompareScreen(Screen[None]):
         self._jobs: dict[int, tuple[int, ChatRequest]] = {}  # request id → (lane, request)
         self._results: list[LaneResult | None] = [None, None]
         self._prompt = ""
-        self._drain_timer: Timer | None = None
 
     # ----------------------------------------------------------------- layout
 
@@ -126,7 +123,6 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._drain_timer = self.set_interval(1 / DRAIN_HZ, self._drain, pause=True)
         self.sub_title = "compare two models (Ctrl+S sends · Esc cancels / goes back)"
         self._selection_changed()
         prompt = self.query_one(ChatInput)
@@ -216,8 +212,6 @@ class CompareScreen(Screen[None]):
             await lane.begin("generating…" if index == 0 else f"waiting for {SIDES[0]}…")
             self._jobs[request.request_id] = (index, request)
             self.bridge.submit(request, to=self)
-        if self._drain_timer is not None:
-            self._drain_timer.resume()
 
     def action_cancel_or_close(self) -> None:
         if self._jobs:
@@ -315,13 +309,7 @@ class CompareScreen(Screen[None]):
         elif isinstance(event, RequestFailed):
             await lane.fail(event.message)
         if not self._jobs:
-            if self._drain_timer is not None:
-                self._drain_timer.pause()
             self.record()
-
-    async def _drain(self) -> None:
-        for lane in self.lanes:
-            await lane.drain()
 
     # ----------------------------------------------------------------- session
 
