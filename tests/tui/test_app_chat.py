@@ -232,13 +232,15 @@ async def test_settings_screen_changes_the_next_request(tmp_path: Path) -> None:
         assert saved(tmp_path)["system_prompt"] == "Answer in one word."
 
 
-async def long_session(app, pilot, count: int) -> ChatLog:
-    """Show a stored session of ``count`` messages "message 0" … ; the transcript widget."""
+async def long_session(app, pilot, count: int, text: str = "") -> ChatLog:
+    """Show a stored session of ``count`` messages "message 0" … (each followed by
+    ``text``); the transcript widget."""
     store = app.controller.store
     session = store.new_session(model_id=SMOL)
     for index in range(count):
         role = "user" if index % 2 == 0 else "assistant"
-        session = session.with_message(SessionMessage(role, f"message {index}", model_id=SMOL))
+        content = f"message {index}" + (f"\n\n{text}" if text else "")
+        session = session.with_message(SessionMessage(role, content, model_id=SMOL))
     session = store.save(session)
     await ready(pilot)
     app.controller.resume(session.id)
@@ -273,6 +275,28 @@ async def test_only_the_last_messages_are_mounted(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: not replying(app), "the reply")
         assert shown_views(log) == MAX_MOUNTED
         assert log.hidden_count == 52 - MAX_MOUNTED
+        assert texts(app)[-2:] == ["one more", "The capital of France is **Paris**."]
+
+
+async def test_tall_messages_are_kept_mounted_only_as_far_as_two_screens(
+    tmp_path: Path,
+) -> None:
+    """Every redraw of a streaming reply lays out every mounted message again: long replies
+    stay widgets only as far back as two heights of the transcript (the last two always)."""
+    tall = "\n\n".join(f"paragraph {n}" for n in range(12))  # ~24 rows each
+    app, _factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = await long_session(app, pilot, 10, text=tall)
+        assert shown_views(log) == 10  # a session opens with its last messages mounted
+        await choose_smol(pilot)
+        await send(pilot, "one more")
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        older = log.messages[:-2]
+        rows = sum(view.outer_size.height for view in older)
+        assert len(log.messages) < MAX_MOUNTED
+        assert rows - older[0].outer_size.height < 2 * log.size.height  # one past the budget
+        assert len(log.messages) >= 4  # the new turn, and at least the last one before it
+        assert log.hidden_count == 12 - len(log.messages)
         assert texts(app)[-2:] == ["one more", "The capital of France is **Paris**."]
 
 

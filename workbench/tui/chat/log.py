@@ -3,9 +3,11 @@
 Every layout pass of the screen walks every mounted widget, and a finished Markdown reply
 is a dozen widgets (paragraphs, list items, code blocks). So the cost of adding a message
 follows the number of messages mounted, not the length of the chat: with 40 mounted
-replies each new turn cost about twice what it did in a short chat. At most
-``MAX_MOUNTED`` messages are widgets while the chat follows its end; older ones are kept
-as data (a recipe that builds the widget again) and a line at the top says how many.
+replies each new turn cost about twice what it did in a short chat, and while a reply
+streams every redraw that adds a line lays the screen out again. At most ``MAX_MOUNTED``
+messages are widgets while the chat follows its end, and no more than fill
+``SCREENS_KEPT`` heights of the transcript (long replies: a few); older ones are kept as
+data (a recipe that builds the widget again) and a line at the top says how many.
 Scrolling to the top, or clicking that line, mounts the next ``LOAD_STEP`` earlier ones;
 the next message added goes back to the end and trims the column again.
 
@@ -18,6 +20,7 @@ them (``add_turn``). A question with images is mounted the ordinary way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 from textual import events
@@ -28,6 +31,7 @@ from workbench.tui.chat.message import ChatMessageView
 
 MAX_MOUNTED = 12  # messages kept as widgets while following the end of the chat
 LOAD_STEP = 12  # earlier messages mounted each time the user asks for more
+SCREENS_KEPT = 2  # and no more messages than fill this many heights of the transcript
 
 Recipe = Callable[[], ChatMessageView]
 
@@ -111,8 +115,7 @@ class ChatLog(VerticalScroll):
     ) -> None:
         """``keep`` joins the end of the messages; the oldest beyond ``MAX_MOUNTED`` leave
         the column, and with them ``never_mounted`` (more given than the cap), as data."""
-        excess = len(self._mounted) + len(keep) - MAX_MOUNTED
-        old = self._mounted[: max(excess, 0)]
+        old = self._mounted[: len(self._mounted) - self._room(len(keep))]
         self._mounted = [*self._mounted[len(old) :], *keep]
         dropped = [view.recipe() for view in (*old, *never_mounted)]
         if old:
@@ -120,6 +123,19 @@ class ChatLog(VerticalScroll):
         if dropped:
             self._earlier.extend(dropped)
             self._show_hidden()
+
+    def _room(self, incoming: int) -> int:
+        """How many of the newest mounted messages stay beside ``incoming`` new ones: up
+        to ``MAX_MOUNTED`` in all, and no more than fill ``SCREENS_KEPT`` transcript heights
+        (the two newest always stay: the last question and its reply)."""
+        rows_left = SCREENS_KEPT * self.size.height if self.size.height else math.inf
+        room = 0
+        for view in reversed(self._mounted):
+            if room + incoming >= MAX_MOUNTED or (room >= 2 and rows_left <= 0):
+                break
+            rows_left -= view.outer_size.height
+            room += 1
+        return room
 
     async def _remove_empty_hint(self) -> None:
         empty = self.query_children(".empty")
