@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from fake_runner import Script, build_app, ready, wait_for
+from textual import events
+from textual.keys import _character_to_key
 from textual.widgets import Input, Static
 
 from workbench.core.protocol import ChatRequest
@@ -380,3 +382,25 @@ async def test_the_transcript_keeps_its_size_through_a_turn(tmp_path: Path) -> N
         assert not app.main_screen.chat.status.visible  # blank, its line kept
         header = str(app.main_screen.chat.query_one("#chat-header", Static).content)
         assert "context" in header and log.size == idle
+
+
+async def test_ctrl_s_sends_everything_typed_before_it(tmp_path: Path) -> None:
+    """Ctrl+S is acted on as the key arrives; keys typed just before it (a fast typist, a
+    paste, a busy UI) may still wait in the editor's queue: they are in the question, and
+    nothing is left behind in the editor."""
+    app, factory = build_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_smol(pilot)
+        app.main_screen.chat.input.focus()
+        await pilot.pause()
+        text = "Name three famous lighthouses."
+        keys = [(ch if ch.isalnum() else _character_to_key(ch), ch) for ch in text]
+        # sent as the terminal driver sends them (as Pilot.press does, without its pauses)
+        for key, char in [*keys, ("ctrl+s", None)]:
+            event = events.Key(key, char)
+            event.set_sender(app)
+            app._driver.send_message(event)
+        await wait_for(pilot, lambda: factory.received(ChatRequest), "the request")
+        await wait_for(pilot, lambda: not replying(app), "the reply")
+        assert factory.received(ChatRequest)[0].messages[-1].content == text
+        assert app.main_screen.chat.input.text == ""

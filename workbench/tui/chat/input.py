@@ -23,7 +23,8 @@ class ChatInput(TextArea):
 
     The binding has priority: the app acts on it as the key arrives, where an ordinary one
     is found only after the key has bubbled, unhandled, through every container up to the
-    screen and back to the app (a turn of the event loop each, before the send starts).
+    screen and back to the app (a turn of the event loop each, before the send starts). The
+    text is read after the keys that came before it, which may still be queued here.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -82,6 +83,11 @@ class ChatInput(TextArea):
             self.post_message(self.ImagesPasted(self, sources))
 
     def action_submit(self) -> None:
+        # The binding runs as the key reaches the app; keys typed just before it may still
+        # wait in this editor's queue. The text is read behind them, not now.
+        self.call_later(self._submit)
+
+    def _submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))
 
     def restore(self, draft: str) -> None:
