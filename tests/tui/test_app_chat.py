@@ -2,76 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 import pytest
+from chat_helpers import (
+    QUESTION,
+    choose_smol,
+    replying,
+    saved,
+    send,
+    stats_text,
+    streamed,
+    transcript,
+)
 from fake_runner import Script, build_app, ready, wait_for
 from textual import events
 from textual.keys import _character_to_key
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from workbench.core.protocol import ChatRequest
-from workbench.core.sessions.store import SessionMessage
-from workbench.tui.chat.log import LOAD_STEP, MAX_MOUNTED, ChatLog
-from workbench.tui.chat.message import ChatMessageView, chat_markdown_parser
+from workbench.tui.chat.log import ChatLog
+from workbench.tui.chat.message import chat_markdown_parser
 from workbench.tui.chat.settings_screen import SettingsScreen
-from workbench.tui.chat.turn_stats import TurnStatsView
-from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
-
-SMOL = "demo/SmolLM2-135M-Instruct"
-QUESTION = "What is the capital of France?"
 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
-
-
-def transcript(app) -> list[tuple[str, str]]:
-    """(label, text) of every mounted message."""
-    views = app.main_screen.query_one(ChatLog).messages
-    return [(v.label, v.text) for v in views]
-
-
-def stats_text(app) -> str:
-    view = app.main_screen.query_one(ChatLog).messages[-1]
-    return str(view.query_one(TurnStatsView).content)
-
-
-def saved(tmp_path: Path) -> dict:
-    files = sorted((tmp_path / "sessions").glob("*.json"))
-    assert len(files) == 1, files
-    return json.loads(files[0].read_text())
-
-
-async def choose_smol(pilot) -> None:
-    await ready(pilot)
-    catalog = pilot.app.main_screen.query_one(ModelList)
-    catalog.focus()
-    catalog.move_cursor(row=0)
-    await pilot.press("enter")
-    await pilot.pause()
-
-
-async def send(pilot, text: str) -> None:
-    chat_input = pilot.app.main_screen.chat.input
-    chat_input.focus()
-    chat_input.insert(text)
-    await pilot.press("ctrl+s")
-
-
-def streamed(app) -> str:
-    """What has reached the reply being streamed so far."""
-    reply = app.main_screen.chat._reply
-    return reply.stream.text if reply is not None and reply.stream is not None else ""
-
-
-def replying(app) -> bool:
-    return app.controller.pending is not None
 
 
 async def test_reply_streams_as_markdown_with_stats_and_the_turn_is_saved(
@@ -234,113 +194,6 @@ async def test_settings_screen_changes_the_next_request(tmp_path: Path) -> None:
         assert saved(tmp_path)["system_prompt"] == "Answer in one word."
 
 
-async def long_session(app, pilot, count: int, text: str = "") -> ChatLog:
-    """Show a stored session of ``count`` messages "message 0" … (each followed by
-    ``text``); the transcript widget."""
-    store = app.controller.store
-    session = store.new_session(model_id=SMOL)
-    for index in range(count):
-        role = "user" if index % 2 == 0 else "assistant"
-        content = f"message {index}" + (f"\n\n{text}" if text else "")
-        session = session.with_message(SessionMessage(role, content, model_id=SMOL))
-    session = store.save(session)
-    await ready(pilot)
-    app.controller.resume(session.id)
-    await app.main_screen.chat.show_session(app.controller.session, app.main_screen.names)
-    await pilot.pause()
-    return app.main_screen.query_one(ChatLog)
-
-
-def texts(app) -> list[str]:
-    return [text for _label, text in transcript(app)]
-
-
-def shown_views(log: ChatLog) -> int:
-    """Message widgets mounted and shown; at most one hidden pair waits for the next send."""
-    views = list(log.query(ChatMessageView))
-    shown = [view for view in views if view.display]
-    assert len(views) - len(shown) in (0, 2)
-    return len(shown)
-
-
-async def test_only_the_last_messages_are_mounted(tmp_path: Path) -> None:
-    app, _factory = build_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        log = await long_session(app, pilot, 50)
-        assert shown_views(log) == MAX_MOUNTED
-        assert texts(app) == [f"message {i}" for i in range(50 - MAX_MOUNTED, 50)]
-        earlier = log.query_one(".earlier")
-        assert str(earlier.content).startswith(f"… {50 - MAX_MOUNTED} earlier messages (kept")
-        assert earlier.display
-        await choose_smol(pilot)
-        await send(pilot, "one more")
-        await wait_for(pilot, lambda: not replying(app), "the reply")
-        assert shown_views(log) == MAX_MOUNTED
-        assert log.hidden_count == 52 - MAX_MOUNTED
-        assert texts(app)[-2:] == ["one more", "The capital of France is **Paris**."]
-
-
-async def test_tall_messages_are_kept_mounted_only_as_far_as_two_screens(
-    tmp_path: Path,
-) -> None:
-    """Every redraw of a streaming reply lays out every mounted message again: long replies
-    stay widgets only as far back as two heights of the transcript (the last two always)."""
-    tall = "\n\n".join(f"paragraph {n}" for n in range(12))  # ~24 rows each
-    app, _factory = build_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        log = await long_session(app, pilot, 10, text=tall)
-        assert shown_views(log) == 10  # a session opens with its last messages mounted
-        await choose_smol(pilot)
-        await send(pilot, "one more")
-        await wait_for(pilot, lambda: not replying(app), "the reply")
-        older = log.messages[:-2]
-        rows = sum(view.outer_size.height for view in older)
-        assert len(log.messages) < MAX_MOUNTED
-        assert rows - older[0].outer_size.height < 2 * log.size.height  # one past the budget
-        assert len(log.messages) >= 4  # the new turn, and at least the last one before it
-        assert log.hidden_count == 12 - len(log.messages)
-        assert texts(app)[-2:] == ["one more", "The capital of France is **Paris**."]
-
-
-async def test_scrolling_to_the_top_shows_earlier_messages(tmp_path: Path) -> None:
-    app, _factory = build_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        log = await long_session(app, pilot, 50)
-        first_shown = 50 - MAX_MOUNTED
-        was_first = log.messages[0]
-        log.scroll_home(animate=False)
-        await wait_for(pilot, lambda: log.hidden_count < first_shown, "earlier messages")
-        await wait_for(pilot, lambda: log.scroll_y > 0, "the view kept where it was")
-        assert texts(app) == [f"message {i}" for i in range(first_shown - LOAD_STEP, 50)]
-        # The message that was first is now at the top of the view: nothing jumped (the
-        # view settles a frame or two after the messages mount, later on a busy machine).
-        await wait_for(pilot, lambda: was_first.region.y == log.region.y, "the view kept")
-        assert was_first.region.y == log.region.y
-        while before := log.hidden_count:
-            log.scroll_home(animate=False)
-            await wait_for(pilot, lambda: log.hidden_count < before, "more")
-            await wait_for(pilot, lambda: log.scroll_y > 0, "the view kept where it was")
-        assert texts(app) == [f"message {i}" for i in range(50)]
-        assert not log.query_one(".earlier").display
-        # A new turn follows the end again and keeps only the last messages mounted.
-        await choose_smol(pilot)
-        await send(pilot, "one more")
-        await wait_for(pilot, lambda: not replying(app), "the reply")
-        assert len(log.messages) == MAX_MOUNTED
-        assert log.hidden_count == 52 - MAX_MOUNTED
-        assert texts(app)[-1] == "The capital of France is **Paris**."
-
-
-async def test_clicking_the_earlier_line_shows_earlier_messages(tmp_path: Path) -> None:
-    app, _factory = build_app(tmp_path)
-    async with app.run_test(size=(120, 90)) as pilot:  # tall: the line itself is in view
-        log = await long_session(app, pilot, 20)
-        await pilot.click(".earlier")
-        await pilot.pause()
-        assert texts(app) == [f"message {i}" for i in range(20)]
-        assert log.hidden_count == 0
-
-
 async def test_a_reply_keeps_streaming_behind_a_modal_screen(tmp_path: Path) -> None:
     gate = threading.Event()
     app, _ = build_app(tmp_path, Script(token_gate=gate))
@@ -361,27 +214,6 @@ def test_single_newlines_in_a_reply_are_line_breaks() -> None:
     parser = chat_markdown_parser()
     inline = next(t for t in parser.parse("Roses are red,\nviolets are blue.") if t.children)
     assert [c.type for c in inline.children] == ["text", "hardbreak", "text"]
-
-
-async def test_the_transcript_keeps_its_size_through_a_turn(tmp_path: Path) -> None:
-    """Neither the progress line nor the header (a new title, the context used) changes
-    the transcript's size: every message in it would be laid out again, at a send just as
-    the first token is due."""
-    app, _ = build_app(tmp_path, Script(hold_after=3))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await choose_smol(pilot)
-        log = app.main_screen.query_one(ChatLog)
-        idle = log.size
-        await send(pilot, QUESTION)
-        await wait_for(pilot, lambda: streamed(app), "the first text")
-        await pilot.pause()
-        assert app.main_screen.chat.status.visible and log.size == idle
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: not replying(app), "the cancel")
-        await pilot.pause()
-        assert not app.main_screen.chat.status.visible  # blank, its line kept
-        header = str(app.main_screen.chat.query_one("#chat-header", Static).content)
-        assert "context" in header and log.size == idle
 
 
 async def test_ctrl_s_sends_everything_typed_before_it(tmp_path: Path) -> None:

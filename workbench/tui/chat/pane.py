@@ -368,8 +368,8 @@ class ChatPane(Vertical):
         self._reply.stream.follow(more)
 
     def _drawn(self) -> None:
-        """New text was drawn: keep the end in view, and the progress line with it."""
-        self.log_view.scroll_end(animate=False)
+        """New text was drawn: draw the progress line with it. (The transcript follows its
+        end by itself, anchored, unless the user has scrolled up to read: then it stays.)"""
         self.status.draw()
 
     async def finish_reply(self, label: str, text: str, stats: TurnStats) -> None:
@@ -382,7 +382,6 @@ class ChatPane(Vertical):
             await reply.stream.close(final_text=text)
         reply.set_label(label)
         reply.show_stats(stats)
-        self.log_view.scroll_end(animate=False)
         self.call_after_refresh(self.log_view.prepare_spare)
 
     async def drop_reply(self) -> None:
