@@ -58,7 +58,7 @@ class ChatStatus(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.generated = 0  # set per token event; drawn by the timer
+        self.generated = 0  # set as the reply's text is taken; drawn by the timer or ``draw``
         self._reading: tuple[int, int] | None = None
         self._timer: Timer | None = None
         self._shown = ""

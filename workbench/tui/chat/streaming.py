@@ -29,8 +29,8 @@ from workbench.tui.chat.drain_pacer import DrainPacer
 class ReplyStream:
     """A buffer in front of one Markdown widget's ``MarkdownStream``.
 
-    ``on_drawn`` runs after each drain that wrote text (the chat scrolls to the end and
-    draws its progress line in the same frame).
+    ``on_drawn`` runs after each drain that wrote text (the chat draws its progress line
+    in the same frame; a compare lane scrolls to its end).
     """
 
     def __init__(self, markdown: Markdown, on_drawn: Callable[[], None] | None = None) -> None:
