@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_runner import Script, build_app, ready, wait_for
+from chat_helpers import choose_smol, replying, send, transcript
+from fake_runner import Script, build_app, wait_for
 
 from workbench.core.protocol import ChatRequest
-from workbench.tui.chat.log import ChatLog
-from workbench.tui.pool.model_list import ModelList
 
 pytestmark = pytest.mark.anyio
 
@@ -29,33 +28,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLXBENCH_HOME", str(tmp_path / "home"))
 
 
-def transcript(app) -> list[tuple[str, str]]:
-    views = app.main_screen.query_one(ChatLog).messages
-    return [(v.label, v.text) for v in views]
-
-
 def notices(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
-
-
-async def choose_smol(pilot) -> None:
-    await ready(pilot)
-    catalog = pilot.app.main_screen.query_one(ModelList)
-    catalog.focus()
-    catalog.move_cursor(row=0)
-    await pilot.press("enter")
-    await pilot.pause()
-
-
-async def send(pilot, text: str) -> None:
-    chat_input = pilot.app.main_screen.chat.input
-    chat_input.focus()
-    chat_input.insert(text)
-    await pilot.press("ctrl+s")
-
-
-def replying(app) -> bool:
-    return app.controller.pending is not None
 
 
 async def test_a_session_folder_that_is_a_file_is_reported_and_the_reply_kept(

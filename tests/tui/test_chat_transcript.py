@@ -129,14 +129,20 @@ async def test_the_transcript_keeps_its_size_through_a_turn(tmp_path: Path) -> N
         assert "context" in header and log.size == idle
 
 
+async def first_token_after_tall_messages(app, pilot) -> ChatLog:
+    """Show four tall messages, send, and wait for the reply's first token; the log."""
+    log = await long_session(app, pilot, 4, text=TALL)
+    await choose_smol(pilot)
+    await send(pilot, QUESTION)
+    await wait_for(pilot, lambda: streamed(app) == "The", "the first token")
+    return log
+
+
 async def test_the_transcript_follows_a_streaming_reply_to_its_end(tmp_path: Path) -> None:
     gate = threading.Event()
     app, _ = build_app(tmp_path, Script(token_gate=gate))
     async with app.run_test(size=(120, 40)) as pilot:
-        log = await long_session(app, pilot, 4, text=TALL)
-        await choose_smol(pilot)
-        await send(pilot, QUESTION)
-        await wait_for(pilot, lambda: streamed(app) == "The", "the first token")
+        log = await first_token_after_tall_messages(app, pilot)
         gate.set()
         await wait_for(pilot, lambda: not replying(app), "the reply")
         await pilot.pause()
@@ -148,10 +154,7 @@ async def test_a_reader_scrolled_up_stays_put_while_the_reply_streams(tmp_path: 
     gate = threading.Event()
     app, _ = build_app(tmp_path, Script(token_gate=gate))
     async with app.run_test(size=(120, 40)) as pilot:
-        log = await long_session(app, pilot, 4, text=TALL)
-        await choose_smol(pilot)
-        await send(pilot, QUESTION)
-        await wait_for(pilot, lambda: streamed(app) == "The", "the first token")
+        log = await first_token_after_tall_messages(app, pilot)
         await pilot.pause()
         log.scroll_to(y=log.scroll_y - 10, animate=False)  # the user scrolls up to read
         await pilot.pause()
