@@ -3,7 +3,8 @@
 Tokens arrive in batches; re-rendering per token grows to hundreds of milliseconds on long
 replies. Here text is only appended to a buffer, and the stream's own one-shot timer
 drains the buffer into ``Markdown.get_stream()`` when a ``DrainPacer`` says the UI thread
-can afford the redraw (``drain_pacer``: a fixed share of the UI thread's time). The timer
+can afford the redraw (``drain_pacer``: a fixed share of the UI thread's time; it also
+learns how fast the text comes from the characters drawn). The timer
 sleeps until that moment rather than ticking at a fixed rate and asking, and a stream that
 ``follow``s a source takes the text from it at each drain: while a reply streams, the UI
 thread wakes about once per redraw, not once per batch of tokens.
@@ -40,6 +41,7 @@ class ReplyStream:
         self._lock = asyncio.Lock()
         self._closed = False
         self._written = False  # nothing has reached the widget yet
+        self._drawn_chars = 0  # how much has
         self._pacer = DrainPacer()
         self._pieces: list[str] = []  # everything fed so far (joined on demand)
         self._source: Callable[[], str] | None = None
@@ -82,7 +84,7 @@ class ReplyStream:
         async with self._lock:
             written = await self._write_buffer()
         if written:
-            self._pacer.drained()
+            self._pacer.drained(self._drawn_chars)
             if self._on_drawn is not None:
                 self._on_drawn()
         return written
@@ -114,6 +116,7 @@ class ReplyStream:
             return False
         chunk = "".join(self._buffer)
         self._buffer.clear()
+        self._drawn_chars += len(chunk)
         if self._written:
             await self._stream.write(chunk)
         else:  # the first text is in the widget when this returns (the stream is idle)
