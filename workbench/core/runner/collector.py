@@ -9,7 +9,7 @@ short-lived cycles are freed as before; the full collection runs as usual once t
 reply in flight has ended, when a pause is not seen.
 
 The collector's thresholds belong to the whole process, so holds are counted: nested or
-overlapping replies (a batch) restore the thresholds once, when the last one ends. A server
+overlapping replies (a batch) restore the thresholds once, after the last one ends. A server
 that never goes quiet (a batch that keeps taking new requests) still gets a full
 collection every ``MAX_HELD_S``: garbage that lived long enough to need one (a cycle holding
 a finished request's arrays) must not wait for a pause that may never come.
@@ -27,6 +27,7 @@ from typing import TypeVar
 # generation-1 collections allowed before a full one while held: never, in practice
 HELD_FULL_THRESHOLD = 1_000_000_000
 MAX_HELD_S = 30.0  # the longest full collections wait while replies keep streaming
+QUIET_S = 1.0  # and how long they still wait once the last reply has ended
 
 T = TypeVar("T")
 
@@ -35,11 +36,13 @@ _holds = 0
 _saved: tuple[int, int, int] | None = None
 _since = 0.0  # when the hold began, or when the last full collection ended while held
 _clock = time.monotonic
+_quiet: threading.Timer | None = None  # ends the hold ``QUIET_S`` after the last reply
 
 
 @contextmanager
 def full_collections_deferred() -> Iterator[None]:
-    """No full (generation 2) collection starts inside this block; young ones still do."""
+    """No full (generation 2) collection starts inside this block, nor in the ``QUIET_S``
+    after the last such block ends; young ones still do."""
     _hold()
     try:
         yield
@@ -58,9 +61,12 @@ def deferring_full_collections(handler: Callable[[T], None]) -> Callable[[T], No
 
 
 def _hold() -> None:
-    global _holds, _saved, _since
+    global _holds, _saved, _since, _quiet
     with _lock:
-        if _holds == 0:
+        if _quiet is not None:  # the last reply ended a moment ago: still held
+            _quiet.cancel()
+            _quiet = None
+        if _saved is None:
             _saved = gc.get_threshold()
             _since = _clock()
             gc.set_threshold(_saved[0], _saved[1], HELD_FULL_THRESHOLD)
@@ -69,13 +75,30 @@ def _hold() -> None:
 
 
 def _release() -> None:
-    global _holds, _saved
+    global _holds, _quiet
     with _lock:
         _holds -= 1
         if _holds == 0 and _saved is not None:
-            gc.callbacks.remove(_after_collection)
-            gc.set_threshold(*_saved)
-            _saved = None
+            quiet = threading.Timer(QUIET_S, lambda: _end_hold(quiet))
+            quiet.daemon = True
+            quiet.start()
+            _quiet = quiet
+
+
+def _end_hold(quiet: threading.Timer) -> None:
+    """``QUIET_S`` after the last reply ended, unless another began: collect as usual, and
+    run the full collection held back now, if one is due (left to the next allocations,
+    it would run when the next question is sent)."""
+    global _saved, _quiet
+    with _lock:
+        if _quiet is not quiet or _holds or _saved is None:  # a reply began meanwhile
+            return
+        _quiet = None
+        saved, _saved = _saved, None
+        gc.callbacks.remove(_after_collection)
+        gc.set_threshold(*saved)
+    if gc.get_count()[2] >= saved[2]:
+        gc.collect()
 
 
 def _after_collection(phase: str, info: dict[str, int]) -> None:
