@@ -24,7 +24,7 @@ from workbench.bench.decode import (
 from workbench.bench.harness import Goal, Metric, alternate_async
 from workbench.bench.raw import Generation
 from workbench.bench.texts import DECODE_PROMPT, decode_messages
-from workbench.bench.ui.appkit import press, settled, wait_until
+from workbench.bench.ui.appkit import press, settled
 from workbench.bench.ui.realapp import real_app
 from workbench.core.types import SamplingSettings
 
@@ -46,6 +46,7 @@ class PaneWatch:
     def __init__(self, pane: Any) -> None:
         self.first: float | None = None
         self.end: float | None = None
+        self.finished = asyncio.Event()  # awaited, not polled: see ``tui_reply``
         self.text = ""
         self.tokens = 0
         feed, finish = pane.feed, pane.finish_reply
@@ -58,12 +59,14 @@ class PaneWatch:
         async def timed_finish(label: str, text: str, stats: Any) -> None:
             self.end = time.perf_counter()
             self.text, self.tokens = text, stats.generation_tokens
+            self.finished.set()
             await finish(label, text, stats)
 
         pane.feed, pane.finish_reply = timed_feed, timed_finish
 
     def reset(self) -> None:
         self.first = self.end = None
+        self.finished.clear()
 
 
 async def tui_reply(app: Any, watch: PaneWatch) -> Generation:
@@ -77,7 +80,13 @@ async def tui_reply(app: Any, watch: PaneWatch) -> Generation:
     await settled(screen)
     watch.reset()
     started = press(app, "ctrl+s")
-    await wait_until(lambda: watch.end is not None, REPLY_TIMEOUT_S, "the reply in the app")
+    # Awaited, not polled: a poll every millisecond woke the UI thread 1,000 times a second
+    # for the whole reply, each time taking the GIL from the generating thread (on a GPU
+    # that cost the chat a few per cent of its measured speed; a user's app never polls).
+    try:
+        await asyncio.wait_for(watch.finished.wait(), REPLY_TIMEOUT_S)
+    except TimeoutError:
+        raise TimeoutError(f"no reply in the app after {REPLY_TIMEOUT_S:.0f} s") from None
     end = (watch.end or started) - started
     first = (watch.first or watch.end or started) - started
     await settled(screen)
