@@ -1,12 +1,15 @@
-"""While a reply streams, Python's full garbage collections wait until it ends.
+"""While a reply streams, Python's full garbage collections wait until a pause after it.
 
 A full collection walks every object the process holds (the app, the tokenizer, the
 model's modules: hundreds of thousands) with the GIL held, whichever thread triggers it.
 With the app open it took 25–60 ms on the H200 machine's CPU and 100–140 ms on our 2-core
 VM, a few times per 1,024-token reply: each one stopped the reply for as long (a token
 normally takes 2–3 ms there). Young collections still run while a reply streams, so
-short-lived cycles are freed as before; the full collection runs as usual once the last
-reply in flight has ended, when a pause is not seen.
+short-lived cycles are freed as before. The full collection comes back once no reply has
+streamed for ``QUIET_S``, and runs then if one is due, when a pause is not seen. Not at the
+reply's end: the collections held back are due that moment, and the first allocation would
+run one right when the app draws the reply's end (a 0.5 s reply on a GPU loses 5–10 % to
+it) or, left to later allocations, when the next question is sent.
 
 The collector's thresholds belong to the whole process, so holds are counted: nested or
 overlapping replies (a batch) restore the thresholds once, after the last one ends. A server

@@ -41,7 +41,7 @@ class ReplyStream:
         self._lock = asyncio.Lock()
         self._closed = False
         self._written = False  # nothing has reached the widget yet
-        self._drawn_chars = 0  # how much has
+        self._drawn_chars = 0  # characters written to the widget so far (for the pacer)
         self._pacer = DrainPacer()
         self._pieces: list[str] = []  # everything fed so far (joined on demand)
         self._source: Callable[[], str] | None = None
