@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from collections_held import restored_within
 
 from workbench.core.runner import collector
 from workbench.core.runner.collector import (
@@ -23,16 +24,7 @@ def short_quiet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Full collections come back ``QUIET_S`` after the last reply (1 s in the app)."""
     monkeypatch.setattr(collector, "QUIET_S", QUIET_S)
     yield
-    assert restored_within(gc.get_threshold, 2.0)  # no test leaves the hold behind
-
-
-def restored_within(threshold: Callable[[], tuple[int, int, int]], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while threshold()[2] == HELD_FULL_THRESHOLD:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
+    assert restored_within(2.0)  # no test leaves the hold behind
 
 
 class Cycle:
@@ -79,7 +71,7 @@ def test_no_full_collection_starts_while_held(collections: list[int]) -> None:
     assert 0 in collections and 1 in collections  # young garbage is still collected
     assert 2 not in collections
     assert gc.get_threshold()[2] == HELD_FULL_THRESHOLD  # the reply's end is drawn first
-    assert restored_within(gc.get_threshold, 2.0)
+    assert restored_within(2.0)
     assert gc.get_threshold() == before
     del kept
 
@@ -93,7 +85,7 @@ def test_a_reply_that_follows_at_once_keeps_the_hold() -> None:
     with full_collections_deferred():
         time.sleep(QUIET_S * 2)  # longer than the quiet period the first reply began
         assert gc.get_threshold()[2] == HELD_FULL_THRESHOLD
-    assert restored_within(gc.get_threshold, 2.0)
+    assert restored_within(2.0)
     assert gc.get_threshold() == before
 
 
@@ -105,7 +97,7 @@ def test_overlapping_holds_restore_the_thresholds_once_the_last_ends() -> None:
     first.__exit__(None, None, None)
     assert gc.get_threshold()[2] == HELD_FULL_THRESHOLD  # a reply is still streaming
     second.__exit__(None, None, None)
-    assert restored_within(gc.get_threshold, 2.0)
+    assert restored_within(2.0)
     assert gc.get_threshold() == before
 
 
@@ -118,7 +110,7 @@ def test_a_failing_handler_still_restores_the_thresholds() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         deferring_full_collections(handler)("boom")
-    assert restored_within(gc.get_threshold, 2.0)
+    assert restored_within(2.0)
     assert gc.get_threshold() == before
 
 
@@ -135,6 +127,6 @@ def test_replies_that_never_stop_still_get_a_full_collection_now_and_then(
         more = churn()
         assert collections.count(2) == 1  # one, then held again
         assert gc.get_threshold()[2] == HELD_FULL_THRESHOLD
-    assert restored_within(gc.get_threshold, 2.0)
+    assert restored_within(2.0)
     assert gc.get_threshold() == before
     del kept, more

@@ -486,6 +486,8 @@ def test_a_turn_with_room_proceeds_and_counts_what_its_session_holds(harness: Ha
 def test_no_full_garbage_collection_stalls_a_streaming_reply() -> None:
     import gc
 
+    from collections_held import restored_within
+
     from workbench.core.runner import collector
     from workbench.core.runner.collector import HELD_FULL_THRESHOLD
 
@@ -506,7 +508,5 @@ def test_no_full_garbage_collection_stalls_a_streaming_reply() -> None:
         assert thresholds and set(thresholds) == {HELD_FULL_THRESHOLD}
         h.client.unload("chat")  # served on the owner thread after the chat's handler
         assert gc.get_threshold()[2] == HELD_FULL_THRESHOLD  # the reply's end drawn first
-        deadline = time.monotonic() + collector.QUIET_S + 5.0
-        while gc.get_threshold() != before and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert restored_within(collector.QUIET_S + 5.0)
         assert gc.get_threshold() == before  # back once no reply has streamed for a while
