@@ -491,6 +491,9 @@ def test_no_full_garbage_collection_stalls_a_streaming_reply() -> None:
     from workbench.core.runner import collector
     from workbench.core.runner.collector import HELD_FULL_THRESHOLD
 
+    # the tests before this one streamed replies less than QUIET_S apart: one long hold,
+    # whose full collection MAX_HELD_S lets through mid-reply; this reply starts its own
+    assert restored_within(collector.QUIET_S + 5.0)
     before = gc.get_threshold()
     h = Harness()
     thresholds: list[int] = []
