@@ -22,6 +22,7 @@ QUIET_S = 0.05
 @pytest.fixture(autouse=True)
 def short_quiet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Full collections come back ``QUIET_S`` after the last reply (1 s in the app)."""
+    assert restored_within(collector.QUIET_S + 5.0)  # an earlier test's reply's hold ends
     monkeypatch.setattr(collector, "QUIET_S", QUIET_S)
     yield
     assert restored_within(2.0)  # no test leaves the hold behind
