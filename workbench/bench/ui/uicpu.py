@@ -32,6 +32,7 @@ from workbench.core.protocol import (
     ShutdownRequest,
     TokenEvent,
 )
+from workbench.core.runner.collector import full_collections_deferred
 from workbench.core.types import TurnStats
 
 FLAT_GOAL = Goal("<=", 1.2)
@@ -59,7 +60,11 @@ def reply_tokens(count: int) -> list[str]:
 
 
 class PacedRunner:
-    """A runner double that streams ``reply_tokens`` at ``TOKENS_PER_S`` on its own thread."""
+    """A runner double that streams ``reply_tokens`` at ``TOKENS_PER_S`` on its own thread.
+
+    Full garbage collections wait while it streams, as they do in the app: one walks the
+    app's objects for 100+ ms on our VM, and would be counted as the UI's per-token cost.
+    """
 
     tokens = 256
 
@@ -77,7 +82,8 @@ class PacedRunner:
         self._callback(RunnerReady(None, blas="", device="none"))
         while not isinstance(request := self._requests.get(), ShutdownRequest):
             if isinstance(request, ChatRequest):
-                self._stream(request.request_id)
+                with full_collections_deferred():  # as the runner's chat handler does
+                    self._stream(request.request_id)
 
     def _stream(self, rid: int) -> None:
         pieces = reply_tokens(self.tokens)
