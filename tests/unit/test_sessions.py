@@ -89,6 +89,33 @@ def test_file_has_one_line_per_message_and_follows_every_change(store: SessionSt
     assert json.loads(store.path_for(empty.id).read_text())["messages"] == []
 
 
+def test_a_reopened_session_is_encoded_as_it_opens_not_at_its_next_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The save after a question in a long reopened chat runs while its reply streams: it
+    encodes only the new message (the old ones were encoded when the session was opened)."""
+    from workbench.core.sessions import store as store_module
+
+    session = SessionStore(tmp_path / "sessions").save(_conversation(SessionStore(tmp_path)))
+    store = SessionStore(tmp_path / "sessions")  # a new app: nothing remembered yet
+    opened = store.load(session.id)
+    encoded: list[int] = []
+    to_json = store_module.session_to_json
+
+    def counting(session: Session, root: Path) -> dict:
+        encoded.append(len(session.messages))
+        return to_json(session, root)
+
+    monkeypatch.setattr(store_module, "session_to_json", counting)
+    question = SessionMessage("user", "And of Italy?")
+    saved = store.save(opened.with_message(question))
+    assert encoded == [0, 1]  # the header, then the new question alone
+    assert [m.content for m in store.load(saved.id).messages][1:] == [
+        "The capital of France is Paris.",
+        "And of Italy?",
+    ]
+
+
 def test_list_is_newest_first_and_titles_come_from_the_first_question(
     store: SessionStore,
 ) -> None:

@@ -222,7 +222,10 @@ class SessionStore:
         path = self.path_for(session_id)
         if not path.exists():
             raise SessionError(f"session {session_id} not found in {self.root}")
-        return self._read(path)
+        session = self._read(path)
+        for message in session.messages:  # encoded as it opens, not while its reply streams
+            self._message_line(message)
+        return session
 
     def list(self) -> ListResult:
         """Every readable session, newest first; unreadable ones are reported (and moved)."""
