@@ -98,7 +98,7 @@ def test_a_reopened_session_is_encoded_as_it_opens_not_at_its_next_save(
 
     session = SessionStore(tmp_path / "sessions").save(_conversation(SessionStore(tmp_path)))
     store = SessionStore(tmp_path / "sessions")  # a new app: nothing remembered yet
-    opened = store.load(session.id)
+    opened = store.resume(session.id)
     encoded: list[int] = []
     to_json = store_module.session_to_json
 

@@ -222,8 +222,13 @@ class SessionStore:
         path = self.path_for(session_id)
         if not path.exists():
             raise SessionError(f"session {session_id} not found in {self.root}")
-        session = self._read(path)
-        for message in session.messages:  # encoded as it opens, not while its reply streams
+        return self._read(path)
+
+    def resume(self, session_id: str) -> Session:
+        """``load``, for a conversation that goes on: its messages are encoded now, as it
+        opens, because the next save (the question's) runs while the reply streams."""
+        session = self.load(session_id)
+        for message in session.messages:
             self._message_line(message)
         return session
 

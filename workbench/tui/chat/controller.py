@@ -77,7 +77,7 @@ class ChatController:
 
     def resume(self, session_id: str) -> Session:
         """Load a saved conversation (``SessionError`` if it cannot be read)."""
-        self.session = self.store.load(session_id)
+        self.session = self.store.resume(session_id)
         if self.session.model_id:
             self.model_id = self.session.model_id
         return self.session
