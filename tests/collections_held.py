@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import time
 
+from workbench.core.runner import collector
 from workbench.core.runner.collector import HELD_FULL_THRESHOLD
 
 
@@ -20,3 +21,10 @@ def restored_within(seconds: float) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+def restored_after_the_quiet_period() -> bool:
+    """Whether full collections are allowed again within ``collector.QUIET_S`` (as it is
+    now), with room to spare on a slow machine. A test that reads the thresholds first
+    waits here for an earlier test's reply's hold to end."""
+    return restored_within(collector.QUIET_S + 5.0)

@@ -112,11 +112,10 @@ def test_the_raw_baseline_defers_full_collections_as_the_runner_does(
     import gc
 
     import mlx_lm
-    from collections_held import restored_within
+    from collections_held import restored_after_the_quiet_period
 
     from workbench.bench.raw import OwnerThread, RawText
     from workbench.bench.texts import decode_messages
-    from workbench.core.runner import collector
     from workbench.core.runner.collector import HELD_FULL_THRESHOLD
     from workbench.core.types import Family, SamplingSettings
 
@@ -129,7 +128,7 @@ def test_the_raw_baseline_defers_full_collections_as_the_runner_does(
             yield response
 
     monkeypatch.setattr(mlx_lm, "stream_generate", watched)
-    assert restored_within(collector.QUIET_S + 5.0)  # no earlier reply's hold goes on here
+    assert restored_after_the_quiet_period()  # no earlier reply's hold goes on here
     owner = OwnerThread("test-gc")
     raw = RawText(smollm2_dir, Family.LLAMA)
     try:
@@ -140,7 +139,7 @@ def test_the_raw_baseline_defers_full_collections_as_the_runner_does(
         owner.close()
     assert len(full_thresholds) == 12
     assert set(full_thresholds) == {HELD_FULL_THRESHOLD}
-    assert restored_within(collector.QUIET_S + 5.0)  # as after a reply in the app
+    assert restored_after_the_quiet_period()  # as after a reply in the app
     assert gc.get_threshold() == before
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from collections_held import restored_within
+from collections_held import restored_after_the_quiet_period, restored_within
 
 from workbench.core.runner import collector
 from workbench.core.runner.collector import (
@@ -22,7 +22,7 @@ QUIET_S = 0.05
 @pytest.fixture(autouse=True)
 def short_quiet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Full collections come back ``QUIET_S`` after the last reply (1 s in the app)."""
-    assert restored_within(collector.QUIET_S + 5.0)  # an earlier test's reply's hold ends
+    assert restored_after_the_quiet_period()  # an earlier test's reply's hold ends
     monkeypatch.setattr(collector, "QUIET_S", QUIET_S)
     yield
     assert restored_within(2.0)  # no test leaves the hold behind
