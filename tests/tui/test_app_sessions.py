@@ -77,6 +77,29 @@ async def test_resume_a_session_and_continue_it(tmp_path: Path) -> None:
         assert len(app.controller.store.load(older.id).messages) == 4
 
 
+async def test_resuming_or_starting_a_session_from_the_model_list_puts_typing_in_the_chat(
+    tmp_path: Path,
+) -> None:
+    app, _factory = build_app(tmp_path)
+    add_session(app.controller.store, "Name a colour", "Blue.")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        chat_input = app.main_screen.chat.input
+        for keys in (("ctrl+o", "enter"), ("ctrl+n",)):
+            app.main_screen.query_one("#model-list").focus()
+            await pilot.pause()
+            await pilot.press(keys[0])
+            if len(keys) > 1:
+                await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), "sessions")
+                await wait_for(pilot, lambda: app.screen.summaries is not None, "the folder read")
+                await pilot.press(*keys[1:])
+            await wait_for(pilot, lambda: app.focused is chat_input, f"the editor after {keys}")
+            await pilot.press("p", "l")  # the model list's pin and load keys, were it focused
+            assert chat_input.text == "pl"
+            chat_input.clear()
+        assert app.controller.pending is None and not app.controller.session.messages
+
+
 async def test_rename_delete_and_search_in_the_list(tmp_path: Path) -> None:
     app, _factory = build_app(tmp_path)
     store = app.controller.store

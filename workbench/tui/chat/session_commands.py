@@ -2,7 +2,8 @@
 
 A mixin of ``MainScreen``, like ``ModelCommands``: these are the user's commands on the
 conversation as a whole (keys and palette), kept apart so the screen module stays about
-wiring. Each asks the chat controller, then redraws the chat pane.
+wiring. Each asks the chat controller, then redraws the chat pane; a session opened or
+started leaves the cursor in the chat editor, wherever the keys came from.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SessionCommands(ChatScreenHost):
             self.controller.new_session()
             await self.chat.show_session(self.controller.session, self.names)
             self.update_header()
+            self.show_tab("tab-chat")
 
     def action_sessions(self) -> None:
         if self._idle():
@@ -73,6 +75,8 @@ class SessionCommands(ChatScreenHost):
                 self.notify(str(exc), title="Cannot open session", severity="error")
         await self.chat.show_session(self.controller.session, self.names)
         self.update_header()
+        if outcome.resume:  # typing goes on in the chat, not in the list the keys came from
+            self.show_tab("tab-chat")
 
     def action_export(self) -> None:
         session = self.controller.session
