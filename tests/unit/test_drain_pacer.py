@@ -98,6 +98,22 @@ def test_the_pace_of_the_text_is_learnt_from_what_was_drawn() -> None:
     assert abs(subject.delay() - 1.0) < 1e-9
 
 
+def test_the_pace_is_known_from_the_text_that_arrived_before_the_second_drain() -> None:
+    """After a costly first frame nothing is drawn for a while: the text that arrived
+    meanwhile, not drawn yet, already says it streams fast."""
+    clocks = Clocks()
+    subject = pacer(clocks)
+    subject.drained(10)
+    clocks.cpu += 10.0  # the first frame: affordable only after the longest wait
+    clocks.wall += 0.5
+    assert abs(subject.delay() - 0.5) < 1e-9  # pace unknown: the short wait, 1 s
+    subject.arrived(10 + 300)  # 300 characters in half a second
+    assert abs(subject.delay() - 1.5) < 1e-9  # fast: the long wait, 2 s
+    clocks.wall += 0.5
+    subject.arrived(10 + 200)  # 200 in a second: slow again, and the short wait is over
+    assert subject.due()
+
+
 def test_the_share_does_not_grow_with_the_reply() -> None:
     _drains, early = simulate(redraw_cost=0.004, seconds=2.0)
     _drains, late = simulate(redraw_cost=0.004, seconds=20.0)

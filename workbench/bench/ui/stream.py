@@ -6,6 +6,11 @@ key; the clock then runs until text reaches the chat pane (``ChatPane.feed``, wh
 chat feature hands the streamed text to the widget) and until the pane is told the
 reply is finished.
 The raw side generates the same greedy reply from the same prompt on its own thread.
+
+Both sides start their reply the same way: the app settles, then a pause as long as a
+person's typing. The GPU idles during that pause on the app's side, so it idles before the
+raw side's reply too: neither side starts from a state of the machine the other never sees
+(an idle H200 runs at a fraction of its top clock).
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from workbench.core.types import SamplingSettings
 # decode ≥ 0.95× raw; the app may add 10 ms to raw's first token (on a GPU), 5 % on a CPU
 TUI_GOALS = DecodeGoals(Goal(">=", 0.95), 0.010, Goal("<=", 1.05))
 REPLY_TIMEOUT_S = 600.0
-# Between opening a new session and Ctrl+S: the app finishes what the session's change set
-# off (drawing it, mounting the next turn's widgets), as it would while a question is typed.
+# Before each reply, on both sides: the app finishes what the last change set off (drawing
+# it, mounting the next turn's widgets), as it would while a question is typed.
 TYPING_PAUSE_S = 0.2
 
 
@@ -69,15 +74,21 @@ class PaneWatch:
         self.finished.clear()
 
 
+async def before_a_reply(screen: Any) -> None:
+    """What precedes every reply, the app's and raw's alike: the screen settles, and the
+    machine idles as long as a person would type (longer than this)."""
+    await settled(screen)
+    await asyncio.sleep(TYPING_PAUSE_S)
+    await settled(screen)
+
+
 async def tui_reply(app: Any, watch: PaneWatch) -> Generation:
     """Type the prompt, press Ctrl+S, and time the reply as the chat pane receives it."""
     screen = app.main_screen
     await screen.action_new_session()
     screen.chat.input.text = DECODE_PROMPT
     screen.chat.input.focus()
-    await settled(screen)
-    await asyncio.sleep(TYPING_PAUSE_S)  # a person types for longer than this
-    await settled(screen)
+    await before_a_reply(screen)
     watch.reset()
     started = press(app, "ctrl+s")
     # Awaited, not polled: a poll every millisecond woke the UI thread 1,000 times a second
@@ -107,6 +118,7 @@ async def measure(context: BenchContext) -> list[Metric]:
             return reply.sample()
 
         async def raw_side() -> dict[str, float]:
+            await before_a_reply(app.main_screen)
             call = context.raw_thread.call
             reply = await asyncio.to_thread(call, raw.generate, decode_messages(), sampling)
             replies["raw"].append(reply)

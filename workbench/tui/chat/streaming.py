@@ -4,7 +4,7 @@ Tokens arrive in batches; re-rendering per token grows to hundreds of millisecon
 replies. Here text is only appended to a buffer, and the stream's own one-shot timer
 drains the buffer into ``Markdown.get_stream()`` when a ``DrainPacer`` says the UI thread
 can afford the redraw (``drain_pacer``: a fixed share of the UI thread's time; it also
-learns how fast the text comes from the characters drawn). The timer
+learns how fast the text comes from the characters that arrive). The timer
 sleeps until that moment rather than ticking at a fixed rate and asking, and a stream that
 ``follow``s a source takes the text from it at each drain: while a reply streams, the UI
 thread wakes about once per redraw, not once per batch of tokens.
@@ -34,7 +34,12 @@ class ReplyStream:
     in the same frame; a compare lane scrolls to its end).
     """
 
-    def __init__(self, markdown: Markdown, on_drawn: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        markdown: Markdown,
+        on_drawn: Callable[[], None] | None = None,
+        pacer: DrainPacer | None = None,
+    ) -> None:
         self.markdown = markdown
         self._stream: MarkdownStream = Markdown.get_stream(markdown)
         self._buffer: list[str] = []
@@ -42,7 +47,8 @@ class ReplyStream:
         self._closed = False
         self._written = False  # nothing has reached the widget yet
         self._drawn_chars = 0  # characters written to the widget so far (for the pacer)
-        self._pacer = DrainPacer()
+        self._arrived_chars = 0  # characters fed or taken so far, drawn or not
+        self._pacer = pacer or DrainPacer()
         self._pieces: list[str] = []  # everything fed so far (joined on demand)
         self._source: Callable[[], str] | None = None
         self._timer: Timer | None = None
@@ -55,8 +61,7 @@ class ReplyStream:
     def feed(self, text: str) -> None:
         """Queue text for the next drain (cheap: no rendering here)."""
         if not self._closed and text:
-            self._buffer.append(text)
-            self._pieces.append(text)
+            self._keep(text)
             self._schedule()
 
     def follow(self, source: Callable[[], str]) -> None:
@@ -108,8 +113,13 @@ class ReplyStream:
 
     def _take_more(self) -> None:
         if self._source is not None and (more := self._source()):
-            self._buffer.append(more)
-            self._pieces.append(more)
+            self._keep(more)
+
+    def _keep(self, text: str) -> None:
+        self._buffer.append(text)
+        self._pieces.append(text)
+        self._arrived_chars += len(text)
+        self._pacer.arrived(self._arrived_chars)
 
     async def _write_buffer(self) -> bool:
         if self._closed or not self._buffer:
