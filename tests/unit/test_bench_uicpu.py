@@ -1,4 +1,4 @@
-"""The uicpu group's runner double streams as the real runner does."""
+"""The uicpu group: its runner double streams as the real runner does, and it takes `--rounds`."""
 
 from __future__ import annotations
 
@@ -38,3 +38,19 @@ def test_full_collections_wait_while_the_double_streams_as_in_the_app() -> None:
     assert set(held_at_tokens) == {HELD_FULL_THRESHOLD}
     assert restored_after_the_quiet_period()
     assert gc.get_threshold() == before
+
+
+def test_the_rounds_asked_for_are_the_rounds_measured_at_each_transcript_size() -> None:
+    """``bench --rounds N`` steadies the per-token figure as it steadies the decode groups':
+    N replies into each transcript, besides the warm-up."""
+    from workbench.bench.context import BenchContext, BenchOptions
+    from workbench.bench.ui import uicpu
+
+    context = BenchContext(BenchOptions(quick=True, decode_rounds_wanted=2))
+    try:
+        per_token, *shares = uicpu.run(context)
+    finally:
+        context.close()
+    assert len(per_token.a_samples) == len(per_token.b_samples) == 2
+    assert all(sample > 0 for sample in per_token.a_samples + per_token.b_samples)
+    assert len(shares) == 2

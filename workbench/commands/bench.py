@@ -91,8 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )  # fmt: skip
     parser.add_argument(
         "--rounds", type=_rounds, default=None, metavar="N",
-        help="rounds of each side in the decode groups (default 5, --quick 1): more rounds "
-        "steady the medians on a machine whose speed drifts",
+        help="rounds of each side in the decode groups (decode, tui, uicpu, http; default 5, "
+        "--quick 1): more rounds steady the medians on a machine whose speed drifts",
     )  # fmt: skip
     parser.set_defaults(handler=run)
 

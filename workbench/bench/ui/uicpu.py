@@ -164,7 +164,7 @@ def run(context: BenchContext) -> list[Metric]:
         f"of {SIZES[0]} and {SIZES[1]} messages…"
     )
     with tempfile.TemporaryDirectory(prefix="mlxbench-bench-") as tmp:
-        paired = asyncio.run(measure(options.rounds, Path(tmp)))
+        paired = asyncio.run(measure(options.decode_rounds, Path(tmp)))
     big, small = f"{SIZES[1]} msgs", f"{SIZES[0]} msgs"
     note = f"{PacedRunner.tokens}-token Markdown reply at {TOKENS_PER_S:.0f} tok/s, no model"
     return [
