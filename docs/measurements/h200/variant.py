@@ -18,18 +18,26 @@ MODE = os.environ.get("NODRAW", "")
 VARIABLES = ("NODRAW", "PAUSE", "RAWPAUSE", "SWITCH")
 
 
+_drawn_buffer = streaming.ReplyStream._write_buffer
+
+
 async def _write_buffer(self) -> bool:
-    """Account for the buffered text as drawn, drawing at most the reply's first text."""
-    if self._closed or not self._buffer:
-        return False
-    chunk = "".join(self._buffer)
-    self._buffer.clear()
-    self._drawn_chars += len(chunk)
-    if not self._written:
-        self._written = True
-        if MODE == "first":
-            await self.markdown.append(chunk)
-    return True
+    """The app's own drain, with its drawing calls skipped: all of them (NODRAW=all) or all
+    but the reply's first text (NODRAW=first)."""
+
+    async def skip(_chunk: str) -> None:
+        return None
+
+    keep_first = MODE == "first" and not self._written
+    self._stream.write = skip
+    if not keep_first:
+        self.markdown.append = skip
+    try:
+        return await _drawn_buffer(self)
+    finally:
+        del self._stream.write
+        if not keep_first:
+            del self.markdown.append
 
 
 def _skip_the_raw_sides_pause() -> None:
