@@ -40,6 +40,7 @@ from workbench.core.types import ModelInfo
 from workbench.tui.bridge import WORKER_NAME, RunnerBridge, RunnerFactory
 from workbench.tui.chat.controller import ChatController
 from workbench.tui.commands import WorkbenchCommands
+from workbench.tui.layout_once import install as lay_out_once
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.theming import setup_themes
 
@@ -71,6 +72,7 @@ class MlxbenchApp(App[None]):
         ``image_max_side`` caps the longest side of attached images (config ``image_max_side``).
         """
         super().__init__()
+        lay_out_once()  # one layout per change, not two (see ``layout_once``)
         self.catalog = list(catalog)
         self.bridge = RunnerBridge(self, runner_factory)
         store = SessionStore(sessions_dir, clock=clock) if clock else SessionStore(sessions_dir)

@@ -24,6 +24,7 @@ from textual.widgets import Markdown, Static
 
 from workbench.core.types import TurnStats
 from workbench.tui.chat.image_preview import ImagePreview
+from workbench.tui.chat.markdown_body import MessageMarkdown
 from workbench.tui.chat.streaming import ReplyStream
 from workbench.tui.chat.turn_stats import TurnStatsView
 
@@ -124,7 +125,7 @@ class ChatMessageView(Vertical):
                     )
         if self._plain is not None:
             yield self._plain
-        yield Markdown(self.content, parser_factory=chat_markdown_parser)
+        yield MessageMarkdown(self.content, parser_factory=chat_markdown_parser)
         yield TurnStatsView()
 
     def on_mount(self) -> None:

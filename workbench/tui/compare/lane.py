@@ -14,6 +14,7 @@ from textual.widgets import Markdown, Static
 
 from workbench.core.types import TurnStats
 from workbench.core.units import format_bytes
+from workbench.tui.chat.markdown_body import MessageMarkdown
 from workbench.tui.chat.message import chat_markdown_parser
 from workbench.tui.chat.streaming import ReplyStream
 
@@ -52,7 +53,7 @@ class CompareLane(Vertical):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown("", parser_factory=chat_markdown_parser)
+            yield MessageMarkdown("", parser_factory=chat_markdown_parser)
         yield Static("", classes="lane-stats")
 
     @property
