@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -99,6 +100,7 @@ class Script:
     start_gate: threading.Event | None = None  # if set, the engine "starts" once it is set
     load_gate: threading.Event | None = None  # if set, loads pause after their first step
     token_gate: threading.Event | None = None  # if set, the reply waits for it after 1 token
+    token_pause: float = 0.0  # seconds between two tokens (a model's pace)
     prompt_steps: tuple[int, ...] = (0,)  # prompt tokens reported read before the last report
     prompt_gate: threading.Event | None = None  # if set, reading the prompt waits for it
     context_length: int | None = 8192
@@ -312,6 +314,8 @@ class FakeRunner:
                 self.script.token_gate.wait()
             if request.cancel.is_set():
                 break
+            if self.script.token_pause and index:
+                time.sleep(self.script.token_pause)
             sent.append(token)
             self.callback(TokenEvent(rid, token, index + 1))
         finish = "cancelled" if request.cancel.is_set() else "stop"

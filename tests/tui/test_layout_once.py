@@ -6,6 +6,7 @@ GIL the generating thread needs (see ``workbench.tui.layout_once`` and
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -110,3 +111,19 @@ async def test_a_widget_that_grows_is_laid_out_once_and_a_scroll_still_gets_its_
         await settle(pilot)
         assert scroll.show_vertical_scrollbar
         assert scroll.max_scroll_y == 15
+
+
+async def test_a_streamed_replys_new_paragraphs_are_drawn_as_they_come(tmp_path: Path) -> None:
+    """Each redraw of the reply holds the screen while its blocks report, and wakes it when
+    done: new paragraphs show while the reply streams, with no key pressed (``pilot.pause``
+    forces a redraw, so the test only sleeps)."""
+    paragraphs = [f"Paragraph {n} says a few words here." for n in range(1, 9)]
+    script = Script(reply="\n\n".join(paragraphs), token_pause=0.06)  # ~3.4 s in all
+    app, _ = build_app(tmp_path, script)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send_question(pilot)
+        await wait_for(pilot, lambda: drawn(app, "Paragraph"), "the first text")
+        await asyncio.sleep(2.0)
+        assert app.controller.pending is not None  # still streaming
+        assert drawn(app, "Paragraph 3 says")
+        await wait_for(pilot, lambda: app.controller.pending is None, "the reply")

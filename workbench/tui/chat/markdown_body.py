@@ -8,15 +8,19 @@ append that added a block was laid out twice — once for the append, once more 
 block's late report — and each layout of the screen costs the UI thread 10-17 ms on a fast
 GPU's host, holding the GIL the generating thread needs for each token.
 
-``MessageMarkdown`` prompts the blocks an append mounted (``check_idle``, Textual's public
-nudge) as soon as the append is done, so their reports reach the screen with the append's
-own and one layout places them all.
+``MessageMarkdown`` holds the screen's redraw (``batch_update``) while it appends, prompts
+the blocks the append mounted (``check_idle``, Textual's public nudge) so their reports
+reach the screen with the append's own, then wakes the screen: one layout places them all.
+A screen that went idle while a batch held it is not woken by the batch's end, hence the
+wake. The hold is taken inside the append's own task, in a ``with``, so it always ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 
+from textual.app import ScreenStackError
 from textual.await_complete import AwaitComplete
 from textual.widgets import Markdown
 
@@ -28,20 +32,21 @@ class MessageMarkdown(Markdown):
         """Append ``markdown`` (as ``Markdown.append``), then prompt the blocks it built;
         the screen is not redrawn until their reports are in."""
         known = len(self.children)
-        hold = self.app.batch_update()
-        hold.__enter__()
         appended = super().append(markdown)
 
         async def append_then_prompt() -> None:
             try:
-                await appended
-                # the last block known before may have been rebuilt from the new text too
-                for block in list(self.children)[max(known - 1, 0) :]:
-                    block.check_idle()
-                    for inner in block.walk_children():
-                        inner.check_idle()
-                await asyncio.sleep(0)  # each prompted block reports, then the screen draws
+                with self.app.batch_update():
+                    await appended
+                    # the last block known before may have been rebuilt from the new text
+                    for block in list(self.children)[max(known - 1, 0) :]:
+                        block.check_idle()
+                        for inner in block.walk_children():
+                            inner.check_idle()
+                    await asyncio.sleep(0)  # each prompted block reports its layout
             finally:
-                hold.__exit__(None, None, None)
+                # A screen that went idle during the batch does not wake when it ends.
+                with suppress(ScreenStackError):  # none: the app is closing
+                    self.app.screen.check_idle()
 
         return AwaitComplete(append_then_prompt())
