@@ -112,6 +112,12 @@ async def test_a_widget_that_grows_is_laid_out_once_and_a_scroll_still_gets_its_
         assert scroll.show_vertical_scrollbar
         assert scroll.max_scroll_y == 15
 
+        layouts.count = 0  # a scroll that already scrolls grows: one layout, a longer range
+        app.query_one("#content", Static).update("\n".join(f"line {n}" for n in range(30)))
+        await settle(pilot)
+        assert layouts.count == 1
+        assert scroll.show_vertical_scrollbar and scroll.max_scroll_y == 25
+
 
 async def test_a_streamed_replys_new_paragraphs_are_drawn_as_they_come(tmp_path: Path) -> None:
     """Each redraw of the reply holds the screen while its blocks report, and wakes it when

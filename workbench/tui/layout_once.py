@@ -9,9 +9,12 @@ On a fast GPU that second pass is 10–17 ms of the UI thread per drawn change, 
 GIL the generating thread needs for each token.
 
 A widget whose overflow is hidden on both axes never shows a scrollbar, so its virtual size
-changes nothing the layout just computed: for those, the new size is stored without asking
-for another layout (Textual's own ``layout=False`` path, the one its partial reflow takes).
-Every widget that can scroll keeps Textual's behaviour. Textual is pinned below 9; the
+changes nothing the layout just computed. Nor does it for a scrolling container whose own
+size stayed the same (a transcript that grew by a turn): there the new virtual size only
+decides whether a scrollbar shows, and when that changes Textual asks for a layout itself
+(``_refresh_scrollbars`` sets reactives that do). For those widgets the new size is stored
+without asking for another layout (Textual's own ``layout=False`` path, the one its partial
+reflow takes); every other widget keeps Textual's behaviour. Textual is pinned below 9; the
 tests in ``tests/tui/test_layout_once.py`` fail if the method this relies on changes.
 """
 
@@ -31,11 +34,20 @@ def never_scrolls(widget: Widget) -> bool:
     return styles.overflow_x == "hidden" and styles.overflow_y == "hidden"
 
 
+def settled_by_this_layout(widget: Widget, size: Size, container_size: Size) -> bool:
+    """Whether the layout giving ``widget`` these sizes needs no second pass for its sake."""
+    if never_scrolls(widget):
+        return True
+    same_box = size == widget.outer_size and container_size == widget.container_size
+    return widget.is_scrollable and same_box  # its scrollbars ask for a layout if they change
+
+
 @wraps(_original)
 def _size_updated(
     self: Widget, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
 ) -> bool:
-    return _original(self, size, virtual_size, container_size, layout and not never_scrolls(self))
+    layout = layout and not settled_by_this_layout(self, size, container_size)
+    return _original(self, size, virtual_size, container_size, layout)
 
 
 def install() -> None:
