@@ -8,6 +8,7 @@ line names the test model's folder (``mlx.launch`` and each rank carry it).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,19 @@ def rank_pids(folder: Path) -> list[int]:
         if "workbench.core.cluster.worker" in p.info["cmdline"]
         and "-c" not in p.info["cmdline"][:2]
     ]
+
+
+def wait_until_gone(pid: int, timeout: float = 30.0) -> None:
+    """Wait until ``pid`` has died (a zombie not yet reaped counts as dead)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still runs")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import group_processes, rank_pids
+from conftest import group_processes, rank_pids, wait_until_gone
 
 from workbench.core.cluster.config import parse_cluster
 from workbench.core.config import Config
@@ -201,6 +201,7 @@ def test_a_rank_killed_between_chats_is_restarted_before_the_next_one(
     assert loaded.status_code == 200, loaded.text
     before = rank_pids(tiny_llama_dir)
     os.kill(max(before), signal.SIGKILL)
+    wait_until_gone(max(before))  # the kill has landed before the next chat is sent
     assert chat_text(served.client, ENTRY, stream=False).strip()  # not a failed request
     after = rank_pids(tiny_llama_dir)
     assert len(after) == 2 and not set(after) & set(before)

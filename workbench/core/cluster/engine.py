@@ -10,6 +10,8 @@ user gave none), so every rank samples the same token.
 
 A rank that dies mid-reply ends the reply with ``ClusterDown`` naming the rank; the whole
 group is stopped at once (no orphans, ports freed) and the next request starts a new one.
+A group found dead before rank 0 answered anything (a rank that died between two replies,
+seen only once the request was sent) is replaced and the request sent again, once.
 """
 
 from __future__ import annotations
@@ -105,6 +107,12 @@ class ClusterEngine(ChatEngineBase):
             group.start()  # stops what it started if it fails
             self._group = group
 
+    def _running_group(self) -> RankGroup:
+        self.start()
+        group = self._group
+        assert group is not None
+        return group
+
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
         return self._adapter.prompt_tokens(self._tokenizer, messages)
 
@@ -175,19 +183,22 @@ class ClusterEngine(ChatEngineBase):
             clock.finish = "cancelled"
             yield GenerationChunk("", stats=_stats(len(prompt), clock, {}))
             return
-        self.start()
-        group = self._group
-        assert group is not None
         done: dict[str, Any] = {}
-        try:
-            group.send(self._request(prompt, sampling, keep_space))
-            yield from relay(_steps(group, cancel, done), cancel, clock, stop_on_cancel=False)
-        except ClusterDown as exc:
-            with self._lock:
-                self._stop_group()
-            raise ClusterDown(
-                f"{exc}; every rank was stopped, the next request starts them again"
-            ) from exc
+        for attempt in (1, 2):
+            try:
+                group = self._running_group()
+                group.send(self._request(prompt, sampling, keep_space))
+                yield from relay(_steps(group, cancel, done), cancel, clock, stop_on_cancel=False)
+                break
+            except ClusterDown as exc:
+                with self._lock:
+                    self._stop_group()
+                if attempt == 2 or clock.first_token_at is not None or cancel.is_set():
+                    raise ClusterDown(
+                        f"{exc}; every rank was stopped, the next request starts them again"
+                    ) from exc
+                # nothing came back yet: the group died before this request reached it (a
+                # remote rank's death is only seen now), so new ranks answer it, once
         yield GenerationChunk(clock.tail, stats=_stats(len(prompt), clock, done))
 
 
