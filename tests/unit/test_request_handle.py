@@ -34,6 +34,7 @@ from workbench.core.protocol import (
     UnloadRequest,
     is_final,
 )
+from workbench.core.runner.client import ChatStream
 from workbench.core.runner.handle import RequestHandle
 from workbench.core.runner.loop import Runner
 from workbench.core.runner.mlx_hooks import MlxHooks
@@ -136,6 +137,48 @@ def test_deliveries_from_many_threads_stop_at_the_final_event() -> None:
         thread.join()
     events = list(handle.events(timeout=1))
     assert events[-1] is final and events.count(final) == 1
+
+
+class EndMarkedLate(threading.Event):
+    """The runner's thread marks the end only once ``release`` is set: the moment between
+    queueing the final event and marking the end, held open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def set(self) -> None:
+        self.release.wait(5)
+        super().set()
+
+
+class QueueReader:
+    """The one thing ``ChatStream`` asks of its client."""
+
+    def next_event(self, handle: RequestHandle) -> Event:
+        return handle.next(timeout=5)
+
+
+def test_a_reply_read_to_its_end_before_the_end_is_marked_is_not_cancelled() -> None:
+    request = chat_request()
+    handle = RequestHandle(request)
+    handle._done = end = EndMarkedLate()
+    done = ChatDone(request.request_id, "hi", STATS)
+
+    def runner_side() -> None:
+        handle.deliver(TokenEvent(request.request_id, "hi"))
+        handle.deliver(done)
+
+    runner = threading.Thread(target=runner_side)
+    runner.start()
+    try:
+        stream = ChatStream(QueueReader(), handle)  # type: ignore[arg-type]
+        assert list(stream) == ["hi"]
+        assert stream.done is done and handle.finished
+        assert not request.cancel.is_set()  # a finished reply is not cancelled
+    finally:
+        end.release.set()
+        runner.join()
 
 
 def test_cancel_sets_the_requests_cancel_event() -> None:

@@ -70,8 +70,12 @@ class RequestHandle:
 
     @property
     def finished(self) -> bool:
-        """Whether the final event has been delivered (it may not have been read yet)."""
-        return self._done.is_set()
+        """Whether the final event has been delivered (it may not have been read yet).
+
+        True too once the caller has read it: the runner's thread queues the final event
+        before it marks the end, and a caller woken by the event in between must not take
+        its request for one still running (and cancel it, or wait for more)."""
+        return self._read_final or self._done.is_set()
 
     @property
     def final(self) -> Event | None:
