@@ -335,3 +335,35 @@ def test_the_chat_template_runs_once_per_turn_for_the_same_messages(engine, monk
     engine.prompt_tokens(list(messages))  # a list may change between calls: never kept
     engine.prompt_tokens(list(messages))
     assert counting.calls == [1, 1, 1, 1]
+
+
+def test_the_first_text_is_handed_on_before_mlx_lm_takes_another_step(engine, monkeypatch):
+    """Once the caller holds a reply's first text, the engine lets go of the GIL (once)
+    before mlx-lm's generator resumes: resumed, it empties MLX's cache while holding the
+    GIL, and the thread reading the reply would get the text a step later."""
+    import importlib
+
+    from workbench.core.engines import text as text_module
+
+    generate = importlib.import_module("mlx_lm.generate")
+    original = generate.generate_step
+    steps: list[int] = []  # tokens mlx-lm has made so far
+
+    def counted(*args, **kwargs):
+        for token, logprobs in original(*args, **kwargs):
+            steps.append(token)
+            yield token, logprobs
+
+    chunks: list[str] = []
+    pauses: list[tuple[int, int]] = []
+    monkeypatch.setattr(generate, "generate_step", counted)
+    monkeypatch.setattr(
+        text_module, "let_the_reader_take_it", lambda: pauses.append((len(chunks), len(steps)))
+    )
+    first_text_at: tuple[int, int] | None = None
+    for chunk in engine.stream_chat(QUESTION, GREEDY, threading.Event()):
+        chunks.append(chunk.text)
+        if chunk.text and first_text_at is None:
+            first_text_at = (len(chunks), len(steps))
+    assert first_text_at is not None and len(steps) > first_text_at[1]  # more steps came
+    assert pauses == [first_text_at]  # once, after the first text, before the next step

@@ -57,6 +57,22 @@ class ChatEngineBase:
         return None
 
 
+HAND_OVER_S = 0.0005  # how long the generating thread lets go of the GIL after a first token
+
+
+def let_the_reader_take_it() -> None:
+    """Called on the generating thread once a reply's first token has been handed on: let
+    the GIL go for a moment, so that the thread reading the reply (the app's, the server's,
+    the CLI's) takes the token now.
+
+    Otherwise it takes it a whole step later. When resumed after its first token, mlx-lm's
+    ``generate_step`` empties MLX's buffer cache (``mx.clear_cache``), a call that keeps
+    the GIL while the step already in flight completes: a reader woken by the token could
+    not run until then (on our CPU machines 3–4 ms, a step; the step runs on the device
+    meanwhile, so the pause costs the reply nothing)."""
+    time.sleep(HAND_OVER_S)
+
+
 def check_completion_text(text: str, sampling: SamplingSettings) -> None:
     """A raw completion's input, checked before any work."""
     check_sampling(sampling)
