@@ -8,12 +8,12 @@ line names the test model's folder (``mlx.launch`` and each rank carry it).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from rank_processes import group_processes
 from tiny_llama import build_tiny_llama  # tests/cluster is on sys.path (rootdir-less conftest)
 
 
@@ -28,40 +28,6 @@ def nine_heads_dir(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The same, with SmolLM2's head counts (9 heads, 3 key/value heads)."""
     dest = tmp_path_factory.mktemp("cluster") / "tiny-llama-9h"
     return build_tiny_llama(dest, smollm2_dir, heads=9, kv_heads=3)
-
-
-def group_processes(folder: Path) -> list[psutil.Process]:
-    """Running processes (zombies excluded) whose command line names ``folder``."""
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        with contextlib.suppress(psutil.Error):
-            cmdline = process.info["cmdline"] or []
-            if process.info["status"] != psutil.STATUS_ZOMBIE and str(folder) in cmdline:
-                found.append(process)
-    return found
-
-
-def rank_pids(folder: Path) -> list[int]:
-    """Pids of the rank processes (the worker module), rank order unknown."""
-    return [
-        p.pid
-        for p in group_processes(folder)  # their command lines as read (one may die since)
-        if "workbench.core.cluster.worker" in p.info["cmdline"]
-        and "-c" not in p.info["cmdline"][:2]
-    ]
-
-
-def wait_until_gone(pid: int, timeout: float = 30.0) -> None:
-    """Wait until ``pid`` has died (a zombie not yet reaped counts as dead)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"process {pid} still runs")
 
 
 @pytest.fixture

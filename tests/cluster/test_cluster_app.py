@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import group_processes, rank_pids
+from rank_processes import group_processes, rank_pids
 
 from workbench.cli import build_parser
 from workbench.commands.app import build_app

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import group_processes, rank_pids
+from rank_processes import group_processes, rank_pids
 
 from workbench.cli import main
 

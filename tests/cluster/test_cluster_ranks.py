@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import group_processes, rank_pids
+from rank_processes import group_processes, rank_pids
 
 from workbench.core.cluster.config import BUILTIN
 from workbench.core.cluster.plan import cluster_info, plan_cluster

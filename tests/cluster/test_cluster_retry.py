@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import group_processes, rank_pids, wait_until_gone
 from mlx_lm.tokenizer_utils import load as load_tokenizer
+from rank_processes import group_processes, rank_pids, wait_until_gone
 from test_cluster_ranks import GREEDY, STORY, local_info, sharded
 
 from workbench.core.cluster.config import ClusterConfig

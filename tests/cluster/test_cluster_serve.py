@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import group_processes, rank_pids, wait_until_gone
+from rank_processes import group_processes, rank_pids, wait_until_gone
 
 from workbench.core.cluster.config import parse_cluster
 from workbench.core.config import Config

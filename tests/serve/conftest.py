@@ -10,7 +10,6 @@ the end of the folder's tests.
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import subprocess
@@ -24,27 +23,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "real"))
+from serve_inputs import API_KEY, png_bytes
 from vlm_fixture import build_tiny_llava
 
 MIB = 1024 * 1024
-API_KEY = "test-key-1234"
 
 
 @dataclass(frozen=True)
 class Running:
     url: str
     vlm_dir: Path
-
-
-def png_bytes(
-    size: tuple[int, int] = (48, 40), colour: tuple[int, int, int] = (200, 30, 30)
-) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="package")

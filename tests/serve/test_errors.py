@@ -7,7 +7,7 @@ import base64
 import httpx
 import openai
 import pytest
-from conftest import API_KEY, png_bytes
+from serve_inputs import API_KEY, png_bytes
 
 pytestmark = pytest.mark.real
 

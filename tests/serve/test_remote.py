@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import png_bytes
+from serve_inputs import png_bytes
 
 from workbench.cli import build_parser
 from workbench.commands.app import build_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import openai
 import pytest
-from conftest import API_KEY, png_bytes
+from serve_inputs import API_KEY, png_bytes
 from test_errors import data_uri, image_message
 
 pytestmark = pytest.mark.real
