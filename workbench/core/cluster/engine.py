@@ -185,8 +185,8 @@ class ClusterEngine(ChatEngineBase):
             return
         done: dict[str, Any] = {}
         for attempt in (1, 2):
+            group = self._running_group()  # a group that fails to start is not tried again
             try:
-                group = self._running_group()
                 group.send(self._request(prompt, sampling, keep_space))
                 yield from relay(_steps(group, cancel, done), cancel, clock, stop_on_cancel=False)
                 break
