@@ -343,7 +343,7 @@ def test_the_first_text_is_handed_on_before_mlx_lm_takes_another_step(engine, mo
     GIL, and the thread reading the reply would get the text a step later."""
     import importlib
 
-    from workbench.core.engines import text as text_module
+    from workbench.core.engines import chat as chat_module
 
     generate = importlib.import_module("mlx_lm.generate")
     original = generate.generate_step
@@ -358,7 +358,7 @@ def test_the_first_text_is_handed_on_before_mlx_lm_takes_another_step(engine, mo
     pauses: list[tuple[int, int]] = []
     monkeypatch.setattr(generate, "generate_step", counted)
     monkeypatch.setattr(
-        text_module, "let_the_reader_take_it", lambda: pauses.append((len(chunks), len(steps)))
+        chat_module, "let_the_reader_take_it", lambda: pauses.append((len(chunks), len(steps)))
     )
     first_text_at: tuple[int, int] | None = None
     for chunk in engine.stream_chat(QUESTION, GREEDY, threading.Event()):

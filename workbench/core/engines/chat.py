@@ -69,7 +69,9 @@ def let_the_reader_take_it() -> None:
     ``generate_step`` empties MLX's buffer cache (``mx.clear_cache``), a call that keeps
     the GIL while the step already in flight completes: a reader woken by the token could
     not run until then (on our CPU machines 3–4 ms, a step; the step runs on the device
-    meanwhile, so the pause costs the reply nothing)."""
+    meanwhile, so the pause costs the reply nothing). mlx-vlm's generator does the same. A
+    cluster's ranks generate in other processes; there the pause is half a millisecond once
+    per reply."""
     time.sleep(HAND_OVER_S)
 
 
@@ -132,8 +134,10 @@ def relay(
 
     ``stop_on_cancel=False`` for engines whose steps end by themselves once told to stop
     (the cluster's ranks finish the step they are on and say how the turn ended). The
-    caller yields the last chunk, with the stats, after this.
+    caller yields the last chunk, with the stats, after this. Once the first text has been
+    taken, the reader gets a moment to take it (``let_the_reader_take_it``).
     """
+    handed_over = False
     for step in steps:
         clock.tick()
         if step.finish is not None:
@@ -141,6 +145,9 @@ def relay(
             return
         if step.text:
             yield GenerationChunk(step.text, generated=step.generated)
+            if not handed_over:
+                handed_over = True
+                let_the_reader_take_it()
         if stop_on_cancel and cancel.is_set():
             clock.finish = "cancelled"
             return

@@ -23,7 +23,6 @@ from workbench.core.engines.chat import (
     Step,
     TurnClock,
     check_completion_text,
-    let_the_reader_take_it,
     relay,
 )
 from workbench.core.engines.session_cache import SessionCaches
@@ -333,7 +332,6 @@ class TextEngine(ChatEngineBase):
 
     def _steps(self, responses: Iterator[Any], turn: _Turn, keep_space: bool) -> Iterator[Step]:
         """mlx-lm's responses as the streaming loop's steps."""
-        handed_over = False
         for response in responses:
             turn.record(response)
             text = response.text
@@ -341,6 +339,3 @@ class TextEngine(ChatEngineBase):
                 generated = turn.tokens[turn.prompt_tokens :]
                 keep_space, text = False, self._spaced(generated, text)
             yield Step(text, response.generation_tokens, response.finish_reason)
-            if text and not handed_over:
-                handed_over = True
-                let_the_reader_take_it()

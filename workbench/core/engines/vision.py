@@ -28,7 +28,6 @@ from workbench.core.engines.chat import (
     Step,
     TurnClock,
     check_completion_text,
-    let_the_reader_take_it,
     relay,
 )
 from workbench.core.engines.session_cache import RecentSessions
@@ -364,12 +363,7 @@ VisionModel = VisionEngine  # the name it had before the engines were named alik
 
 
 def _steps(responses: Iterator[Any], turn: _Turn) -> Iterator[Step]:
-    """mlx-vlm's results as the streaming loop's steps (its generator, too, empties MLX's
-    cache once resumed after the first token: see ``let_the_reader_take_it``)."""
-    handed_over = False
+    """mlx-vlm's results as the streaming loop's steps."""
     for response in responses:
         turn.last = response
         yield Step(response.text, finish=response.finish_reason)
-        if response.text and not handed_over:
-            handed_over = True
-            let_the_reader_take_it()
